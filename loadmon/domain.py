@@ -1,0 +1,134 @@
+"""loadmon's own records: plain, frozen, keyword-only dataclasses.
+
+Connectors translate outside data (FIT files, Strava JSON) into :class:`ActivityRecord`;
+the storage layer returns :class:`Activity` (a stored record with its id and local date).
+The load engine and the alert rules take these in and give plain data out.
+
+Conventions: distances in metres, times in seconds, datetimes timezone-aware (UTC for
+storage), ids 64-bit integers.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+
+class ElevationSource(enum.StrEnum):
+    """Where an activity's ascent/descent came from."""
+
+    DEVICE = "device"  # the device's own session totals (often barometric)
+    COMPUTED = "computed"  # computed by loadmon from the altitude stream (hysteresis)
+    ESTIMATED = "estimated"  # neither available: a documented fallback estimate
+    NONE = "none"  # no elevation information at all
+
+
+class Sex(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Athlete:
+    id: int
+    name: str
+    timezone: str = "UTC"
+    hr_rest: int | None = None
+    hr_max: int | None = None
+    sex: Sex | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActivityRecord:
+    """One activity as a connector reads it, before it is stored."""
+
+    source: str  # "fit" | "strava"
+    source_id: int  # 64-bit; FIT: derived from file_id (serial, time_created) or content
+    sport: str  # normalised lower-case FIT-style sport: running, cycling, walking, hiking, ...
+    sub_sport: str | None = None
+    start_time: datetime  # timezone-aware, UTC
+    distance_m: float | None = None
+    moving_time_s: float | None = None
+    elapsed_time_s: float | None = None
+    elevation_gain_m: float | None = None
+    elevation_loss_m: float | None = None
+    elevation_source: ElevationSource = ElevationSource.NONE
+    avg_hr: int | None = None
+    max_hr: int | None = None
+    perceived_exertion: float | None = None  # 0-10 (session RPE)
+    device: str | None = None
+    name: str | None = None
+    external_id: str | None = None  # Strava external_id / the FIT file name
+    utc_offset_s: int | None = None  # local offset at start when the source knows it
+    private: bool | None = None
+    content_hash: str = ""  # sha256 of the canonical content (file bytes or JSON)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Activity:
+    """A stored activity: the record plus its database id, athlete and local day."""
+
+    id: int
+    athlete_id: int
+    source: str
+    source_id: int
+    sport: str
+    sub_sport: str | None
+    start_time: datetime
+    local_date: date
+    distance_m: float | None
+    moving_time_s: float | None
+    elapsed_time_s: float | None
+    elevation_gain_m: float | None
+    elevation_loss_m: float | None
+    elevation_source: ElevationSource
+    avg_hr: int | None
+    max_hr: int | None
+    perceived_exertion: float | None
+    device: str | None
+    name: str | None = None
+    external_id: str | None = None
+    deleted: bool = False
+    duplicate_of: int | None = None  # set when the same run came from another source
+    private: bool | None = None
+
+
+SYMPTOM_SITES: tuple[str, ...] = (
+    "knee",
+    "it_band",
+    "hip",
+    "glute",
+    "hamstring",
+    "quad",
+    "calf",
+    "shin",
+    "achilles",
+    "ankle",
+    "foot",
+    "lower_back",
+    "other",
+)
+LOWER_LIMB_SITES: frozenset[str] = frozenset(SYMPTOM_SITES) - {"lower_back", "other"}
+SYMPTOM_SIDES: tuple[str, ...] = ("left", "right", "both", "none")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Symptom:
+    id: int
+    athlete_id: int
+    site: str
+    side: str
+    location: str | None
+    severity: int  # 0-10
+    started_at: datetime
+    resolved_at: datetime | None = None
+    note: str | None = None
+
+
+class AlertSeverity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    DANGER = "danger"

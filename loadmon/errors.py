@@ -1,0 +1,84 @@
+"""The one error hierarchy of loadmon.
+
+Third-party errors (SQLAlchemy, stravalib, requests, smtplib, apprise, FIT decoders) are
+translated into these at the boundary where they occur, so callers (service, CLI, daemon)
+only ever catch :class:`LoadmonError` subclasses. Messages name the file, field, key or
+value at fault and never contain secrets.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class LoadmonError(Exception):
+    """Base of every error loadmon raises on purpose."""
+
+
+class ConfigError(LoadmonError):
+    """The configuration is invalid: names the key (``section.key``) and what is wrong."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class ValidationError(LoadmonError):
+    """User input (a CLI option, a symptom, a date) is not acceptable; says what is allowed."""
+
+
+class StorageError(LoadmonError):
+    """The database could not be reached or a write failed."""
+
+
+class NotFoundError(LoadmonError):
+    """A requested athlete, activity, symptom or alert does not exist."""
+
+
+class ImportFileError(LoadmonError):
+    """One input file could not be imported. Always names the file."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class CorruptFileError(ImportFileError):
+    """The file is not a readable FIT file (empty, truncated, bad CRC, bad header, ...)."""
+
+
+class UnsupportedFileError(ImportFileError):
+    """The file is valid but holds no activity (settings, monitoring, course, ...): skipped."""
+
+
+class ConnectorError(LoadmonError):
+    """An external source (Strava) failed."""
+
+
+class StravaError(ConnectorError):
+    """Strava answered with an error that is not retried away."""
+
+
+class StravaAuthError(StravaError):
+    """Tokens are missing, revoked or rejected: the athlete must reconnect."""
+
+
+class StravaMalformedError(StravaError):
+    """A Strava response could not be understood; names the activity."""
+
+
+class RateLimitExhausted(StravaError):
+    """The request budget is spent and waiting was not allowed (``--no-wait``)."""
+
+    def __init__(self, message: str, *, resume_at: datetime) -> None:
+        super().__init__(message)
+        self.resume_at = resume_at
+
+
+class DeliveryError(LoadmonError):
+    """An alert could not be delivered on one channel (retried by the outbox)."""
+
+
+class DaemonLockedError(LoadmonError):
+    """Another daemon already runs against the same database."""

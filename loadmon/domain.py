@@ -132,3 +132,12 @@ class AlertSeverity(enum.StrEnum):
     INFO = "info"
     WARNING = "warning"
     DANGER = "danger"
+
+
+def local_date_of(start_time_utc: datetime, timezone_name: str) -> date:
+    """The athlete-local calendar day of an instant (zoneinfo, DST-safe)."""
+    from zoneinfo import ZoneInfo
+
+    if start_time_utc.tzinfo is None:
+        raise ValueError(f"naive datetime {start_time_utc!r}: expected a timezone-aware instant")
+    return start_time_utc.astimezone(ZoneInfo(timezone_name)).date()

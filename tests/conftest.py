@@ -17,3 +17,102 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"shared fixtures not found at {SHARED_FIXTURES}")
     return SHARED_FIXTURES
+
+
+# -- stores: every storage test runs on SQLite and, when LOADMON_TEST_DATABASE_URL is set, PostgreSQL --
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+PG_URL = os.environ.get("LOADMON_TEST_DATABASE_URL")
+
+
+def _pg_admin_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return u.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A private PostgreSQL database for this test session (created and dropped here)."""
+    if not PG_URL:
+        pytest.skip("LOADMON_TEST_DATABASE_URL not set")
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = make_url(_pg_admin_url(PG_URL))
+    name = f"loadmon_test_{uuid.uuid4().hex[:10]}"
+    conninfo = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def _pg_store_session(pg_database_url):
+    from loadmon.storage import Store
+
+    store = Store.open(pg_database_url)
+    yield store
+    store.close()
+
+
+def _truncate(store) -> None:
+    from sqlalchemy import text
+
+    from loadmon.storage.models import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with store.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request, tmp_path) -> str:
+    """A database URL for an empty, migrated database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'loadmon.sqlite'}"
+    store = request.getfixturevalue("_pg_store_session")
+    _truncate(store)
+    return request.getfixturevalue("pg_database_url")
+
+
+@pytest.fixture
+def store(store_url):
+    from loadmon.storage import Store
+
+    s = Store.open(store_url)
+    yield s
+    s.close()
+
+
+def make_config(tmp_path: Path, database_url: str | None = None, **sections):
+    """A validated Config for tests (no user config file involved)."""
+    from loadmon.config import load_config
+
+    env = {"LOADMON_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'loadmon.sqlite'}"}
+    path = tmp_path / "config.toml"
+    path.write_text(_to_toml(sections), encoding="utf-8")
+    return load_config(path, env=env)
+
+
+def _to_toml(sections: dict, prefix: str = "") -> str:
+    import json
+
+    lines: list[str] = []
+    tables: list[tuple[str, dict]] = []
+    for key, value in sections.items():
+        if isinstance(value, dict):
+            tables.append((f"{prefix}{key}", value))
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    out = "\n".join(lines) + ("\n" if lines else "")
+    for name, table in tables:
+        inner = _to_toml(table, f"{name}.")
+        out += f"\n[{name}]\n" + inner
+    return out

@@ -1,0 +1,32 @@
+# loadmon: two-command quick start.
+#   make demo   set up .venv, generate a sample history, import it into demo/loadmon.sqlite, show it
+#   make test   set up .venv with the dev extras, run the tests
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test venv bench clean lint
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: $(STAMP)
+	$(PY) -m loadmon.demo --out demo
+
+bench: $(STAMP)
+	$(PY) bench/import_fit.py
+	$(PY) bench/engine_bench.py
+
+clean:
+	rm -rf demo .pytest_cache build *.egg-info

@@ -1,0 +1,3 @@
+from loadmon.cli import main
+
+main()

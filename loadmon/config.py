@@ -1,0 +1,369 @@
+"""Configuration: one TOML file plus environment overrides, validated at start-up.
+
+Where the file comes from: ``--config PATH``, else ``$LOADMON_CONFIG``, else
+``config.toml`` in the user's config dir (platformdirs). A missing default file is fine
+(every key has a default); a missing explicit file is an error.
+
+Environment overrides: ``LOADMON_DATABASE_URL`` for ``database.url``, and
+``LOADMON_<SECTION>__<KEY>`` (``LOADMON_ALERTS__EMAIL__SMTP_PORT=2525``) for every other key.
+Lists in the environment are JSON (``["a","b"]``) or comma-separated.
+
+The schema is the set of frozen dataclasses below: each field's ``doc`` metadata is its one-line
+comment in ``config.example.toml`` (a test checks that the example lists every key with its
+default). An unknown key, a wrong type or a bad URL raises :class:`ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from loadmon.errors import ConfigError
+
+APP_NAME = "loadmon"
+
+
+def _f(default: Any, doc: str, **kw: Any) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"doc": doc, **kw})
+    return field(default=default, metadata={"doc": doc, **kw})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    url: str = _f("", "SQLAlchemy URL; empty = SQLite file in the user data dir. e.g. postgresql+psycopg://user@host/db")
+    echo: bool = _f(False, "Log every SQL statement (debugging only)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AthleteConfig:
+    default_name: str = _f("me", "Name of the athlete created automatically on first use")
+    timezone: str = _f("UTC", "Time zone of the default athlete when first created (IANA name)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineConfig:
+    running_sports: list[str] = _f(
+        ["running", "trail_running", "treadmill_running", "track_running", "virtual_running"],
+        "Sports whose distance and descent count in the distance_km / descent_m channels",
+    )
+    pmc_convention: str = _f("exp", "Fitness/fatigue decay: exp (exp(-1/N), true N-day time constant) or ewma (2/(N+1))")
+    ctl_days: int = _f(42, "Fitness (CTL) time constant in days")
+    atl_days: int = _f(7, "Fatigue (ATL) time constant in days")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FitConfig:
+    watch_dirs: list[str] = _f([], "Folders the daemon watches for new .fit / .fit.gz / .zip files")
+    hysteresis_m: float = _f(3.0, "Altitude change (m) that counts as climbing/descending when computed from records")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StravaConfig:
+    client_id: str = _f("", "Strava API application client id (or env LOADMON_STRAVA__CLIENT_ID)")
+    client_secret: str = _f("", "Strava API application client secret (or env LOADMON_STRAVA__CLIENT_SECRET)", secret=True)
+    api_url: str = _f("https://www.strava.com", "Strava base URL (OAuth and API); point at a compatible server for tests", url=True)
+    redirect_port: int = _f(8721, "Port of the local OAuth callback on 127.0.0.1 for `loadmon strava connect`")
+    read_limit_15min: int = _f(100, "Read requests allowed per 15-minute window (Strava default 100)")
+    read_limit_daily: int = _f(1000, "Read requests allowed per UTC day (Strava default 1000)")
+    budget_margin: int = _f(2, "Requests kept in reserve in every window")
+    reconcile_days: int = _f(30, "`loadmon sync` re-reads this many days to catch edits and deletions")
+    overlap_hours: int = _f(6, "Incremental sync re-reads this many hours before the newest known start")
+    stream_sports: list[str] = _f(
+        ["running", "trail_running", "virtual_running", "walking", "hiking"],
+        "Sports whose altitude stream is fetched to compute descent (Strava has no elevation loss)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailConfig:
+    enabled: bool = _f(False, "Send alerts by email")
+    smtp_host: str = _f("127.0.0.1", "SMTP server host")
+    smtp_port: int = _f(25, "SMTP server port (587 starttls, 465 ssl)")
+    security: str = _f("none", "none | starttls | ssl")
+    username: str = _f("", "SMTP user (optional, with password)")
+    password: str = _f("", "SMTP password (or env LOADMON_ALERTS__EMAIL__PASSWORD)", secret=True)
+    from_addr: str = _f("loadmon@localhost", "Sender address", toml_name="from")
+    to: list[str] = _f([], "Recipients")
+    timeout_s: float = _f(15.0, "SMTP connection timeout in seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RulesConfig:
+    weekly_ramp_pct: float = _f(10.0, "weekly_ramp: alert when the last 7 days exceed the 7 before by more than this %")
+    weekly_ramp_min_km: float = _f(15.0, "weekly_ramp: no alert unless the last 7 days reach this many km")
+    weekly_ramp_min_increase_km: float = _f(3.0, "weekly_ramp: no alert unless the increase is at least this many km")
+    weekly_ramp_after_break_km: float = _f(25.0, "weekly_ramp: after a break (previous 7 days near zero) alert only above this many km")
+    acwr_kind: str = _f("ewma", "acwr: which ACWR the rule watches: ewma | rolling_coupled | rolling_uncoupled")
+    acwr_caution: float = _f(1.3, "acwr: caution (warning) at or above this ratio")
+    acwr_danger: float = _f(1.5, "acwr: danger at or above this ratio")
+    run_spike_pct: float = _f(10.0, "run_spike: alert when a run is this % longer than the longest of the previous 30 days")
+    run_spike_min_km: float = _f(5.0, "run_spike: ignore runs shorter than this")
+    descent_spike_pct: float = _f(25.0, "descent_spike: alert when a session's descent exceeds the 30-day max by more than this %")
+    descent_spike_floor_m: float = _f(150.0, "descent_spike: ignore sessions descending less than this (m)")
+    hilly_descent_floor_m: float = _f(200.0, "hilly_after_symptoms: a session is hilly above this descent (m) ...")
+    hilly_descent_floor_m_per_km: float = _f(15.0, "hilly_after_symptoms: ... and this descent per km (m/km), or above the 30-day 75th percentile")
+    symptom_window_days: int = _f(14, "hilly_after_symptoms: symptoms logged within this many days count")
+    symptom_min_severity: int = _f(3, "hilly_after_symptoms: minimum symptom severity (0-10)")
+    cooldown_hours: float = _f(72.0, "Minimum hours between two alerts of the same rule (not for different activities)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertsConfig:
+    notify_window_hours: float = _f(48.0, "Alerts about activities older than this are recorded but not sent (backfills)")
+    push_urls: list[str] = _f([], "Apprise URLs for push, e.g. ntfy://host/topic, json://host/path, tgram://...")
+    max_attempts: int = _f(8, "Delivery attempts per alert and channel before it is marked failed")
+    retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
+    email: EmailConfig = field(default_factory=EmailConfig, metadata={"doc": "Email channel"})
+    rules: RulesConfig = field(default_factory=RulesConfig, metadata={"doc": "Rule thresholds"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DaemonConfig:
+    sync_interval_minutes: int = _f(15, "Strava incremental sync interval per connected athlete")
+    sync_jitter_s: int = _f(60, "Random jitter added to the sync schedule")
+    watch_interval_s: int = _f(30, "How often watched folders are scanned for new FIT files")
+    deliver_interval_s: int = _f(60, "How often the outbox is flushed")
+    reconcile_hour_utc: int = _f(3, "Hour (UTC) of the nightly Strava reconciliation")
+    misfire_grace_s: int = _f(3600, "A job late by up to this many seconds still runs once (coalesced)")
+    stale_after_minutes: int = _f(60, "`daemon status` reports stale when a job is this late")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggingConfig:
+    level: str = _f("info", "debug | info | warning | error")
+    json: bool = _f(False, "JSON log lines (the daemon defaults to JSON)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    database: DatabaseConfig = field(default_factory=DatabaseConfig, metadata={"doc": "Storage"})
+    athlete: AthleteConfig = field(default_factory=AthleteConfig, metadata={"doc": "Default athlete"})
+    engine: EngineConfig = field(default_factory=EngineConfig, metadata={"doc": "Load engine"})
+    fit: FitConfig = field(default_factory=FitConfig, metadata={"doc": "FIT import"})
+    strava: StravaConfig = field(default_factory=StravaConfig, metadata={"doc": "Strava connector"})
+    alerts: AlertsConfig = field(default_factory=AlertsConfig, metadata={"doc": "Alerts"})
+    daemon: DaemonConfig = field(default_factory=DaemonConfig, metadata={"doc": "Background daemon"})
+    logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"doc": "Logging"})
+    source: str | None = field(default=None, compare=False, metadata={"internal": True})
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(os.environ.get("LOADMON_DATA_DIR") or platformdirs.user_data_dir(APP_NAME))
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite:///{self.data_dir / 'loadmon.sqlite'}"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _toml_name(f: dataclasses.Field) -> str:
+    return f.metadata.get("toml_name", f.name)
+
+
+def _is_section(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotated type; raise ConfigError naming ``key``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], key)
+    if origin is list:
+        (inner,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {key}: expected a list of {_type_name(inner)}, got {type(value).__name__} {value!r}", key=key)
+        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key}: expected true or false, got {value!r}", key=key)
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key {key}: expected an integer, got {value!r}", key=key)
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"config key {key}: expected a number, got {value!r}", key=key)
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key {key}: expected a string, got {value!r}", key=key)
+        return value
+    raise ConfigError(f"config key {key}: unsupported type {tp}", key=key)
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        key = f"{prefix}{unknown[0]}"
+        allowed = ", ".join(sorted(fields))
+        raise ConfigError(f"unknown config key {key} (allowed in [{prefix.rstrip('.') or 'top level'}]: {allowed})", key=key)
+    kwargs: dict[str, Any] = {}
+    for tname, f in fields.items():
+        if tname not in data:
+            continue
+        tp = hints[f.name]
+        key = f"{prefix}{tname}"
+        if _is_section(tp):
+            if not isinstance(data[tname], dict):
+                raise ConfigError(f"config key {key}: expected a [{key}] table", key=key)
+            kwargs[f.name] = _build(tp, data[tname], f"{key}.")
+        else:
+            kwargs[f.name] = _coerce(data[tname], tp, key)
+    return cls(**kwargs)
+
+
+def _env_value(raw: str, tp: Any) -> Any:
+    origin = typing.get_origin(tp)
+    if origin is list:
+        raw = raw.strip()
+        if raw.startswith("["):
+            return json.loads(raw)
+        return [p.strip() for p in raw.split(",") if p.strip()]
+    if tp is bool:
+        low = raw.strip().lower()
+        if low in {"1", "true", "yes", "on"}:
+            return True
+        if low in {"0", "false", "no", "off"}:
+            return False
+        return raw
+    if tp is int:
+        try:
+            return int(raw)
+        except ValueError:
+            return raw
+    if tp is float:
+        try:
+            return float(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> None:
+    if env.get("LOADMON_DATABASE_URL"):
+        data.setdefault("database", {})["url"] = env["LOADMON_DATABASE_URL"]
+    for name, raw in env.items():
+        if not name.startswith("LOADMON_") or "__" not in name:
+            continue
+        path = [p.lower() for p in name[len("LOADMON_"):].split("__")]
+        cls: Any = Config
+        target = data
+        for i, part in enumerate(path):
+            hints = typing.get_type_hints(cls)
+            fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+            key = ".".join(path[: i + 1])
+            if part not in fields:
+                raise ConfigError(f"environment variable {name}: unknown config key {key}", key=key)
+            tp = hints[fields[part].name]
+            if _is_section(tp):
+                if i == len(path) - 1:
+                    raise ConfigError(f"environment variable {name}: {key} is a section, not a key", key=key)
+                target = target.setdefault(part, {})
+                cls = tp
+            else:
+                if i != len(path) - 1:
+                    raise ConfigError(f"environment variable {name}: {key} is not a section", key=key)
+                try:
+                    target[part] = _env_value(raw, tp)
+                except json.JSONDecodeError as exc:
+                    raise ConfigError(f"environment variable {name}: not a JSON list ({exc.msg})", key=key) from None
+
+
+def _validate(cfg: Config) -> None:
+    url = cfg.database.url
+    if url:
+        scheme = urlsplit(url).scheme
+        if not scheme or not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ConfigError(
+                f"config key database.url: unsupported database URL scheme {scheme or '(none)'!r}; use sqlite:///PATH or postgresql+psycopg://...",
+                key="database.url",
+            )
+    api = urlsplit(cfg.strava.api_url)
+    if api.scheme not in {"http", "https"} or not api.netloc:
+        raise ConfigError(f"config key strava.api_url: not an http(s) URL: {cfg.strava.api_url!r}", key="strava.api_url")
+    if cfg.engine.pmc_convention not in {"exp", "ewma"}:
+        raise ConfigError(f"config key engine.pmc_convention: must be exp or ewma, got {cfg.engine.pmc_convention!r}", key="engine.pmc_convention")
+    if cfg.alerts.rules.acwr_kind not in {"ewma", "rolling_coupled", "rolling_uncoupled"}:
+        raise ConfigError(
+            f"config key alerts.rules.acwr_kind: must be ewma, rolling_coupled or rolling_uncoupled, got {cfg.alerts.rules.acwr_kind!r}",
+            key="alerts.rules.acwr_kind",
+        )
+    if cfg.alerts.email.security not in {"none", "starttls", "ssl"}:
+        raise ConfigError(f"config key alerts.email.security: must be none, starttls or ssl, got {cfg.alerts.email.security!r}", key="alerts.email.security")
+    if not 1 <= cfg.alerts.email.smtp_port <= 65535:
+        raise ConfigError(f"config key alerts.email.smtp_port: must be 1-65535, got {cfg.alerts.email.smtp_port}", key="alerts.email.smtp_port")
+    if cfg.logging.level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"config key logging.level: must be debug, info, warning or error, got {cfg.logging.level!r}", key="logging.level")
+    try:
+        ZoneInfo(cfg.athlete.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"config key athlete.timezone: unknown time zone {cfg.athlete.timezone!r}", key="athlete.timezone") from None
+    for key, value in (("daemon.sync_interval_minutes", cfg.daemon.sync_interval_minutes), ("alerts.max_attempts", cfg.alerts.max_attempts),
+                       ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
+        if value < 1:
+            raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
+
+
+def load_config(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:
+    """Load, merge and validate the configuration. Raises ConfigError naming the key."""
+    env = os.environ if env is None else env
+    explicit = path if path is not None else env.get("LOADMON_CONFIG") or None
+    file = Path(explicit) if explicit else default_config_path()
+    data: dict[str, Any] = {}
+    if file.is_file():
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file}: invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {file}: cannot read: {exc.strerror}") from None
+    elif explicit:
+        raise ConfigError(f"config file {file} does not exist")
+    _apply_env(data, env)
+    cfg = _build(Config, data, "")
+    cfg = dataclasses.replace(cfg, source=str(file) if file.is_file() else None)
+    _validate(cfg)
+    return cfg
+
+
+def iter_keys(cls: type = Config, prefix: str = "") -> typing.Iterator[tuple[str, Any, str, dict]]:
+    """Yield (dotted key, default, comment, metadata) for every leaf key of the schema."""
+    hints = typing.get_type_hints(cls)
+    inst = cls()
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("internal"):
+            continue
+        tp = hints[f.name]
+        key = f"{prefix}{_toml_name(f)}"
+        if _is_section(tp):
+            yield from iter_keys(tp, f"{key}.")
+        else:
+            yield key, getattr(inst, f.name), f.metadata.get("doc", ""), dict(f.metadata)

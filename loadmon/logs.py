@@ -1,0 +1,55 @@
+"""structlog configuration: called once, at the entry point (CLI or daemon).
+
+Console rendering for people, JSON lines for machines (``--log-json``, the daemon). A
+processor masks values of secret-looking keys so tokens and passwords never reach a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+
+SECRET_KEYS = ("token", "secret", "password", "authorization", "code")
+_configured = False
+
+
+def _mask_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if key != "event" and any(s in key.lower() for s in SECRET_KEYS):
+            event[key] = "***"
+    return event
+
+
+def configure_logging(*, json: bool = False, level: str = "info", stream: Any = None) -> None:
+    """Configure structlog and the standard library root logger (third-party libraries)."""
+    global _configured
+    lvl = getattr(logging, level.upper(), logging.INFO)
+    stream = stream or sys.stderr
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _mask_secrets,
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=stream.isatty())
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info if json else structlog.dev.set_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(lvl),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(max(lvl, logging.WARNING))  # libraries: warnings and up
+    _configured = True
+
+
+def get_logger(name: str | None = None) -> Any:
+    return structlog.get_logger(name)

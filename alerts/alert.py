@@ -8,10 +8,9 @@ form so the store can keep an alert as one JSON value and the outbox can re-rend
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from types import MappingProxyType
 from typing import Any, Union
 
 from loadmon.domain import AlertSeverity
@@ -86,7 +85,7 @@ class Alert:
                     f"numbers[{key!r}]: {type(value).__name__} is not allowed (float, int, str or None)"
                 )
             numbers[key] = value
-        object.__setattr__(self, "numbers", MappingProxyType(numbers))
+        object.__setattr__(self, "numbers", Numbers(numbers))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (``json.dumps`` works on it; PostgreSQL JSONB accepts it)."""
@@ -143,6 +142,32 @@ class Alert:
             evidence=data["evidence"],
             dedupe_key=data["dedupe_key"],
         )
+
+
+class Numbers(Mapping[str, NumberValue]):
+    """A read-only, ordered, picklable mapping (``Alert.numbers``); equal to an equal dict."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, NumberValue]) -> None:
+        self._data = dict(data)
+
+    def __getitem__(self, key: str) -> NumberValue:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"Numbers({self._data!r})"
+
+    def __reduce__(self) -> tuple[type[Numbers], tuple[dict[str, NumberValue]]]:
+        return (Numbers, (self._data,))
+
+    __hash__ = None  # type: ignore[assignment]  # like dict: compared, not hashed
 
 
 def _is_int(value: object) -> bool:

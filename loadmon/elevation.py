@@ -1,37 +1,93 @@
-"""Elevation gain/loss from an altitude stream, with hysteresis (pure, standard library).
+"""Elevation gain/loss from an altitude stream: light smoothing, then hysteresis (pure, stdlib).
 
-A change counts only once the altitude has moved at least ``threshold_m`` from the last
-counted point (the GoldenCheetah / Runalyze approach; see docs/metrics.md). The same function
-serves the FIT connector (record altitude) and the Strava connector (altitude stream), so the
-two sources agree on the same run.
+Method (tuned on the 11 real sessions in ``../shared/fixtures/fit`` that carry both a device
+``total_descent`` and an altitude stream; figures in docs/fit.md):
+
+1. drop missing and invalid samples (``None``, NaN, and the FIT legacy-altitude sentinel
+   -500 m, see :data:`INVALID_ALTITUDE_M`);
+2. smooth with a centred moving average over :data:`DEFAULT_SMOOTHING_SAMPLES` (9) samples
+   (the window shrinks symmetrically at both ends, keeping the first and last altitude); at the usual 1 Hz recording this is +-4 s, which removes
+   the 0.2 m quantisation/barometer jitter that otherwise sums to hundreds of metres;
+3. count a change only once the smoothed altitude has moved at least ``threshold_m``
+   (default :data:`DEFAULT_HYSTERESIS_M` = 1 m) from the last counted point.
+
+Why 9 samples + 1 m and not the classic 3 m hysteresis on raw samples: raw 3 m hysteresis
+undercounts quiet barometric streams (Forerunner 955: -16 %, Forerunner 920XT: -15 %,
+triathlon bike leg: -26 %) and still overcounts noisy ones (Edge 1030, 171 km: +28 %).
+Smoothing + 1 m puts 9 of the 10 comparable sessions within 10 % of the device's own
+``total_descent`` (worst -8.3 %) and the ascent of all 10 within 10 %; the exception is the
+Suunto 9 ultra (+11 %), whose stream is already smoothed by the watch and whose session totals
+are about 8-11 % lower than any threshold <= 3 m gives on that same stream.
+``smoothing_samples=1, threshold_m=3`` reproduces the raw 3 m hysteresis of the fixtures README.
+
+The same function serves the FIT connector (record altitude) and the Strava connector (altitude
+stream), so the two sources agree on the same run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-DEFAULT_HYSTERESIS_M = 3.0
+DEFAULT_HYSTERESIS_M = 1.0
+DEFAULT_SMOOTHING_SAMPLES = 9
 # FIT legacy ``altitude`` is uint16 scale 5 offset 500: a raw 0 decodes to -500 m. Samples at or
 # below this are invalid sentinels (e.g. TomTom's first record), not a dive to the Dead Sea.
 INVALID_ALTITUDE_M = -499.0
+_EPSILON_M = 1e-6
 
 
-def gain_loss(altitudes_m: Iterable[float | None], threshold_m: float = DEFAULT_HYSTERESIS_M) -> tuple[float, float]:
-    """Return (gain_m, loss_m) of an altitude series; ``None`` and sentinel samples are skipped."""
+def _valid(altitudes_m: Iterable[float | None]) -> list[float]:
+    return [a for a in altitudes_m if a is not None and a == a and a > INVALID_ALTITUDE_M]
+
+
+def smooth(altitudes_m: list[float], samples: int = DEFAULT_SMOOTHING_SAMPLES) -> list[float]:
+    """Centred moving average over ``samples`` values (odd).
+
+    Near both ends the window shrinks symmetrically (down to the end sample itself), so a
+    straight climb keeps its exact start and end altitudes.
+    """
+    n = len(altitudes_m)
+    half = max(samples, 1) // 2
+    if half == 0 or n < 3:
+        return list(altitudes_m)
+    prefix = [0.0] * (n + 1)
+    running = 0.0
+    for i, a in enumerate(altitudes_m):
+        running += a
+        prefix[i + 1] = running
+    out = []
+    last = n - 1
+    for i in range(n):
+        h = min(half, i, last - i)
+        out.append((prefix[i + h + 1] - prefix[i - h]) / (2 * h + 1))
+    return out
+
+
+def gain_loss(
+    altitudes_m: Iterable[float | None],
+    threshold_m: float = DEFAULT_HYSTERESIS_M,
+    *,
+    smoothing_samples: int = DEFAULT_SMOOTHING_SAMPLES,
+) -> tuple[float, float]:
+    """Return (gain_m, loss_m) of an altitude series, rounded to 0.1 m.
+
+    ``None``, NaN and sentinel samples are skipped; the rest is smoothed over
+    ``smoothing_samples`` samples (1 = no smoothing) and counted with ``threshold_m``
+    hysteresis. Fewer than two valid samples give (0.0, 0.0).
+    """
+    series = smooth(_valid(altitudes_m), smoothing_samples)
     gain = 0.0
     loss = 0.0
-    anchor: float | None = None
-    for a in altitudes_m:
-        if a is None or a != a or a <= INVALID_ALTITUDE_M:  # None, NaN, sentinel
-            continue
-        if anchor is None:
-            anchor = a
-            continue
+    if not series:
+        return gain, loss
+    anchor = series[0]
+    up = threshold_m - _EPSILON_M  # altitudes like 278.20000000000005 must not miss a step
+    for a in series:
         delta = a - anchor
-        if delta >= threshold_m:
+        if delta >= up:
             gain += delta
             anchor = a
-        elif delta <= -threshold_m:
+        elif delta <= -up:
             loss -= delta
             anchor = a
-    return gain, loss
+    return round(gain, 1), round(loss, 1)

@@ -37,7 +37,7 @@ KEY_PREFIX = "alerts.email"
 
 #: Builds a connected (not yet logged-in) SMTP client for the settings; the default is
 #: :func:`default_smtp_factory`. Tests or special set-ups pass their own.
-SmtpFactory = Callable[["EmailSettings", ssl.SSLContext], smtplib.SMTP]
+SmtpFactory = Callable[["EmailSettings", "ssl.SSLContext | None"], smtplib.SMTP]
 
 _LOCAL = r"[^\s@<>(),;:\"\[\]\\]+"
 _LABEL = r"[^\s@<>(),;:\"\[\]\\.]+"
@@ -58,6 +58,10 @@ class EmailSettings:
     from_addr: str = ""
     to: tuple[str, ...] = ()
     timeout_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.to, list):  # the config file gives a list
+            object.__setattr__(self, "to", tuple(self.to))
 
     @property
     def port(self) -> int:
@@ -98,7 +102,9 @@ class EmailSettings:
             raise _config("timeout_s", f"{self.timeout_s!r} is not a number of seconds in (0, 600]")
         if not isinstance(self.from_addr, str) or not looks_like_address(self.from_addr):
             raise _config("from", f"{self.from_addr!r} does not look like an e-mail address")
-        if not isinstance(self.to, tuple) or not self.to:
+        if not isinstance(self.to, tuple):
+            raise _config("to", f"expected a list of addresses, got {type(self.to).__name__}")
+        if not self.to:
             raise _config("to", "needs at least one address when alerts.email.enabled is true")
         for index, address in enumerate(self.to):
             if not isinstance(address, str) or not looks_like_address(address):
@@ -127,8 +133,11 @@ def looks_like_address(text: str) -> bool:
     return len(parsed) == 1 and bool(_ADDRESS.fullmatch(parsed[0][1]))
 
 
-def default_smtp_factory(settings: EmailSettings, ssl_context: ssl.SSLContext) -> smtplib.SMTP:
-    """``smtplib.SMTP_SSL`` for ``security = "ssl"``, ``smtplib.SMTP`` otherwise (connected)."""
+def default_smtp_factory(settings: EmailSettings, ssl_context: ssl.SSLContext | None) -> smtplib.SMTP:
+    """``smtplib.SMTP_SSL`` for ``security = "ssl"``, ``smtplib.SMTP`` otherwise (connected).
+
+    ``ssl_context`` is None only for ``security = "none"``.
+    """
     if settings.security == "ssl":
         return smtplib.SMTP_SSL(settings.smtp_host, settings.port, timeout=settings.timeout_s, context=ssl_context)
     return smtplib.SMTP(settings.smtp_host, settings.port, timeout=settings.timeout_s)
@@ -165,7 +174,8 @@ class EmailChannel:
         message = render_email(alert, idempotency_key=idempotency_key, from_addr=s.from_addr, to=s.to, now=self._clock())
         sender = envelope_address(s.from_addr)
         recipients = [envelope_address(address) for address in s.to]
-        context = self._ssl_context or ssl.create_default_context()
+        # A verifying context (system CAs, host name checked) unless one was given; none for plain.
+        context = self._ssl_context or (ssl.create_default_context() if s.security != "none" else None)
         step = "connect"
         smtp: smtplib.SMTP | None = None
         try:
@@ -175,7 +185,7 @@ class EmailChannel:
                 smtp.ehlo()
                 if not smtp.has_extn("starttls"):
                     raise DeliveryError(self._describe_error("the server does not offer STARTTLS (not sending in clear)"))
-                smtp.starttls(context=context)
+                smtp.starttls(context=context or ssl.create_default_context())
                 smtp.ehlo()
             if s.username:
                 step = "login"
@@ -230,6 +240,11 @@ class EmailChannel:
         if isinstance(exc, ssl.SSLCertVerificationError):
             return f"TLS certificate not trusted during {step}: {exc.verify_message or exc}"
         if isinstance(exc, ssl.SSLError):
+            if exc.reason == "WRONG_VERSION_NUMBER":
+                return (
+                    f"TLS failed during {step}: the server did not answer with TLS "
+                    "(a plain or STARTTLS port? then use security = \"starttls\" or \"none\")"
+                )
             return f"TLS failed during {step}: {exc.reason or exc}"
         if isinstance(exc, OSError):
             return f"network error during {step}: {exc.strerror or exc}"

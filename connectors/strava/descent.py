@@ -1,0 +1,80 @@
+"""Descent of a Strava activity: computed from its altitude stream, else a documented estimate.
+
+Strava's activity JSON has ``total_elevation_gain`` but no elevation loss. loadmon computes
+gain and loss from ``GET /activities/{id}/streams?keys=altitude,distance,time,heartrate`` with
+:func:`loadmon.elevation.gain_loss` - the same smoothing and hysteresis as FIT records - and marks
+the result :attr:`ElevationSource.COMPUTED`.
+
+When there is no altitude stream (HTTP 404 on the streams, a manual entry, an indoor activity
+without altitude, a sport whose streams loadmon does not fetch), the descent is **estimated as
+equal to** ``total_elevation_gain``: most runs start and finish at the same place (loops,
+out-and-backs), where what goes up comes down. It is marked :attr:`ElevationSource.ESTIMATED` so
+reports and rules can tell it apart. Point-to-point runs (downhill races, uphill vertical
+kilometres) break this assumption; those usually have a stream. A manual entry with a gain of 0
+is taken as "not entered" and gets no elevation (:attr:`ElevationSource.NONE`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from loadmon.domain import ElevationSource
+from loadmon.elevation import gain_loss
+from loadmon.errors import StravaMalformedError
+
+STREAM_KEYS: tuple[str, ...] = ("altitude", "distance", "time", "heartrate")
+
+
+class Descent(NamedTuple):
+    gain_m: float | None
+    loss_m: float | None
+    source: ElevationSource
+    note: str = ""  # why a fallback was used ("streams 404", "manual", ...)
+
+
+def estimated_descent(total_elevation_gain_m: float | None, *, manual: bool = False, note: str = "") -> Descent:
+    """The fallback: loss = ``total_elevation_gain`` (start == end), marked ESTIMATED."""
+    if total_elevation_gain_m is None or (manual and total_elevation_gain_m <= 0):
+        return Descent(total_elevation_gain_m, None, ElevationSource.NONE, note)
+    return Descent(total_elevation_gain_m, total_elevation_gain_m, ElevationSource.ESTIMATED, note)
+
+
+def altitude_series(streams: Mapping[str, Any], *, activity_id: int) -> list[float | None] | None:
+    """The ``altitude`` data of a ``key_by_type`` streams response (``None`` when absent).
+
+    Accepts both stravalib ``Stream`` objects (``.data``) and raw JSON (``{"data": [...]}``).
+    """
+    stream = streams.get("altitude")
+    if stream is None:
+        return None
+    data = stream.get("data") if isinstance(stream, Mapping) else getattr(stream, "data", None)
+    if data is None:
+        return None
+    if not isinstance(data, (list, tuple)):
+        raise StravaMalformedError(f"Strava activity {activity_id}: altitude stream data is {type(data).__name__}, expected a list")
+    out: list[float | None] = []
+    for i, v in enumerate(data):
+        if v is None:
+            out.append(None)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise StravaMalformedError(f"Strava activity {activity_id}: altitude stream sample {i} is {v!r}, expected a number")
+        else:
+            out.append(float(v))
+    return out
+
+
+def descent_from_streams(
+    streams: Mapping[str, Any],
+    *,
+    activity_id: int,
+    total_elevation_gain_m: float | None,
+    hysteresis_m: float | None = None,
+) -> Descent:
+    """COMPUTED gain/loss from the altitude stream, or the estimate when it has < 2 samples."""
+    altitudes = altitude_series(streams, activity_id=activity_id)
+    if altitudes is None or sum(1 for a in altitudes if a is not None) < 2:
+        return estimated_descent(total_elevation_gain_m, note="no altitude stream")
+    gain, loss = gain_loss(altitudes) if hysteresis_m is None else gain_loss(altitudes, hysteresis_m)
+    return Descent(gain, loss, ElevationSource.COMPUTED)

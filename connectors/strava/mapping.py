@@ -1,0 +1,181 @@
+"""Strava activity JSON (SummaryActivity / DetailedActivity) -> :class:`loadmon.domain.ActivityRecord`.
+
+Only the fields listed in :data:`USED_FIELDS` are read; ``content_hash`` is the sha256 of their
+canonical JSON, so it changes exactly when something loadmon stores changes. Descent is not in
+the summary (Strava only has ``total_elevation_gain``): the connector fills it from the streams.
+
+A field with the wrong type or an impossible value raises :class:`StravaMalformedError` naming
+the activity id (and name) and the field; :func:`map_items` turns those into per-item
+:class:`ItemError` entries so one bad activity never sinks a page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from loadmon.domain import ActivityRecord, ElevationSource
+from loadmon.errors import StravaMalformedError
+from loadmon.sports import normalise_strava_sport
+
+SOURCE = "strava"
+USED_FIELDS: tuple[str, ...] = (
+    "id", "start_date", "utc_offset", "sport_type", "type", "distance", "moving_time", "elapsed_time",
+    "total_elevation_gain", "average_heartrate", "max_heartrate", "device_name", "name", "external_id",
+    "private", "visibility", "perceived_exertion", "manual", "trainer", "commute", "workout_type",
+    "elev_high", "elev_low",
+)
+_MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ItemError:
+    """One activity of a listing that could not be mapped (the others still come through)."""
+
+    activity_id: int | None  # None when even the id is unusable
+    position: int  # 0-based index in the response page
+    error: StravaMalformedError
+
+    @property
+    def message(self) -> str:
+        return str(self.error)
+
+
+def activity_label(item: Any, position: int | None = None) -> str:
+    """``Strava activity 123 ("Morning Run")`` - for error messages."""
+    if isinstance(item, dict):
+        aid = item.get("id")
+        name = item.get("name")
+        label = f"Strava activity {aid}" if _is_int(aid) else (
+            f"Strava activity at position {position}" if position is not None else "Strava activity (no id)")
+        if isinstance(name, str) and name:
+            label += f" ({name[:60]!r})"
+        return label
+    return f"Strava activity at position {position}" if position is not None else "Strava activity"
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _bad(item: Any, field: str, value: Any, expected: str) -> StravaMalformedError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return StravaMalformedError(f"{activity_label(item)}: field {field!r} is {shown}, expected {expected}")
+
+
+def _number(item: dict[str, Any], key: str, *, lo: float = 0.0, hi: float = math.inf) -> float | None:
+    v = item.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not lo <= v <= hi:
+        raise _bad(item, key, v, f"a number in [{lo:g}, {hi:g}]")
+    return float(v)
+
+
+def _text(item: dict[str, Any], key: str) -> str | None:
+    v = item.get(key)
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise _bad(item, key, v, "a string")
+    return v
+
+
+def activity_id_of(item: Any) -> int | None:
+    aid = item.get("id") if isinstance(item, dict) else None
+    return aid if _is_int(aid) and 0 < aid <= _MAX_ID else None
+
+
+def start_time_of(item: Any) -> datetime | None:
+    """``start_date`` as an aware UTC datetime, or ``None`` when absent/unreadable."""
+    v = item.get("start_date") if isinstance(item, dict) else None
+    if not isinstance(v, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(v)
+    except ValueError:
+        return None
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def content_hash(item: dict[str, Any]) -> str:
+    used = {k: item.get(k) for k in USED_FIELDS}
+    athlete = item.get("athlete")
+    used["athlete_id"] = athlete.get("id") if isinstance(athlete, dict) else None
+    canonical = json.dumps(used, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record_from_activity(item: Any) -> ActivityRecord:
+    """Map one Strava activity (summary or detailed JSON object) to an :class:`ActivityRecord`.
+
+    Elevation: ``elevation_gain_m`` = ``total_elevation_gain``; loss is left empty
+    (``ElevationSource.NONE``) for the connector to fill from the altitude stream.
+    """
+    if not isinstance(item, dict):
+        raise StravaMalformedError(f"{activity_label(item)}: expected a JSON object, got {type(item).__name__}")
+    aid = activity_id_of(item)
+    if aid is None:
+        raise _bad(item, "id", item.get("id"), "a positive 64-bit integer")
+    start = start_time_of(item)
+    if start is None:
+        raise _bad(item, "start_date", item.get("start_date"), "an ISO 8601 UTC time like 2018-02-04T21:56:56Z")
+    sport_type = _text(item, "sport_type") or _text(item, "type")
+    offset = _number(item, "utc_offset", lo=-18 * 3600, hi=18 * 3600) if item.get("utc_offset") is not None else None
+    avg_hr = _number(item, "average_heartrate", hi=300)
+    max_hr = _number(item, "max_heartrate", hi=300)
+    rpe = _number(item, "perceived_exertion", hi=10)
+    private_flag = item.get("private")
+    if private_flag is not None and not isinstance(private_flag, bool):
+        raise _bad(item, "private", private_flag, "true or false")
+    visibility = _text(item, "visibility")
+    athlete = item.get("athlete")
+    extra: dict[str, Any] = {
+        "sport_type": sport_type,
+        "manual": bool(item.get("manual")),
+        "trainer": bool(item.get("trainer")),
+        "commute": bool(item.get("commute")),
+        "workout_type": item.get("workout_type"),
+        "strava_athlete_id": athlete.get("id") if isinstance(athlete, dict) else None,
+    }
+    return ActivityRecord(
+        source=SOURCE,
+        source_id=aid,
+        sport=normalise_strava_sport(sport_type),
+        start_time=start,
+        distance_m=_number(item, "distance"),
+        moving_time_s=_number(item, "moving_time"),
+        elapsed_time_s=_number(item, "elapsed_time"),
+        elevation_gain_m=_number(item, "total_elevation_gain"),
+        elevation_loss_m=None,
+        elevation_source=ElevationSource.NONE,
+        avg_hr=round(avg_hr) if avg_hr is not None else None,
+        max_hr=round(max_hr) if max_hr is not None else None,
+        perceived_exertion=rpe,
+        device=_text(item, "device_name"),
+        name=_text(item, "name"),
+        external_id=_text(item, "external_id"),
+        utc_offset_s=round(offset) if offset is not None else None,
+        private=bool(private_flag) or visibility == "only_me",
+        content_hash=content_hash(item),
+        extra=extra,
+    )
+
+
+def map_items(items: Iterable[Any]) -> tuple[list[ActivityRecord], list[ItemError]]:
+    """Map a listing page; bad items become :class:`ItemError` instead of failing the page."""
+    records: list[ActivityRecord] = []
+    errors: list[ItemError] = []
+    for position, item in enumerate(items):
+        try:
+            records.append(record_from_activity(item))
+        except StravaMalformedError as e:
+            errors.append(ItemError(activity_id=activity_id_of(item), position=position, error=e))
+    return records, errors

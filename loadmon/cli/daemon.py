@@ -1,0 +1,130 @@
+"""`loadmon daemon`: the background scheduler, `--once`, and `loadmon daemon status`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from loadmon.cli.app import app, console, err_console, fail, get_config, handled, print_json, state
+from loadmon.errors import DaemonLockedError, StorageError
+from loadmon.logs import configure_logging
+from loadmon.service import Service
+
+daemon_app = typer.Typer(
+    help="Background daemon: Strava sync, watched FIT folders, alert delivery, nightly reconciliation.",
+    invoke_without_command=True,
+)
+app.add_typer(daemon_app, name="daemon")
+
+EXIT_LOCKED = 3
+
+
+@daemon_app.callback(invoke_without_command=True)
+def daemon_run(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="Run every job once (import watched folders, Strava sync, rule evaluation, delivery), then exit.")] = False,
+    log_console: Annotated[bool, typer.Option("--log-console", help="Human-readable logs instead of JSON lines.")] = False,
+) -> None:
+    """Run the daemon in the foreground until SIGTERM/SIGINT (exit 0). Exit 3 when another
+    daemon already runs on the same database."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from loadmon.daemon import Daemon
+
+    with handled():
+        cfg = get_config()
+        configure_logging(json=not log_console, level=cfg.logging.level)
+        svc = Service.open(cfg)
+        state.service = svc
+        daemon = Daemon(svc)
+        try:
+            if once:
+                results = daemon.run_once()
+                _print_once(results)
+                if any(r.outcome == "error" for r in results + [t for r in results for t in r.then]):
+                    raise typer.Exit(1)
+                return
+            code = daemon.run()
+        except DaemonLockedError as exc:
+            fail(str(exc), EXIT_LOCKED)
+        if daemon.forced:  # a job ignored the stop flag: do not wait for its thread
+            svc.close()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        if code:
+            raise typer.Exit(code)
+
+
+def _print_once(results) -> None:
+    for r in results:
+        for run in (r, *r.then):
+            who = f" athlete {run.athlete_id}" if run.athlete_id is not None else ""
+            counts = " ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, (list, dict)))
+            extra = f": {run.error}" if run.error else ""
+            console.print(f"{run.job}{who}: {run.outcome} {counts}{extra}".rstrip(), highlight=False, soft_wrap=True)
+
+
+@daemon_app.command("status")
+def daemon_status(json_out: Annotated[bool, typer.Option("--json", help="Print the health report as JSON.")] = False) -> None:
+    """Last run and next expected run of every job. Exit 0 when healthy; 1 when a job's last run
+    failed, a job is overdue, or the daemon never ran (for systemd and container health checks)."""
+    from loadmon.daemon import report
+
+    with handled():
+        cfg = get_config()
+        try:
+            svc = Service.open(cfg, migrate=False)  # read only: never create or upgrade from a health check
+        except StorageError as exc:
+            if json_out:
+                print_json({"healthy": False, "problems": [f"cannot read the daemon records: {exc}"],
+                            "jobs": [], "warnings": [], "daemon": {"ever_ran": False}})
+            else:
+                err_console.print(f"[bold red]unhealthy:[/] cannot read the daemon records: {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        state.service = svc
+        rep = report(svc)
+        if json_out:
+            print_json(rep.as_dict())
+        else:
+            _print_report(rep)
+        if not rep.healthy:
+            raise typer.Exit(1)
+
+
+def _t(dt) -> str:
+    return "-" if dt is None else dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _print_report(rep) -> None:
+    d = rep.daemon
+    if not d.get("ever_ran"):
+        console.print("daemon: never ran on this database", highlight=False)
+    elif d.get("running"):
+        console.print(f"daemon: running since {_t(d['started_at'])} UTC", highlight=False)
+    else:
+        kind = "one pass (--once)" if d.get("once") else "stopped"
+        console.print(f"daemon: {kind}, started {_t(d['started_at'])} UTC, ended {_t(d.get('stopped_at'))} UTC", highlight=False)
+    table = Table(title=f"jobs at {_t(rep.checked_at)} UTC")
+    for col in ("job", "athlete", "schedule", "last start (UTC)", "outcome", "counts", "next expected (UTC)", "state"):
+        table.add_column(col)
+    for j in rep.jobs:
+        counts = ", ".join(f"{k} {v}" for k, v in j.counts.items() if v and not isinstance(v, (list, dict)))
+        style = {"failed": "red", "overdue": "red", "never_ran": "yellow"}.get(j.state, "")
+        table.add_row(j.job, j.athlete or "-", j.schedule, _t(j.last_started_at), j.outcome or "-", counts or "-",
+                      _t(j.next_expected_at), f"[{style}]{j.state}[/]" if style else j.state)
+    console.print(table)
+    for j in rep.jobs:
+        if j.last_error:
+            console.print(f"last error of {j.job}{' (' + j.athlete + ')' if j.athlete else ''} at {_t(j.last_error_at)} UTC: "
+                          f"{j.last_error}", highlight=False, soft_wrap=True)
+    for w in rep.warnings:
+        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    if rep.healthy:
+        console.print("[green]healthy[/]")
+    for p in rep.problems:
+        console.print(f"[bold red]unhealthy:[/] {p}", highlight=False, soft_wrap=True)

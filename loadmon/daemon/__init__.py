@@ -1,0 +1,8 @@
+"""The background daemon (APScheduler 3.x): scheduled Strava sync, watched folders, alert
+delivery, nightly reconciliation, and its health report. Calls only loadmon.service."""
+
+from loadmon.daemon.health import HealthReport, JobHealth, assess, report
+from loadmon.daemon.schedule import JobSpec, job_specs
+from loadmon.daemon.scheduler import Daemon
+
+__all__ = ["Daemon", "HealthReport", "JobHealth", "JobSpec", "assess", "job_specs", "report"]

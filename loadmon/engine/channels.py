@@ -1,0 +1,104 @@
+"""Load channels: what one activity contributes to each daily load series.
+
+=================  ======  ==========================  =====================================
+channel            unit    sports                      per-activity load
+=================  ======  ==========================  =====================================
+``distance_km``    km      running sports (settings)   distance_m / 1000
+``duration_min``   min     all                         moving time (elapsed if none) / 60
+``descent_m``      m       running sports (settings)   elevation_loss_m
+``trimp``          TRIMP   all                         Banister TRIMP (needs avg HR and the
+                                                       athlete's hr_rest and hr_max)
+``srpe``           AU      all                         RPE (0-10) * minutes (Foster 1998)
+=================  ======  ==========================  =====================================
+
+An activity without the input a channel needs contributes nothing to that channel (and is
+counted in ``ChannelSeries.activities_missing``). Non-finite or negative inputs count as
+missing.
+
+Banister TRIMP = minutes * HRr * a * exp(b * HRr), HRr = (avg HR - rest) / (max - rest),
+clamped to [0, 1]. a/b = 0.64/1.92 (men), 0.86/1.67 (women); when the athlete's sex is
+unknown we use Runalyze's "unknown" constants 0.725215/1.795, which lie between the male and
+female curves (at HRr 0.8: 2.97 men, 3.05 unknown, 3.27 women) instead of silently assuming
+one sex.
+
+Pure: standard library + :mod:`loadmon.domain`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from loadmon.domain import Activity, Athlete, Sex
+
+__all__ = [
+    "DISTANCE", "DURATION", "DESCENT", "TRIMP", "SRPE", "CHANNELS", "CHANNEL_UNITS",
+    "TRIMP_CONSTANTS", "activity_minutes", "banister_trimp", "srpe_load",
+]
+
+DISTANCE = "distance_km"
+DURATION = "duration_min"
+DESCENT = "descent_m"
+TRIMP = "trimp"
+SRPE = "srpe"
+
+#: Every channel, in display order.
+CHANNELS: tuple[str, ...] = (DISTANCE, DURATION, DESCENT, TRIMP, SRPE)
+CHANNEL_UNITS: dict[str, str] = {DISTANCE: "km", DURATION: "min", DESCENT: "m", TRIMP: "TRIMP", SRPE: "AU"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrimpConstants:
+    a: float
+    b: float
+    source: str
+
+
+#: Banister TRIMP constants by sex (``None`` = unknown sex).
+TRIMP_CONSTANTS: dict[Sex | None, TrimpConstants] = {
+    Sex.MALE: TrimpConstants(a=0.64, b=1.92, source="Banister (men)"),
+    Sex.FEMALE: TrimpConstants(a=0.86, b=1.67, source="Banister (women)"),
+    None: TrimpConstants(a=0.725215, b=1.795, source="Runalyze (sex unknown)"),
+}
+
+
+def _finite_non_negative(value: float | int | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def activity_minutes(activity: Activity) -> float | None:
+    """Moving time in minutes; elapsed time when moving time is missing or zero."""
+    moving = _finite_non_negative(activity.moving_time_s)
+    if moving:
+        return moving / 60.0
+    elapsed = _finite_non_negative(activity.elapsed_time_s)
+    if elapsed is not None:
+        return elapsed / 60.0
+    return moving / 60.0 if moving is not None else None
+
+
+def trimp_reason(athlete: Athlete) -> str | None:
+    """Why TRIMP cannot be computed for this athlete at all (``None`` when it can)."""
+    if athlete.hr_rest is None or athlete.hr_max is None:
+        return "athlete hr_rest/hr_max unknown"
+    if athlete.hr_max <= athlete.hr_rest:
+        return f"athlete hr_max ({athlete.hr_max}) must exceed hr_rest ({athlete.hr_rest})"
+    return None
+
+
+def banister_trimp(minutes: float, avg_hr: float, hr_rest: float, hr_max: float, sex: Sex | None) -> float:
+    """Banister TRIMP of one session; HRr is clamped to [0, 1]."""
+    hrr = (avg_hr - hr_rest) / (hr_max - hr_rest)
+    hrr = 0.0 if hrr < 0.0 else 1.0 if hrr > 1.0 else hrr
+    c = TRIMP_CONSTANTS.get(sex, TRIMP_CONSTANTS[None])
+    return minutes * hrr * c.a * math.exp(c.b * hrr)
+
+
+def srpe_load(minutes: float, rpe: float) -> float:
+    """Session-RPE load (Foster 1998): RPE (0-10) times minutes."""
+    return rpe * minutes

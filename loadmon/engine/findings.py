@@ -1,0 +1,152 @@
+"""Per-run findings: the single-run distance spike (Frandsen 2025) and the descent spike.
+
+One pass over the athlete's runs in (local day, start time, id) order with a sliding
+reference window (the runs of the previous ``spike_lookback_days`` local days plus earlier
+runs of the same day): a monotonic deque gives the longest distance and a sorted list the
+largest descent and the 75th percentile, so the whole pass is O(runs * log(window)).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, insort
+from collections import deque
+from collections.abc import Sequence
+from datetime import date
+
+from loadmon.domain import Activity
+from loadmon.engine.reasons import NO_BASE, NO_DISTANCE, NO_ELEVATION, WARMING_UP
+from loadmon.engine.result import ActivityFinding, spike_band_for
+
+__all__ = ["run_findings", "percentile_linear"]
+
+
+def percentile_linear(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0..1) by linear interpolation between closest ranks
+    (Hyndman & Fan type 7, numpy's default); ``sorted_values`` must be sorted, non-empty."""
+    n = len(sorted_values)
+    if n == 1:
+        return float(sorted_values[0])
+    pos = q * (n - 1)
+    lo = int(pos)
+    frac = pos - lo
+    if lo + 1 >= n:
+        return float(sorted_values[-1])
+    return sorted_values[lo] + (sorted_values[lo + 1] - sorted_values[lo]) * frac
+
+
+def _value(x: float | int | None, *, positive: bool = False) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x) or x < 0 or (positive and x == 0):
+        return None
+    return x
+
+
+def run_findings(
+    runs: Sequence[Activity], *, lookback_days: int, run_history_start: date | None, report_from: date | None
+) -> list[ActivityFinding]:
+    """Findings of ``runs`` (already filtered to counted running activities, sorted by
+    (local_date, start_time, id)); only runs on or after ``report_from`` get a finding."""
+    out: list[ActivityFinding] = []
+    if not runs or run_history_start is None:
+        return out
+    warm_until = run_history_start.toordinal() + lookback_days  # first day with a full window
+    report_ord = report_from.toordinal() if report_from is not None else -1
+    window: deque[tuple[int, float | None, float | None]] = deque()  # (day, distance_m, descent_m)
+    longest: deque[tuple[float, int, int]] = deque()  # (distance_m, day, activity id), decreasing
+    descents: list[float] = []
+    runs_in_window = 0
+
+    for run in runs:
+        day = run.local_date.toordinal()
+        oldest = day - lookback_days
+        while window and window[0][0] < oldest:
+            _, _, old_descent = window.popleft()
+            runs_in_window -= 1
+            if old_descent is not None:
+                del descents[bisect_left(descents, old_descent)]
+        while longest and longest[0][1] < oldest:
+            longest.popleft()
+
+        distance = _value(run.distance_m, positive=True)
+        descent = _value(run.elevation_loss_m)
+
+        if day >= report_ord:
+            warming = day < warm_until
+            longest_m = longest[0][0] if longest else None
+            # distance spike
+            ratio = increase = band_label = hrr = ci = None
+            if distance is None:
+                spike_reason = NO_DISTANCE
+            elif warming:
+                spike_reason = WARMING_UP
+            elif longest_m is None:
+                spike_reason = NO_BASE
+            else:
+                ratio = distance / longest_m
+                increase = (ratio - 1.0) * 100.0
+                band = spike_band_for(ratio)
+                band_label, hrr = band.label, band.hrr
+                ci = (band.ci_low, band.ci_high) if band.ci_low is not None else None
+                spike_reason = None
+            # descent
+            largest = descents[-1] if descents else None
+            d_ratio = None
+            if descent is None:
+                d_reason = NO_ELEVATION
+            elif warming:
+                d_reason = WARMING_UP
+            elif not largest:
+                d_reason = NO_BASE
+            else:
+                d_ratio = descent / largest
+                d_reason = None
+            p75 = percentile_linear(descents, 0.75) if descents else None
+            p75_reason = WARMING_UP if warming else (None if descents else NO_BASE)
+            if warming:
+                p75 = None
+            if descent is None:
+                per_km, per_km_reason = None, NO_ELEVATION
+            elif distance is None:
+                per_km, per_km_reason = None, NO_DISTANCE
+            else:
+                per_km, per_km_reason = descent / (distance / 1000.0), None
+
+            out.append(ActivityFinding(
+                activity_id=run.id,
+                local_date=run.local_date,
+                start_time=run.start_time,
+                sport=run.sport,
+                name=run.name,
+                distance_km=distance / 1000.0 if distance is not None else None,
+                prev_runs_30d=runs_in_window,
+                longest_prev_30d_km=longest_m / 1000.0 if longest_m is not None else None,
+                longest_prev_30d_activity_id=longest[0][2] if longest else None,
+                distance_ratio=ratio,
+                distance_increase_pct=increase,
+                spike_band=band_label,
+                spike_hrr=hrr,
+                spike_hrr_ci=ci,
+                spike_reason=spike_reason,
+                descent_m=descent,
+                descent_per_km=per_km,
+                descent_per_km_reason=per_km_reason,
+                largest_descent_prev_30d_m=largest,
+                descent_ratio=d_ratio,
+                descent_ratio_reason=d_reason,
+                descent_p75_prev_30d_m=p75,
+                descent_p75_reason=p75_reason,
+            ))
+
+        # this run joins the reference window of the runs after it
+        window.append((day, distance, descent))
+        runs_in_window += 1
+        if descent is not None:
+            insort(descents, descent)
+        if distance is not None:
+            while longest and longest[-1][0] <= distance:
+                longest.pop()
+            longest.append((distance, day, run.id))
+    return out

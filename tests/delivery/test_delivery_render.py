@@ -1,0 +1,77 @@
+"""Rendering: subject, Message-ID from the key, both parts carry everything, escaping."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+from datetime import datetime, timezone
+
+from alerts.alert import Alert
+from alerts.delivery.render import IDEMPOTENCY_HEADER, format_number, render_email, render_push
+
+KEY = "lm-0123456789abcdef"
+
+
+def _parsed(alert: Alert, key: str = KEY, from_addr: str = "loadmon <alerts@example.org>"):
+    msg = render_email(
+        alert, idempotency_key=key, from_addr=from_addr, to=["ann@example.org"],
+        now=datetime(2024, 5, 7, 6, 0, tzinfo=timezone.utc),
+    )
+    # What a receiver sees: the bytes, parsed again.
+    return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
+
+
+def test_subject_names_severity_and_title(ramp_alert: Alert) -> None:
+    assert _parsed(ramp_alert)["Subject"] == "[loadmon] warning: weekly ramp +24% (38.2 km)"
+
+
+def test_message_id_follows_the_key_only(ramp_alert: Alert) -> None:
+    first = _parsed(ramp_alert)["Message-ID"]
+    again = _parsed(dataclasses.replace(ramp_alert, message="changed text"))["Message-ID"]
+    other = _parsed(ramp_alert, key="lm-another")["Message-ID"]
+    assert first == again != other
+    assert first.startswith("<") and first.endswith("@example.org>")
+    assert _parsed(ramp_alert)[IDEMPOTENCY_HEADER] == KEY
+
+
+def test_both_parts_carry_message_numbers_rule_evidence(ramp_alert: Alert) -> None:
+    msg = _parsed(ramp_alert)
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    for body in (text, html):
+        for key in ramp_alert.numbers:
+            assert key in body
+        for shown in ("38.2", "30.8", "24", "rolling 7 local days", "Buist", "Nielsen", KEY):
+            assert shown in body
+        assert "Weekly ramp above 10%" in body
+    assert "Your last 7 days: 38.2 km, 24% more than the 7 days before (30.8 km)." in text
+
+
+def test_html_escapes_what_the_alert_says(ramp_alert: Alert) -> None:
+    evil = dataclasses.replace(ramp_alert, message="<script>alert(1)</script> & more", numbers={"<b>": "<i>"})
+    html = _parsed(evil).get_body(("html",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>" not in html and "&lt;i&gt;" in html
+
+
+def test_newlines_in_the_title_cannot_inject_headers(ramp_alert: Alert) -> None:
+    evil = dataclasses.replace(ramp_alert, title="ramp\r\nBcc: victim@example.org")
+    msg = _parsed(evil)
+    assert msg["Bcc"] is None
+    assert "\n" not in msg["Subject"]
+
+
+def test_number_formatting() -> None:
+    assert [format_number(v) for v in (38.2, 24.0, 10, None, 0.0, 1 / 3, 0.00012, "x", -0.0001)] == [
+        "38.2", "24", "10", "-", "0", "0.333", "0.00012", "x", "-0.0001",
+    ]
+
+
+def test_push_is_short_and_carries_the_key(ramp_alert: Alert) -> None:
+    push = render_push(ramp_alert, KEY)
+    assert push.title == "loadmon warning: weekly ramp +24% (38.2 km)"
+    assert ramp_alert.message in push.body and push.body.endswith(f"ref: {KEY}")
+    long = render_push(dataclasses.replace(ramp_alert, message="x" * 5000), KEY, max_body_chars=300)
+    assert len(long.body) <= 300 and long.body.endswith(f"ref: {KEY}")

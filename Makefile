@@ -21,8 +21,12 @@ venv: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+LOADMON_DEMO := $(VENV)/bin/loadmon --config demo/config.toml
+
 demo: $(STAMP)
 	$(PY) -m loadmon.demo --out demo
+	$(LOADMON_DEMO) activities
+	$(LOADMON_DEMO) status
 
 bench: $(STAMP)
 	$(PY) bench/import_fit.py

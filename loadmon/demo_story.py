@@ -52,8 +52,10 @@ def _profile(hills_m: float, repeats: int):
 
 
 def story(end: date) -> tuple[list[StoryRun], list[StorySymptom]]:
-    """The runs and symptoms of the story, ending on ``end`` (the hilly run after knee pain)."""
-    hilly_sunday = end - timedelta(days=3)
+    """The runs and symptoms of the story up to ``end``: the long hilly run is the last Sunday
+    at least three days before ``end``, the knee pain the Monday after, the hilly run on Wednesday."""
+    latest = end - timedelta(days=3)
+    hilly_sunday = latest - timedelta(days=(latest.weekday() + 1) % 7)
     # align the easy weeks so that week 13's Sunday is the long hilly run
     start = hilly_sunday - timedelta(days=13 * 7 - 1)
     runs: list[StoryRun] = []
@@ -82,7 +84,7 @@ def story(end: date) -> tuple[list[StoryRun], list[StorySymptom]]:
                 StoryRun(day=d["sat"], at=time(9, 0), distance_km=5, pace_s_per_km=285, hills_m=5, repeats=1, label="parkrun 5 km", avg_hr=170),
                 StoryRun(day=hilly_sunday, at=time(8, 30), distance_km=24, pace_s_per_km=320, hills_m=110, repeats=3, label="long hard hilly run", avg_hr=158),
             ]
-    runs.append(StoryRun(day=end, at=time(18, 0), distance_km=10, pace_s_per_km=340, hills_m=110, repeats=2, label="hilly run", avg_hr=150))
+    runs.append(StoryRun(day=hilly_sunday + timedelta(days=3), at=time(18, 0), distance_km=10, pace_s_per_km=340, hills_m=110, repeats=2, label="hilly run", avg_hr=150))
     tz = ZoneInfo(TIMEZONE)
     knee = StorySymptom(at=datetime.combine(hilly_sunday + timedelta(days=1), time(19, 0), tzinfo=tz), site="knee",
                         side="right", location="lateral", severity=4, note="outside of the right knee, worse downhill")

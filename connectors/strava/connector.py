@@ -180,8 +180,8 @@ class StravaConnector:
         rate_limited = 0
         reauthenticated = False
         while True:
+            self._budget.acquire(wait=self._wait)  # may sleep for a window: check the token after
             self._ensure_fresh_token()
-            self._budget.acquire(wait=self._wait)
             self.requests_made += 1
             try:
                 return fn()

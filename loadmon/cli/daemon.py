@@ -81,10 +81,10 @@ def daemon_status(json_out: Annotated[bool, typer.Option("--json", help="Print t
             svc = Service.open(cfg, migrate=False)  # read only: never create or upgrade from a health check
         except StorageError as exc:
             if json_out:
-                print_json({"healthy": False, "problems": [f"cannot read the daemon records: {exc}"],
+                print_json({"healthy": False, "problems": [f"the daemon never ran on this database, or it cannot be read: {exc}"],
                             "jobs": [], "warnings": [], "daemon": {"ever_ran": False}})
             else:
-                err_console.print(f"[bold red]unhealthy:[/] cannot read the daemon records: {exc}", highlight=False)
+                err_console.print(f"[bold red]unhealthy:[/] the daemon never ran on this database, or it cannot be read: {exc}", highlight=False)
             raise typer.Exit(1) from None
         state.service = svc
         rep = report(svc)

@@ -104,19 +104,25 @@ class RulesConfig:
     weekly_ramp_pct: float = _f(10.0, "weekly_ramp: alert when the last 7 days exceed the 7 before by more than this %")
     weekly_ramp_min_km: float = _f(15.0, "weekly_ramp: no alert unless the last 7 days reach this many km")
     weekly_ramp_min_increase_km: float = _f(3.0, "weekly_ramp: no alert unless the increase is at least this many km")
-    weekly_ramp_after_break_km: float = _f(25.0, "weekly_ramp: after a break (previous 7 days near zero) alert only above this many km")
+    weekly_ramp_danger_pct: float = _f(30.0, "weekly_ramp: danger (instead of warning) above this %")
+    weekly_ramp_break_km: float = _f(5.0, "weekly_ramp: previous 7 days below this many km = a break (compared with the usual week before it)")
+    weekly_ramp_after_break_km: float = _f(25.0, "weekly_ramp: after a break with no known usual week before it, alert only above this many km")
     acwr_kind: str = _f("ewma", "acwr: which ACWR the rule watches: ewma | rolling_coupled | rolling_uncoupled")
     acwr_caution: float = _f(1.3, "acwr: caution (warning) at or above this ratio")
     acwr_danger: float = _f(1.5, "acwr: danger at or above this ratio")
+    acwr_channel: str = _f("distance_km", "acwr: load channel of the ratio: distance_km | duration_min | descent_m | trimp | srpe")
+    acwr_min_acute: float = _f(15.0, "acwr: no alert unless the last 7 days' load reaches this (channel unit: km for distance_km)")
     run_spike_pct: float = _f(10.0, "run_spike: alert when a run is this % longer than the longest of the previous 30 days")
     run_spike_min_km: float = _f(5.0, "run_spike: ignore runs shorter than this")
     descent_spike_pct: float = _f(25.0, "descent_spike: alert when a session's descent exceeds the 30-day max by more than this %")
     descent_spike_floor_m: float = _f(150.0, "descent_spike: ignore sessions descending less than this (m)")
     hilly_descent_floor_m: float = _f(200.0, "hilly_after_symptoms: a session is hilly above this descent (m) ...")
     hilly_descent_floor_m_per_km: float = _f(15.0, "hilly_after_symptoms: ... and this descent per km (m/km), or above the 30-day 75th percentile")
+    hilly_descent_min_m: float = _f(50.0, "hilly_after_symptoms: the 75th-percentile test also needs at least this descent (m)")
     symptom_window_days: int = _f(14, "hilly_after_symptoms: symptoms logged within this many days count")
     symptom_min_severity: int = _f(3, "hilly_after_symptoms: minimum symptom severity (0-10)")
-    cooldown_hours: float = _f(72.0, "Minimum hours between two alerts of the same rule (not for different activities)")
+    symptom_danger_severity: int = _f(5, "hilly_after_symptoms: danger (instead of warning) from this symptom severity")
+    cooldown_hours: float = _f(168.0, "weekly_ramp and acwr: at most one alert per this many hours unless the severity rises (per-run rules: one alert per run)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -315,6 +321,11 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             f"config key alerts.rules.acwr_kind: must be ewma, rolling_coupled or rolling_uncoupled, got {cfg.alerts.rules.acwr_kind!r}",
             key="alerts.rules.acwr_kind",
+        )
+    if cfg.alerts.rules.acwr_channel not in {"distance_km", "duration_min", "descent_m", "trimp", "srpe"}:
+        raise ConfigError(
+            f"config key alerts.rules.acwr_channel: must be distance_km, duration_min, descent_m, trimp or srpe, got {cfg.alerts.rules.acwr_channel!r}",
+            key="alerts.rules.acwr_channel",
         )
     if cfg.alerts.email.security not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"config key alerts.email.security: must be none, starttls or ssl, got {cfg.alerts.email.security!r}", key="alerts.email.security")

@@ -21,8 +21,8 @@ counted). The server counts requests per window and remembers the maximum, so te
 the budget was never exceeded.
 
 Fault injection: :meth:`StravaServer.inject` makes the next N matching API requests answer
-500/503/429/401, a malformed (non-JSON) body, or drop the connection; ``streams_missing``
-ids answer 404 on streams; :meth:`StravaServer.expire_access_tokens` makes access tokens
+500/503/429/401, 403 "application inactive", a malformed (non-JSON) body, or drop the
+connection; ``streams_missing`` ids answer 404 on streams; :meth:`StravaServer.expire_access_tokens` makes access tokens
 expire at a given clock time (-> 401 with Strava's error JSON).
 
 Use: ``with StravaServer(clock=sim.now) as server: ... server.url`` (or the pytest fixtures in
@@ -208,7 +208,7 @@ class _Activity:
 
 @dataclass
 class _Fault:
-    kind: str  # "500" | "502" | "503" | "429" | "401" | "malformed" | "drop"
+    kind: str  # "500" | "502" | "503" | "429" | "401" | "403_inactive" | "malformed" | "drop"
     remaining: int
     path: str | None  # regex matched against the request path; None = any API request
 
@@ -332,7 +332,7 @@ class StravaState:
 
     def inject(self, kind: str, count: int = 1, path: str | None = None) -> None:
         """The next ``count`` API requests whose path matches ``path`` (regex) fail with ``kind``."""
-        if kind not in {"500", "502", "503", "429", "401", "malformed", "drop"}:
+        if kind not in {"500", "502", "503", "429", "401", "403_inactive", "malformed", "drop"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self.lock:
             self.faults.append(_Fault(kind, count, path))
@@ -444,8 +444,15 @@ def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> _Repl
     return _Reply(status, json.dumps(obj).encode(), {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
 
+def _error(status: int, resource: str, field_: str, code: str, message: str = "Bad Request",
+           headers: dict[str, str] | None = None) -> _Reply:
+    """Strava's error body: ``{"message": ..., "errors": [{"resource", "field", "code"}]}``."""
+    return _json(status, {"message": message, "errors": [{"resource": resource, "field": field_, "code": code}]}, headers)
+
+
 AUTH_ERROR = {"message": "Authorization Error", "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}]}
 RATE_ERROR = {"message": "Rate Limit Exceeded", "errors": [{"resource": "Application", "field": "rate limit", "code": "exceeded"}]}
+INACTIVE_APP = {"message": "Forbidden", "errors": [{"resource": "Application", "field": "Status", "code": "Inactive"}]}
 NOT_FOUND = {"message": "Record Not Found", "errors": [{"resource": "Activity", "field": "id", "code": "invalid"}]}
 
 
@@ -543,6 +550,8 @@ class StravaApp:
                 return _Reply(200, b'{"this is": not json', {"Content-Type": "application/json; charset=utf-8", **rate})
             if fault.kind == "401":
                 return _json(401, AUTH_ERROR, rate)
+            if fault.kind == "403_inactive":  # the app owner's subscription lapsed
+                return _json(403, INACTIVE_APP, rate)
             return _json(int(fault.kind), {"message": "Internal Server Error", "errors": []}, rate)
         tok = self._token(headers, params)
         if tok is None:
@@ -575,7 +584,7 @@ class StravaApp:
             page = int(num("page", 1) or 1)
             per_page = int(num("per_page", 30) or 30)
         except ValueError:
-            return _json(400, {"message": "Bad Request", "errors": [{"resource": "Application", "field": "params", "code": "invalid"}]}, rate)
+            return _error(400, "Application", "params", "invalid", headers=rate)
         per_page = max(1, min(per_page, 200))
         acts = [a for a in self.state.activities.values() if a.athlete_id == tok.athlete_id
                 and (after is None or a.start_epoch > after) and (before is None or a.start_epoch < before)]
@@ -607,7 +616,7 @@ class StravaApp:
         if path == "/oauth/authorize" and method == "GET":
             redirect = params.get("redirect_uri", "")
             if not redirect or str(params.get("client_id")) != str(s.client_id):
-                return _json(400, {"message": "Bad Request", "errors": [{"resource": "Application", "field": "client_id", "code": "invalid"}]})
+                return _error(400, "Application", "client_id", "invalid")
             query = {"state": params.get("state", "")}
             if s.authorize_athlete_id is None:
                 query["error"] = "access_denied"
@@ -625,17 +634,17 @@ class StravaApp:
             if fault.kind == "drop":
                 return _Reply(0, drop=True)
             if fault.kind == "401":
-                return _json(401, {"message": "Authorization Error", "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]})
+                return _error(401, "RefreshToken", "refresh_token", "invalid", "Authorization Error")
             if fault.kind == "malformed":
                 return _Reply(200, b"<html>oops", {"Content-Type": "text/html"})
             return _json(int(fault.kind), {"message": "Error", "errors": []})
         if str(params.get("client_id")) != str(s.client_id) or params.get("client_secret") != s.client_secret:
-            return _json(401, {"message": "Bad Request", "errors": [{"resource": "Application", "field": "client_id", "code": "invalid"}]})
+            return _error(401, "Application", "client_id", "invalid")
         now = int(s.clock().timestamp())
         if grant == "authorization_code":
             entry = s.codes.pop(params.get("code", ""), None)
             if entry is None:
-                return _json(400, {"message": "Bad Request", "errors": [{"resource": "AuthorizationCode", "field": "code", "code": "invalid"}]})
+                return _error(400, "AuthorizationCode", "code", "invalid")
             athlete_id, scope = entry
             tokens = s.issue_tokens(athlete_id, scope=scope)
             return _json(200, {**tokens, "athlete": s.athletes.get(athlete_id, {"id": athlete_id})})
@@ -643,9 +652,10 @@ class StravaApp:
             old = params.get("refresh_token", "")
             tok = s.refresh_tokens.get(old)
             if tok is None:
-                return _json(s.invalid_refresh_status, {"message": "Bad Request", "errors": [{"resource": "RefreshToken", "field": "refresh_token", "code": "invalid"}]})
+                return _error(s.invalid_refresh_status, "RefreshToken", "refresh_token", "invalid")
             # Strava returns the current access token while it has more than an hour left.
-            current = [(k, t) for k, t in s.access_tokens.items() if t.athlete_id == tok.athlete_id and t.expires_at - now > 3600]
+            current = [(k, t) for k, t in s.access_tokens.items()
+                       if t.athlete_id == tok.athlete_id and t.expires_at - now > 3600]
             if current:
                 access, atok = max(current, key=lambda kt: kt[1].expires_at)
                 exp = atok.expires_at
@@ -659,7 +669,7 @@ class StravaApp:
                 s.refresh_tokens[refresh] = _Token(tok.athlete_id, exp, tok.scope)
             return _json(200, {"token_type": "Bearer", "access_token": access, "expires_at": exp,
                                "expires_in": exp - now, "refresh_token": refresh})
-        return _json(400, {"message": "Bad Request", "errors": [{"resource": "Application", "field": "grant_type", "code": "invalid"}]})
+        return _error(400, "Application", "grant_type", "invalid")
 
     def _deauthorize(self, headers: dict[str, str], params: dict[str, str]) -> _Reply:
         tok = self._token(headers, params)

@@ -27,7 +27,7 @@ from typing import Any
 
 from connectors.fit.decoding import FIT_EPOCH_S, MIN_ABSOLUTE_FIT_TIME, DecodedChunk, DecodedFit, Record
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.elevation import INVALID_ALTITUDE_M, gain_loss
+from loadmon.elevation import DEFAULT_HYSTERESIS_M, INVALID_ALTITUDE_M, gain_loss
 from loadmon.sports import normalise_fit_sport
 
 ZERO_DEVICE_TRUST_M = 10.0  # a device total of 0 is believed unless the stream moves this much
@@ -194,17 +194,18 @@ def _plans(chunk: DecodedChunk) -> list[_Plan]:
 
 
 def _elevation(
-    session: dict[str, Any] | None, stream: _Stream, warn: list[str], label: str, prefer_device: bool
+    session: dict[str, Any] | None, stream: _Stream, warn: list[str], label: str, prefer_device: bool,
+    hysteresis_m: float,
 ) -> tuple[float | None, float | None, ElevationSource]:
     dev_gain = session.get("total_ascent") if session else None
     dev_loss = session.get("total_descent") if session else None
     has_stream = stream.valid_altitudes >= 2
     if not prefer_device and has_stream:
-        gain, loss = gain_loss(stream.altitudes or [])
+        gain, loss = gain_loss(stream.altitudes or [], hysteresis_m)
         return gain, loss, ElevationSource.COMPUTED
     if dev_gain is not None and dev_loss is not None:
         if has_stream and (dev_gain == 0 or dev_loss == 0):
-            gain, loss = gain_loss(stream.altitudes or [])
+            gain, loss = gain_loss(stream.altitudes or [], hysteresis_m)
             if (dev_gain == 0 and gain >= ZERO_DEVICE_TRUST_M) or (dev_loss == 0 and loss >= ZERO_DEVICE_TRUST_M):
                 warn.append(
                     f"{label}: session says ascent {dev_gain} m / descent {dev_loss} m but the altitude stream "
@@ -213,7 +214,7 @@ def _elevation(
                 return gain, loss, ElevationSource.COMPUTED
         return float(dev_gain), float(dev_loss), ElevationSource.DEVICE
     if has_stream:
-        gain, loss = gain_loss(stream.altitudes or [])
+        gain, loss = gain_loss(stream.altitudes or [], hysteresis_m)
         return gain, loss, ElevationSource.COMPUTED
     if dev_gain is not None or dev_loss is not None:
         return (
@@ -225,7 +226,12 @@ def _elevation(
 
 
 def build_activities(
-    decoded: DecodedFit, *, name: str, sha256_hex: str, prefer_device_elevation: bool = True
+    decoded: DecodedFit,
+    *,
+    name: str,
+    sha256_hex: str,
+    prefer_device_elevation: bool = True,
+    hysteresis_m: float = DEFAULT_HYSTERESIS_M,
 ) -> tuple[list[ActivityRecord], str | None, list[str]]:
     """Return (activities, skipped_reason, warnings) for a decoded file.
 
@@ -250,13 +256,14 @@ def build_activities(
     for index, plan in enumerate(plans):
         out.append(
             _record(plan, index, several, name=name, sha256_hex=sha256_hex, warn=warn,
-                    prefer_device=prefer_device_elevation)
+                    prefer_device=prefer_device_elevation, hysteresis_m=hysteresis_m)
         )
     return out, None, warn
 
 
 def _record(
-    plan: _Plan, index: int, several: bool, *, name: str, sha256_hex: str, warn: list[str], prefer_device: bool
+    plan: _Plan, index: int, several: bool, *, name: str, sha256_hex: str, warn: list[str], prefer_device: bool,
+    hysteresis_m: float,
 ) -> ActivityRecord:
     session, chunk = plan.session, plan.chunk
     stream = _stream(plan.records)
@@ -307,7 +314,7 @@ def _record(
     if max_hr is None:
         max_hr = stream.hr_max
 
-    gain, loss, elevation_source = _elevation(session, stream, warn, label, prefer_device)
+    gain, loss, elevation_source = _elevation(session, stream, warn, label, prefer_device, hysteresis_m)
 
     rpe = session.get("workout_rpe") if session else None
     perceived = rpe / 10 if isinstance(rpe, (int, float)) and 0 < rpe <= 100 else None

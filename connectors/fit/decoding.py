@@ -238,7 +238,7 @@ def _decode_with_fitdecode(data: bytes, *, name: str, allow_truncated: bool) -> 
             raise CorruptFileError(name, f"corrupt FIT header: {exc}") from exc
         except fitdecode.FitError as exc:
             raise CorruptFileError(name, f"corrupt data: {exc}") from exc
-        except (ValueError, KeyError, IndexError, TypeError, struct.error) as exc:
+        except Exception as exc:  # fitdecode also fails with AssertionError/IndexError on garbage
             raise CorruptFileError(name, f"corrupt data: {type(exc).__name__}: {exc}") from exc
     notes.extend(f"fitdecode: {w.message}" for w in caught if "fitdecode" in (w.filename or ""))
     decoded = DecodedFit(

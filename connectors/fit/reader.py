@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from connectors.fit.activities import build_activities
 from connectors.fit.decoding import decode_fit
 from loadmon.domain import ActivityRecord
+from loadmon.elevation import DEFAULT_HYSTERESIS_M
+from loadmon.errors import CorruptFileError
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -27,7 +29,12 @@ class FitReadResult:
 
 
 def read_fit(
-    data: bytes, *, name: str, allow_truncated: bool = False, prefer_device_elevation: bool = True
+    data: bytes,
+    *,
+    name: str,
+    allow_truncated: bool = False,
+    prefer_device_elevation: bool = True,
+    hysteresis_m: float | None = None,
 ) -> FitReadResult:
     """Read one FIT file. ``name`` is the display name used in errors and as ``external_id``.
 
@@ -36,11 +43,21 @@ def read_fit(
     ``allow_truncated=True`` imports a file whose only fault is a missing end (with a warning).
     ``prefer_device_elevation=False`` computes ascent/descent from the altitude stream even
     where the session has device totals (e.g. to compare with Strava-computed descent).
+    ``hysteresis_m`` overrides :data:`loadmon.elevation.DEFAULT_HYSTERESIS_M` (1 m, applied after
+    the 9-sample smoothing) for descent computed from altitude.
     """
     decoded = decode_fit(bytes(data), name=name, allow_truncated=allow_truncated)
-    activities, skipped, warnings = build_activities(
-        decoded, name=name, sha256_hex=hashlib.sha256(data).hexdigest(), prefer_device_elevation=prefer_device_elevation
-    )
+    try:
+        activities, skipped, warnings = build_activities(
+            decoded,
+            name=name,
+            sha256_hex=hashlib.sha256(data).hexdigest(),
+            prefer_device_elevation=prefer_device_elevation,
+            hysteresis_m=DEFAULT_HYSTERESIS_M if hysteresis_m is None else hysteresis_m,
+        )
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as exc:
+        # decodable but nonsensical values (e.g. an array where a number belongs)
+        raise CorruptFileError(name, f"unexpected content: {type(exc).__name__}: {exc}") from exc
     return FitReadResult(
         activities=tuple(activities),
         skipped_reason=skipped,

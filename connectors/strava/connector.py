@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import requests
 import structlog
-from stravalib import exc
+from stravalib import exc, protocol
 
 from connectors.strava.client import auth_error, describe_fault, new_client
 from connectors.strava.descent import STREAM_KEYS, Descent, descent_from_streams, estimated_descent
@@ -55,6 +55,10 @@ MAX_PER_PAGE = 200
 
 class _NotFound(Exception):
     """HTTP 404 (internal: each caller decides what a missing resource means)."""
+
+
+class _ServerErrors(ConnectorError):
+    """Every attempt ended in an HTTP 5xx (as opposed to no answer at all)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,6 +134,7 @@ class StravaConnector:
             refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,
         )
         self.requests_made = 0  # API requests sent (not OAuth)
+        self._stream_failures = 0  # consecutive streams requests that ended in 5xx
 
     def __repr__(self) -> str:
         return f"<StravaConnector athlete_id={self._tokens.athlete_id} requests_made={self.requests_made}>"
@@ -156,7 +161,8 @@ class StravaConnector:
         t = self._tokens
         if not (p.access_token and p.refresh_token and p.token_expires):
             return
-        if (p.access_token, p.refresh_token, int(p.token_expires)) != (t.access_token, t.refresh_token, int(t.expires_at.timestamp())):
+        current = (t.access_token, t.refresh_token, int(t.expires_at.timestamp()))
+        if (p.access_token, p.refresh_token, int(p.token_expires)) != current:
             self._set_tokens(StravaTokens(access_token=p.access_token, refresh_token=p.refresh_token,
                                           expires_at=datetime.fromtimestamp(int(p.token_expires), UTC),
                                           athlete_id=t.athlete_id, scope=t.scope))
@@ -179,6 +185,7 @@ class StravaConnector:
         failures = 0
         rate_limited = 0
         reauthenticated = False
+        all_5xx = False
         while True:
             self._budget.acquire(wait=self._wait)  # may sleep for a window: check the token after
             self._ensure_fresh_token()
@@ -186,6 +193,7 @@ class StravaConnector:
             try:
                 return fn()
             except exc.Fault as e:
+                server_error = True
                 response = e.response
                 status = response.status_code if response is not None else None
                 if response is not None and "/oauth/" in (response.url or ""):
@@ -209,6 +217,8 @@ class StravaConnector:
                     continue
                 if status == 404:
                     raise _NotFound(what) from None
+                if isinstance(e, exc.ApplicationInactive):
+                    raise StravaAuthError(f"Strava refused {what}: {protocol.INACTIVE_APPLICATION_MESSAGE}") from None
                 if status == 403:
                     raise StravaAuthError(
                         f"Strava refused {what} ({describe_fault(response)}): the application may be inactive or the "
@@ -217,18 +227,22 @@ class StravaConnector:
                     raise StravaError(f"Strava refused {what}: {describe_fault(response)}") from None
                 reason = describe_fault(response)
             except requests.exceptions.JSONDecodeError:
+                server_error = False
                 reason = "unreadable response body (not JSON)"
                 if failures + 1 >= self._retry.max_attempts:
                     raise StravaMalformedError(f"Strava {what}: {reason} after {failures + 1} attempts") from None
             except requests.RequestException as e:
+                server_error = False
                 reason = type(e).__name__
             except (ValueError, TypeError, AttributeError) as e:
                 raise StravaMalformedError(f"Strava {what}: unexpected response shape ({type(e).__name__})") from None
             finally:
                 self._sync_tokens_from_client()
             failures += 1
+            all_5xx = server_error if failures == 1 else (all_5xx and server_error)
             if failures >= self._retry.max_attempts:
-                raise ConnectorError(f"Strava {what} failed after {failures} attempts: {reason}")
+                error = _ServerErrors if all_5xx else ConnectorError
+                raise error(f"Strava {what} failed after {failures} attempts: {reason}")
             delay = self._retry.delay(failures)
             log.warning("strava.retry", call=what, attempt=failures, delay_s=delay, reason=reason)
             self._sleep(delay)
@@ -353,11 +367,25 @@ class StravaConnector:
         what = f"streams of activity {activity_id}"
         try:
             streams = self._call(what, lambda: self._client.get_activity_streams(activity_id, types=list(STREAM_KEYS)))
-            return descent_from_streams(streams, activity_id=activity_id, total_elevation_gain_m=total_elevation_gain_m,
-                                        hysteresis_m=self._hysteresis_m)
         except _NotFound:
+            self._stream_failures = 0
             log.info("strava.streams.missing", activity_id=activity_id)
             return estimated_descent(total_elevation_gain_m, note="streams 404")
+        except StravaMalformedError as e:
+            log.warning("strava.streams.malformed", activity_id=activity_id, error=str(e))
+            return estimated_descent(total_elevation_gain_m, note="streams malformed")
+        except _ServerErrors as e:
+            # One activity whose streams Strava cannot serve must not block the backfill forever
+            # (it gets the estimate); two in a row look like an outage: stop, resume from the cursor.
+            self._stream_failures += 1
+            if self._stream_failures >= 2:
+                raise
+            log.warning("strava.streams.failed", activity_id=activity_id, error=str(e))
+            return estimated_descent(total_elevation_gain_m, note="streams failed (HTTP 5xx)")
+        self._stream_failures = 0
+        try:
+            return descent_from_streams(streams, activity_id=activity_id, total_elevation_gain_m=total_elevation_gain_m,
+                                        hysteresis_m=self._hysteresis_m)
         except StravaMalformedError as e:
             log.warning("strava.streams.malformed", activity_id=activity_id, error=str(e))
             return estimated_descent(total_elevation_gain_m, note="streams malformed")

@@ -15,7 +15,9 @@ from loadmon.logs import configure_logging
 from loadmon.service import Service
 
 daemon_app = typer.Typer(
-    help="Background daemon: Strava sync, watched FIT folders, alert delivery, nightly reconciliation.",
+    help="Run the background daemon in the foreground until SIGTERM/SIGINT (exit 0): Strava sync, watched FIT "
+         "folders, alert delivery, nightly reconciliation. JSON logs on stderr. Exit 3 when another daemon "
+         "already runs on the same database.",
     invoke_without_command=True,
 )
 app.add_typer(daemon_app, name="daemon")
@@ -71,8 +73,10 @@ def _print_once(results) -> None:
 
 @daemon_app.command("status")
 def daemon_status(json_out: Annotated[bool, typer.Option("--json", help="Print the health report as JSON.")] = False) -> None:
-    """Last run and next expected run of every job. Exit 0 when healthy; 1 when a job's last run
-    failed, a job is overdue, or the daemon never ran (for systemd and container health checks)."""
+    """Health of the daemon's jobs: last run, next expected run, last error.
+
+    Exit 0 when healthy; 1 when a job's last run failed, a job is overdue, or the daemon never
+    ran (usable by systemd and a container HEALTHCHECK)."""
     from loadmon.daemon import report
 
     with handled():

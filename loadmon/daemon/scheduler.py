@@ -68,21 +68,22 @@ class Daemon:
             timezone=timezone.utc,
         )
         now = self.now()
+        opts = {"coalesce": True, "max_instances": 1, "misfire_grace_time": d.misfire_grace_s}
         sched.add_job(self._sync, IntervalTrigger(minutes=d.sync_interval_minutes, jitter=d.sync_jitter_s or None,
                                                   timezone=timezone.utc),
-                      id=jobs.JOB_SYNC, name="Strava incremental sync", next_run_time=now)
+                      id=jobs.JOB_SYNC, name="Strava incremental sync", **opts, next_run_time=now)
         if self.svc.config.fit.watch_dirs:
             sched.add_job(self._import, IntervalTrigger(seconds=d.watch_interval_s, timezone=timezone.utc),
-                          id=jobs.JOB_IMPORT, name="watched folders", next_run_time=now)
+                          id=jobs.JOB_IMPORT, name="watched folders", **opts, next_run_time=now)
         sched.add_job(self._deliver, IntervalTrigger(seconds=d.deliver_interval_s, timezone=timezone.utc),
-                      id=jobs.JOB_DELIVER, name="alert outbox", next_run_time=now + timedelta(seconds=1))
+                      id=jobs.JOB_DELIVER, name="alert outbox", **opts, next_run_time=now + timedelta(seconds=1))
         sched.add_job(self._reconcile, CronTrigger(hour=d.reconcile_hour_utc, minute=0, timezone=timezone.utc,
                                                    jitter=d.sync_jitter_s or None),
-                      id=jobs.JOB_RECONCILE, name="nightly Strava reconciliation")
+                      id=jobs.JOB_RECONCILE, name="nightly Strava reconciliation", **opts)
         sched.add_job(self._housekeeping, IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_S, timezone=timezone.utc),
-                      id=jobs.JOB_HOUSEKEEPING, name="housekeeping", next_run_time=now + timedelta(seconds=2))
+                      id=jobs.JOB_HOUSEKEEPING, name="housekeeping", **opts, next_run_time=now + timedelta(seconds=2))
         sched.add_job(self._check_lock, IntervalTrigger(seconds=LOCK_CHECK_INTERVAL_S, timezone=timezone.utc),
-                      id="lock_check", name="single-instance lock check")
+                      id="lock_check", name="single-instance lock check", **opts)
         sched.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         return sched
 

@@ -18,22 +18,22 @@ missing.
 Banister TRIMP = minutes * HRr * a * exp(b * HRr), HRr = (avg HR - rest) / (max - rest),
 clamped to [0, 1]. a/b = 0.64/1.92 (men), 0.86/1.67 (women); when the athlete's sex is
 unknown we use Runalyze's "unknown" constants 0.725215/1.795, which lie between the male and
-female curves (at HRr 0.8: 2.97 men, 3.05 unknown, 3.27 women) instead of silently assuming
+female curves (weighting a*exp(b*HRr) at HRr 0.8: 2.97 men, 3.05 unknown, 3.27 women) instead of silently assuming
 one sex.
 
-Pure: standard library + :mod:`loadmon.domain`.
+The per-activity arithmetic lives in :func:`loadmon.engine.compute.compute_load` (one tight
+loop over the activities). Pure: standard library + :mod:`loadmon.domain`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from loadmon.domain import Activity, Athlete, Sex
+from loadmon.domain import Athlete, Sex
 
 __all__ = [
     "DISTANCE", "DURATION", "DESCENT", "TRIMP", "SRPE", "CHANNELS", "CHANNEL_UNITS",
-    "TRIMP_CONSTANTS", "activity_minutes", "banister_trimp", "srpe_load",
+    "TRIMP_CONSTANTS", "TrimpConstants", "trimp_reason",
 ]
 
 DISTANCE = "distance_km"
@@ -62,26 +62,6 @@ TRIMP_CONSTANTS: dict[Sex | None, TrimpConstants] = {
 }
 
 
-def _finite_non_negative(value: float | int | None) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
-
-
-def activity_minutes(activity: Activity) -> float | None:
-    """Moving time in minutes; elapsed time when moving time is missing or zero."""
-    moving = _finite_non_negative(activity.moving_time_s)
-    if moving:
-        return moving / 60.0
-    elapsed = _finite_non_negative(activity.elapsed_time_s)
-    if elapsed is not None:
-        return elapsed / 60.0
-    return moving / 60.0 if moving is not None else None
-
-
 def trimp_reason(athlete: Athlete) -> str | None:
     """Why TRIMP cannot be computed for this athlete at all (``None`` when it can)."""
     if athlete.hr_rest is None or athlete.hr_max is None:
@@ -89,16 +69,3 @@ def trimp_reason(athlete: Athlete) -> str | None:
     if athlete.hr_max <= athlete.hr_rest:
         return f"athlete hr_max ({athlete.hr_max}) must exceed hr_rest ({athlete.hr_rest})"
     return None
-
-
-def banister_trimp(minutes: float, avg_hr: float, hr_rest: float, hr_max: float, sex: Sex | None) -> float:
-    """Banister TRIMP of one session; HRr is clamped to [0, 1]."""
-    hrr = (avg_hr - hr_rest) / (hr_max - hr_rest)
-    hrr = 0.0 if hrr < 0.0 else 1.0 if hrr > 1.0 else hrr
-    c = TRIMP_CONSTANTS.get(sex, TRIMP_CONSTANTS[None])
-    return minutes * hrr * c.a * math.exp(c.b * hrr)
-
-
-def srpe_load(minutes: float, rpe: float) -> float:
-    """Session-RPE load (Foster 1998): RPE (0-10) times minutes."""
-    return rpe * minutes

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from types import MappingProxyType
 
 from loadmon.domain import Activity, Athlete
@@ -34,7 +35,14 @@ from loadmon.engine.windows import SCALE, channel_columns
 __all__ = ["compute_load"]
 
 _DEFAULT_SETTINGS = EngineSettings()
-_isfinite = math.isfinite
+
+
+_activity_id = attrgetter("id")
+_local_date = attrgetter("local_date")
+
+
+def _timestamp(a: Activity) -> float:
+    return a.start_time.timestamp()
 
 
 def _unavailable(name: str, reason: str, counted: int = 0, missing: int = 0) -> ChannelSeries:
@@ -64,101 +72,118 @@ def compute_load(
         raise ValueError(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
     running = settings.running_sports
     counted: list[Activity] = []
+    ords: list[int] = []
+    until_ord = until.toordinal() if until is not None else None
+    athlete_id = athlete.id
     for a in activities:
-        if a.athlete_id != athlete.id:
-            raise ValueError(f"activity {a.id}: belongs to athlete {a.athlete_id}, not {athlete.id}")
+        if a.athlete_id != athlete_id:
+            raise ValueError(f"activity {a.id}: belongs to athlete {a.athlete_id}, not {athlete_id}")
         if a.deleted or a.duplicate_of is not None:
             continue
-        if until is not None and a.local_date > until:
+        o = a.local_date.toordinal()
+        if until_ord is not None and o > until_ord:
             continue
         counted.append(a)
+        ords.append(o)
 
     if not counted:
         channels = {name: _unavailable(name, "no activities") for name in CHANNELS}
         return LoadResult(
             athlete_id=athlete.id, first_day=since, last_day=until, history_start=None, settings=settings,
             channels=MappingProxyType(channels), findings=(), findings_by_activity=MappingProxyType({}),
+            timezone=athlete.timezone,
         )
 
-    first_ord = min(a.local_date for a in counted).toordinal()
-    last_ord = until.toordinal() if until is not None else max(a.local_date for a in counted).toordinal()
+    first_ord = min(ords)
+    last_ord = until_ord if until_ord is not None else max(ords)
     n = last_ord - first_ord + 1
     history_start = date.fromordinal(first_ord)
     out_start = max(first_ord, since.toordinal()) if since is not None else first_ord
-    out_start = min(out_start, last_ord + 1)  # empty when since is after the last activity day and no until
+    out_start = min(out_start, last_ord + 1)  # empty when since is after the last day
 
-    # daily loads, accumulated as floats then held as integer micro-units
-    dist = [0.0] * n
-    dur = [0.0] * n
-    desc = [0.0] * n
-    trimp = [0.0] * n
-    srpe = [0.0] * n
-    has = {name: [False] * n for name in CHANNELS}
-    n_counted = dict.fromkeys(CHANNELS, 0)
-    n_missing = dict.fromkeys(CHANNELS, 0)
+    # Daily loads in integer micro-units (each activity's load rounded to 1e-6 of the unit).
+    dist = [0] * n
+    dur = [0] * n
+    desc = [0] * n
+    trimp = [0] * n
+    srpe = [0] * n
+    c_dist = c_dur = c_desc = c_trimp = c_srpe = 0
+    m_dist = m_dur = m_desc = 0
+    f_dist = f_dur = f_desc = f_trimp = f_srpe = n
     hr_problem = trimp_reason(athlete)
-    if hr_problem is None:
+    hr_ok = hr_problem is None
+    if hr_ok:
         hr_rest = float(athlete.hr_rest)  # type: ignore[arg-type]
         hr_span = float(athlete.hr_max) - hr_rest  # type: ignore[operator]
         tc = TRIMP_CONSTANTS.get(athlete.sex, TRIMP_CONSTANTS[None])
         t_a, t_b = tc.a, tc.b
     runs: list[Activity] = []
     exp = math.exp
+    inf = math.inf
 
-    for a in counted:
-        i = a.local_date.toordinal() - first_ord
-        is_run = a.sport in running
-        # minutes: moving time, elapsed when moving is missing or zero
+    for a, o in zip(counted, ords):
+        i = o - first_ord
+        # minutes: moving time; elapsed time when moving time is missing or zero
         mv = a.moving_time_s
-        if mv is not None and _isfinite(mv) and mv > 0:
+        if mv is not None and 0 < mv < inf:
             minutes = mv / 60.0
         else:
             el = a.elapsed_time_s
-            if el is not None and _isfinite(el) and el >= 0:
+            if el is not None and 0 <= el < inf:
                 minutes = el / 60.0
-            elif mv is not None and _isfinite(mv) and mv >= 0:
-                minutes = mv / 60.0
+            elif mv is not None and mv == 0:
+                minutes = 0.0
             else:
                 minutes = None
         if minutes is None:
-            n_missing[DURATION] += 1
+            m_dur += 1
         else:
-            dur[i] += minutes
-            has[DURATION][i] = True
-            n_counted[DURATION] += 1
-        if is_run:
+            dur[i] += round(minutes * SCALE)
+            c_dur += 1
+            if i < f_dur:
+                f_dur = i
+        if a.sport in running:
             runs.append(a)
             d = a.distance_m
-            if d is not None and _isfinite(d) and d >= 0:
-                dist[i] += d / 1000.0
-                has[DISTANCE][i] = True
-                n_counted[DISTANCE] += 1
+            if d is not None and 0 <= d < inf:
+                dist[i] += round(d * (SCALE / 1000.0))
+                c_dist += 1
+                if i < f_dist:
+                    f_dist = i
             else:
-                n_missing[DISTANCE] += 1
+                m_dist += 1
             e = a.elevation_loss_m
-            if e is not None and _isfinite(e) and e >= 0:
-                desc[i] += e
-                has[DESCENT][i] = True
-                n_counted[DESCENT] += 1
+            if e is not None and 0 <= e < inf:
+                desc[i] += round(e * SCALE)
+                c_desc += 1
+                if i < f_desc:
+                    f_desc = i
             else:
-                n_missing[DESCENT] += 1
-        hr = a.avg_hr
-        if hr_problem is None and hr is not None and minutes is not None and _isfinite(hr) and hr > 0:
-            hrr = (hr - hr_rest) / hr_span
-            hrr = 0.0 if hrr < 0.0 else 1.0 if hrr > 1.0 else hrr
-            trimp[i] += minutes * hrr * t_a * exp(t_b * hrr)
-            has[TRIMP][i] = True
-            n_counted[TRIMP] += 1
-        else:
-            n_missing[TRIMP] += 1
-        rpe = a.perceived_exertion
-        if rpe is not None and minutes is not None and _isfinite(rpe) and 0 <= rpe <= 10:
-            srpe[i] += rpe * minutes
-            has[SRPE][i] = True
-            n_counted[SRPE] += 1
-        else:
-            n_missing[SRPE] += 1
+                m_desc += 1
+        if minutes is not None:
+            hr = a.avg_hr
+            if hr_ok and hr is not None and 0 < hr < inf:
+                hrr = (hr - hr_rest) / hr_span
+                hrr = 0.0 if hrr < 0.0 else 1.0 if hrr > 1.0 else hrr
+                trimp[i] += round(minutes * hrr * t_a * exp(t_b * hrr) * SCALE)
+                c_trimp += 1
+                if i < f_trimp:
+                    f_trimp = i
+            rpe = a.perceived_exertion
+            if rpe is not None and 0 <= rpe <= 10:
+                srpe[i] += round(rpe * minutes * SCALE)
+                c_srpe += 1
+                if i < f_srpe:
+                    f_srpe = i
 
+    n_all = len(counted)
+    stats = {
+        DISTANCE: (dist, f_dist, c_dist, m_dist),
+        DURATION: (dur, f_dur, c_dur, m_dur),
+        DESCENT: (desc, f_desc, c_desc, m_desc),
+        TRIMP: (trimp, f_trimp, c_trimp, n_all - c_trimp),
+        SRPE: (srpe, f_srpe, c_srpe, n_all - c_srpe),
+    }
     no_data = {
         DISTANCE: "no running activities with a distance",
         DURATION: "no activities with a duration",
@@ -168,31 +193,33 @@ def compute_load(
     }
     first_day = date.fromordinal(out_start)
     last_day = date.fromordinal(last_ord)
-    cut = out_start - first_ord
-    channels: dict[str, ChannelSeries] = {}
-    for name, loads in ((DISTANCE, dist), (DURATION, dur), (DESCENT, desc), (TRIMP, trimp), (SRPE, srpe)):
-        flags = has[name]
-        try:
-            start = flags.index(True)
-        except ValueError:
-            channels[name] = _unavailable(name, no_data[name], n_counted[name], n_missing[name])
-            continue
-        q = [round(x * SCALE) for x in loads]
-        cols = channel_columns(q, start, settings)
-        columns = MappingProxyType({k: tuple(cols[k][cut:]) for k in COLUMN_NAMES})
-        channels[name] = ChannelSeries(
-            name=name, unit=CHANNEL_UNITS[name], available=True, reason=None,
-            history_start=date.fromordinal(first_ord + start), first_day=first_day, last_day=last_day,
-            activities_counted=n_counted[name], activities_missing=n_missing[name], columns=columns,
-        )
-
-    runs.sort(key=lambda r: (r.local_date, r.start_time, r.id))
+    # findings first: they allocate many small objects, best done before the big columns exist
+    # (local day, start time, id) order by three stable sorts on scalar keys (much faster than
+    # comparing tuples of aware datetimes)
+    runs.sort(key=_activity_id)
+    runs.sort(key=_timestamp)
+    runs.sort(key=_local_date)
     findings = tuple(run_findings(
         runs, lookback_days=settings.spike_lookback_days,
         run_history_start=runs[0].local_date if runs else None, report_from=first_day,
     ))
+    cut = out_start - first_ord
+    channels: dict[str, ChannelSeries] = {}
+    for name in CHANNELS:
+        q, start, n_counted, n_missing = stats[name]
+        if start >= n:
+            channels[name] = _unavailable(name, no_data[name], n_counted, n_missing)
+            continue
+        cols = channel_columns(q, start, settings, cut)
+        columns = MappingProxyType({k: tuple(cols[k]) for k in COLUMN_NAMES})
+        channels[name] = ChannelSeries(
+            name=name, unit=CHANNEL_UNITS[name], available=True, reason=None,
+            history_start=date.fromordinal(first_ord + start), first_day=first_day, last_day=last_day,
+            activities_counted=n_counted, activities_missing=n_missing, columns=columns,
+        )
+
     return LoadResult(
         athlete_id=athlete.id, first_day=first_day, last_day=last_day, history_start=history_start,
         settings=settings, channels=MappingProxyType(channels), findings=findings,
-        findings_by_activity=MappingProxyType({f.activity_id: f for f in findings}),
+        findings_by_activity=MappingProxyType({f.activity_id: f for f in findings}), timezone=athlete.timezone,
     )

@@ -16,7 +16,7 @@ from datetime import date
 
 from loadmon.domain import Activity
 from loadmon.engine.reasons import NO_BASE, NO_DISTANCE, NO_ELEVATION, WARMING_UP
-from loadmon.engine.result import ActivityFinding, spike_band_for
+from loadmon.engine.result import ActivityFinding, _new, spike_band_for
 
 __all__ = ["run_findings", "percentile_linear"]
 
@@ -35,13 +35,7 @@ def percentile_linear(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[lo + 1] - sorted_values[lo]) * frac
 
 
-def _value(x: float | int | None, *, positive: bool = False) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    if not math.isfinite(x) or x < 0 or (positive and x == 0):
-        return None
-    return x
+_INF = math.inf
 
 
 def run_findings(
@@ -54,32 +48,42 @@ def run_findings(
         return out
     warm_until = run_history_start.toordinal() + lookback_days  # first day with a full window
     report_ord = report_from.toordinal() if report_from is not None else -1
-    window: deque[tuple[int, float | None, float | None]] = deque()  # (day, distance_m, descent_m)
-    longest: deque[tuple[float, int, int]] = deque()  # (distance_m, day, activity id), decreasing
-    descents: list[float] = []
-    runs_in_window = 0
+    # parallel deques instead of deques of tuples: no allocation per run
+    w_day: deque[int] = deque()  # local day of every run in the window, in order
+    w_descent: deque[float | None] = deque()  # and its descent
+    l_dist: deque[float] = deque()  # monotonic deque of the longest run: distances strictly decreasing
+    l_day: deque[int] = deque()
+    l_id: deque[int] = deque()
+    descents: list[float] = []  # sorted descents of the window's runs that have one
+    append = out.append
 
     for run in runs:
         day = run.local_date.toordinal()
         oldest = day - lookback_days
-        while window and window[0][0] < oldest:
-            _, _, old_descent = window.popleft()
-            runs_in_window -= 1
+        while w_day and w_day[0] < oldest:
+            w_day.popleft()
+            old_descent = w_descent.popleft()
             if old_descent is not None:
                 del descents[bisect_left(descents, old_descent)]
-        while longest and longest[0][1] < oldest:
-            longest.popleft()
+        while l_day and l_day[0] < oldest:
+            l_day.popleft()
+            l_dist.popleft()
+            l_id.popleft()
 
-        distance = _value(run.distance_m, positive=True)
-        descent = _value(run.elevation_loss_m)
+        distance = run.distance_m
+        if distance is None or not 0 < distance < _INF:
+            distance = None
+        descent = run.elevation_loss_m
+        if descent is None or not 0 <= descent < _INF:
+            descent = None
 
         if day >= report_ord:
             warming = day < warm_until
-            longest_m = longest[0][0] if longest else None
-            # distance spike
+            longest_m = l_dist[0] if l_dist else None
+            # distance spike (Frandsen 2025)
             ratio = increase = band_label = hrr = ci = None
             if distance is None:
-                spike_reason = NO_DISTANCE
+                spike_reason: str | None = NO_DISTANCE
             elif warming:
                 spike_reason = WARMING_UP
             elif longest_m is None:
@@ -88,14 +92,13 @@ def run_findings(
                 ratio = distance / longest_m
                 increase = (ratio - 1.0) * 100.0
                 band = spike_band_for(ratio)
-                band_label, hrr = band.label, band.hrr
-                ci = (band.ci_low, band.ci_high) if band.ci_low is not None else None
+                band_label, hrr, ci = band.label, band.hrr, band.ci
                 spike_reason = None
-            # descent
+            # descent spike and the window's 75th percentile
             largest = descents[-1] if descents else None
-            d_ratio = None
+            d_ratio = p75 = None
             if descent is None:
-                d_reason = NO_ELEVATION
+                d_reason: str | None = NO_ELEVATION
             elif warming:
                 d_reason = WARMING_UP
             elif not largest:
@@ -103,27 +106,31 @@ def run_findings(
             else:
                 d_ratio = descent / largest
                 d_reason = None
-            p75 = percentile_linear(descents, 0.75) if descents else None
-            p75_reason = WARMING_UP if warming else (None if descents else NO_BASE)
             if warming:
-                p75 = None
+                p75_reason: str | None = WARMING_UP
+            elif descents:
+                p75 = percentile_linear(descents, 0.75)
+                p75_reason = None
+            else:
+                p75_reason = NO_BASE
             if descent is None:
                 per_km, per_km_reason = None, NO_ELEVATION
             elif distance is None:
                 per_km, per_km_reason = None, NO_DISTANCE
             else:
-                per_km, per_km_reason = descent / (distance / 1000.0), None
+                per_km, per_km_reason = descent * 1000.0 / distance, None
 
-            out.append(ActivityFinding(
+            finding = _new(ActivityFinding)  # fast path, see loadmon.engine.result
+            finding.__dict__.update(
                 activity_id=run.id,
                 local_date=run.local_date,
                 start_time=run.start_time,
                 sport=run.sport,
                 name=run.name,
                 distance_km=distance / 1000.0 if distance is not None else None,
-                prev_runs_30d=runs_in_window,
+                prev_runs_30d=len(w_day),
                 longest_prev_30d_km=longest_m / 1000.0 if longest_m is not None else None,
-                longest_prev_30d_activity_id=longest[0][2] if longest else None,
+                longest_prev_30d_activity_id=l_id[0] if l_id else None,
                 distance_ratio=ratio,
                 distance_increase_pct=increase,
                 spike_band=band_label,
@@ -138,15 +145,20 @@ def run_findings(
                 descent_ratio_reason=d_reason,
                 descent_p75_prev_30d_m=p75,
                 descent_p75_reason=p75_reason,
-            ))
+            )
+            append(finding)
 
         # this run joins the reference window of the runs after it
-        window.append((day, distance, descent))
-        runs_in_window += 1
+        w_day.append(day)
+        w_descent.append(descent)
         if descent is not None:
             insort(descents, descent)
         if distance is not None:
-            while longest and longest[-1][0] <= distance:
-                longest.pop()
-            longest.append((distance, day, run.id))
+            while l_dist and l_dist[-1] <= distance:
+                l_dist.pop()
+                l_day.pop()
+                l_id.pop()
+            l_dist.append(distance)
+            l_day.append(day)
+            l_id.append(run.id)
     return out

@@ -56,7 +56,7 @@ def acwr_zone(value: float | None) -> str | None:
     return "danger"
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class DayMetrics:
     """Every metric of one channel on one athlete-local day.
 
@@ -154,6 +154,13 @@ class DayMetrics:
 #: Column names of :attr:`ChannelSeries.columns` (the DayMetrics fields after channel/unit/date).
 COLUMN_NAMES: tuple[str, ...] = tuple(DayMetrics.__dataclass_fields__)[3:]
 
+# The engine builds its (many) result objects without the generated ``__init__``: a frozen
+# dataclass's __init__ pays one object.__setattr__ per field, ~4x the cost of filling the
+# instance dict at once. The objects are the same (frozen, equal to __init__-built ones;
+# tests/engine check that every field is set). DayMetrics and ActivityFinding are
+# deliberately not slotted so that this is possible.
+_new = object.__new__
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChannelSeries:
@@ -199,7 +206,16 @@ class ChannelSeries:
         """One :class:`DayMetrics` per day (built on first access, then kept)."""
         cached = self._cache.get("days")
         if cached is None:
-            cached = tuple(self._build(i, d) for i, d in enumerate(self.dates))
+            head = {"channel": self.name, "unit": self.unit}
+            rows = zip(*(self.columns[name] for name in COLUMN_NAMES)) if len(self) else ()
+            out = []
+            for day, row in zip(self.dates, rows):
+                m = _new(DayMetrics)
+                d = m.__dict__
+                d.update(head, date=day)
+                d.update(zip(COLUMN_NAMES, row))
+                out.append(m)
+            cached = tuple(out)
             self._cache["days"] = cached
         return cached
 
@@ -227,8 +243,10 @@ class ChannelSeries:
         return self.columns.get(name, ())
 
     def _build(self, i: int, day: date) -> DayMetrics:
-        values = {name: self.columns[name][i] for name in COLUMN_NAMES}
-        return DayMetrics(channel=self.name, unit=self.unit, date=day, **values)
+        m = _new(DayMetrics)
+        m.__dict__.update(channel=self.name, unit=self.unit, date=day)
+        m.__dict__.update(zip(COLUMN_NAMES, (self.columns[name][i] for name in COLUMN_NAMES)))
+        return m
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -242,6 +260,13 @@ class SpikeBand:
     hrr: float
     ci_low: float | None
     ci_high: float | None
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        """(ci_low, ci_high), or ``None`` for the reference band."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return (self.ci_low, self.ci_high)
 
 
 #: Frandsen et al. 2025, BJSM 59:1203: hazard rate ratios vs the <=10% reference.
@@ -262,7 +287,7 @@ def spike_band_for(ratio: float) -> SpikeBand:
     return SPIKE_BANDS[-1]  # pragma: no cover
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
+@dataclass(frozen=True, kw_only=True)
 class ActivityFinding:
     """One running activity compared with the runs of the previous ``spike_lookback_days``.
 
@@ -339,7 +364,7 @@ class LoadResult:
     """One athlete's load over ``first_day``..``last_day``.
 
     ``history_start``: local day of the athlete's first counted activity (``None`` without
-    activities). ``channels``: every channel name of :data:`loadmon.engine.CHANNELS`, each
+    activities). ``timezone``: the athlete's zone, in which every day here is a local day. ``channels``: every channel name of :data:`loadmon.engine.CHANNELS`, each
     possibly ``available=False``. ``findings``: one per running activity in the period, in
     (local day, start time) order.
     """
@@ -352,6 +377,7 @@ class LoadResult:
     channels: Mapping[str, ChannelSeries]
     findings: tuple[ActivityFinding, ...]
     findings_by_activity: Mapping[int, ActivityFinding] = field(repr=False, compare=False)
+    timezone: str = "UTC"  # the athlete's IANA zone (the zone of every local day here)
 
     def day(self, channel: str, day: date) -> DayMetrics:
         """The metrics of ``channel`` on ``day``; ``KeyError`` (with the reason) for an

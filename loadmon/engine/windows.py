@@ -14,7 +14,7 @@ Output: a dict of columns (lists, one entry per day) keyed by :class:`DayMetrics
 from __future__ import annotations
 
 import math
-from itertools import accumulate
+from itertools import accumulate, repeat
 from math import sqrt
 from operator import mul, sub, truediv
 
@@ -65,90 +65,109 @@ def _zeros(values: list) -> list[int]:
         return out
 
 
-def _ratio(num: list[int], den: list[int], zeros: list[int], reason: str) -> tuple[list, list]:
-    """``num[i] / den[i]`` with ``None`` + ``reason`` where ``den[i] == 0`` (given as ``zeros``)."""
+def _div(values: list, divisor: float) -> list[float]:
+    return list(map(truediv, values, repeat(divisor, len(values))))
+
+
+def _ratio(num: list, den: list, reason: str, scale: float = 1.0, shift: float = 0.0) -> tuple[list, list]:
+    """``num[i] / den[i] * scale + shift``, with ``None`` + ``reason`` where ``den[i] == 0``."""
     n = len(den)
     reasons: list[str | None] = [None] * n
-    if not zeros:
-        return list(map(truediv, num, den)), reasons
-    den = den.copy()
-    for i in zeros:
-        den[i] = 1
-    out: list[float | None] = list(map(truediv, num, den))
+    zeros = _zeros(den)
+    if zeros:
+        den = den.copy()
+        for i in zeros:
+            den[i] = 1
+    values = map(truediv, num, den)
+    if scale != 1.0:
+        values = map(scale.__mul__, values)
+    if shift:
+        values = map(shift.__add__, values)
+    out: list = list(values)
     for i in zeros:
         out[i] = None
         reasons[i] = reason
     return out, reasons
 
 
-def channel_columns(q: list[int], start: int, settings: EngineSettings) -> dict[str, list]:
-    """Every daily metric of one channel.
+def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int = 0) -> dict[str, list]:
+    """Every daily metric of one channel, for the days ``cut``..``len(q) - 1``.
 
     ``q``: daily loads in micro-units, index 0 = the athlete's first day. ``start``: index
     of the channel's first day with data (its history start); earlier days are zero and
-    count as unknown history. Lists are built with ``map`` over C-level operators wherever
-    possible (the budget is ~10 years x 5 channels in a few milliseconds).
+    count as unknown history. ``cut``: first day to output (the recurrences - prefix sums,
+    EWMAs, CTL/ATL - always run over the whole history, so a day's values never depend on
+    ``cut``). Columns are built with ``map`` over C-level operators.
     """
-    n = len(q)
+    n_all = len(q)
+    cut = min(max(cut, 0), n_all)
+    n = n_all - cut
+    start = min(start, n_all)
     ad = settings.acute_days
     cd = settings.chronic_days
     ud = cd - ad
     pad = max(cd, 2 * ad)
     qp = [0] * pad + q
     s = list(accumulate(qp, initial=0))
-    s2 = list(accumulate(map(mul, qp, qp), initial=0))
-    # window of width w ending at day i (position p = pad + i): s[p + 1] - s[p + 1 - w]
-    end = s[pad + 1:]
-    a_lag = s[pad + 1 - ad: pad + 1 - ad + n]
-    p_lag = s[pad + 1 - 2 * ad: pad + 1 - 2 * ad + n]
-    c_lag = s[pad + 1 - cd: pad + 1 - cd + n]
+    # window of width w ending at day j (position p = pad + j): s[p + 1] - s[p + 1 - w]
+    e0 = pad + 1 + cut
+    end = s[e0:]
+    a_lag = s[e0 - ad: e0 - ad + n]
+    p_lag = s[e0 - 2 * ad: e0 - 2 * ad + n]
+    c_lag = s[e0 - cd: e0 - cd + n]
     acute = list(map(sub, end, a_lag))
     previous = list(map(sub, a_lag, p_lag))
     chronic = list(map(sub, end, c_lag))
     uncoupled = list(map(sub, a_lag, c_lag))
-    sq = list(map(sub, s2[pad + 1:], s2[pad + 1 - ad: pad + 1 - ad + n]))
 
     fs = float(SCALE)
-    to_float = fs.__rtruediv__  # x -> x / 1e6, correctly rounded
-    load = list(map(to_float, q))
-    acute_f = list(map(to_float, acute))
-    start = min(start, n)
-    history_days = [0] * start + list(range(1, n - start + 1))
-    k_ratio = min(n, start + settings.warmup_days - 1)
-    k_ramp = min(n, start + settings.ramp_warmup_days - 1)
-    warming_up = [True] * k_ratio + [False] * (n - k_ratio)
+    load_all = _div(q, fs)  # x / 1e6, correctly rounded
+    load = load_all[cut:] if cut else load_all
+    acute_f = _div(acute, fs)
 
-    # ramp % = (A / P - 1) * 100 = 100 * A / P - 100
-    ramp, ramp_reason = _ratio(list(map((100).__mul__, acute)), previous, _zeros(previous), NO_BASE)
-    ramp = [None if r is None else r - 100.0 for r in ramp]
+    # warm-up, in output positions: day j has max(0, j - start + 1) days of history
+    h0 = cut - start + 1
+    if h0 >= 1:
+        history_days = list(range(h0, h0 + n))
+    else:
+        zeros = min(n, 1 - h0)
+        history_days = [0] * zeros + list(range(1, n - zeros + 1))
+    k_ratio = min(n, max(0, start + settings.warmup_days - 1 - cut))
+    k_ramp = min(n, max(0, start + settings.ramp_warmup_days - 1 - cut))
+    warming_up = [True] * k_ratio + [False] * (n - k_ratio)
+    blank = [None] * k_ratio
+
+    # weekly ramp % = (A / P - 1) * 100
+    ramp, ramp_reason = _ratio(acute, previous, NO_BASE, 100.0, -100.0)
     _warm(ramp, ramp_reason, k_ramp)
 
-    chronic_28d = list(map((cd * fs).__rtruediv__, chronic))
-    chronic_weekly = list(map((cd * fs / 7.0).__rtruediv__, chronic))
-    chronic_unc_weekly = list(map((ud * fs / 7.0).__rtruediv__, uncoupled))
+    chronic_28d = _div(chronic, cd * fs)
+    chronic_weekly = _div(chronic, cd * fs / 7.0)
+    chronic_unc_weekly = _div(uncoupled, ud * fs / 7.0)
     chronic_reason: list[str | None] = [None] * n
     _warm(chronic_28d, chronic_reason, k_ratio)
-    chronic_weekly[:k_ratio] = [None] * k_ratio
-    chronic_unc_weekly[:k_ratio] = [None] * k_ratio
+    chronic_weekly[:k_ratio] = blank
+    chronic_unc_weekly[:k_ratio] = blank
 
-    # rolling ACWRs: (A / ad) / (C / cd) = (A * cd) / (C * ad), integer products (exact),
-    # one correctly rounded division
-    coupled, coupled_reason = _ratio(
-        list(map(cd.__mul__, acute)), list(map(ad.__mul__, chronic)), _zeros(chronic), NO_BASE)
+    # rolling ACWRs: (A / ad) / (C / cd) = (A / C) * (cd / ad); uncoupled (A / U) * (ud / ad)
+    coupled, coupled_reason = _ratio(acute, chronic, NO_BASE, cd / ad)
     _warm(coupled, coupled_reason, k_ratio)
-    unc, unc_reason = _ratio(
-        list(map(ud.__mul__, acute)), list(map(ad.__mul__, uncoupled)), _zeros(uncoupled), NO_BASE)
+    unc, unc_reason = _ratio(acute, uncoupled, NO_BASE, ud / ad)
     _warm(unc, unc_reason, k_ratio)
 
     # Williams 2017 EWMA, lambda = 2/(N+1), seeded (as the value of the day before the
     # channel's first day) with the mean daily load of the channel's warm-up window.
-    own = load[start:]
+    own = load_all[start:] if start else load_all
     seed_window = own[: settings.warmup_days]
     seed = math.fsum(seed_window) / len(seed_window) if seed_window else 0.0
     la, lc = 2.0 / (ad + 1), 2.0 / (cd + 1)
     ea = _ewma(own, 1.0 - la, la, seed)
     ec = _ewma(own, 1.0 - lc, lc, seed)
-    pre: list = [None] * start
+    # output positions: own index = cut + i - start
+    skip = max(0, cut - start)
+    ea = ea[skip:] if skip else ea
+    ec = ec[skip:] if skip else ec
+    pre: list = [None] * (n - len(ea))
     if not ec or min(ec) >= EWMA_EPSILON:
         ewma_ratio = pre + list(map(truediv, ea, ec))
         ewma_ratio_reason: list[str | None] = [None] * n
@@ -156,23 +175,32 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings) -> dict[
         ewma_ratio = pre + [x / y if y >= EWMA_EPSILON else None for x, y in zip(ea, ec)]
         ewma_ratio_reason = pre + [None if y >= EWMA_EPSILON else NO_BASE for y in ec]
     _warm(ewma_ratio, ewma_ratio_reason, k_ratio)
-    e_acute = pre + ea
-    e_chronic = pre + ec
+    e_acute = pre + ea if pre else ea
+    e_chronic = pre + ec if pre else ec
     ewma_reason: list[str | None] = [None] * n
     _warm(e_acute, ewma_reason, k_ratio)
-    e_chronic[:k_ratio] = [None] * k_ratio
+    e_chronic[:k_ratio] = blank
 
     # Performance-management chart: CTL/ATL start at 0 the day before the athlete's first day.
     keep_c, gain_c = pmc_decay(settings.ctl_days, settings.pmc_convention)
     keep_a, gain_a = pmc_decay(settings.atl_days, settings.pmc_convention)
-    ctl = _ewma(load, keep_c, gain_c, 0.0)
-    atl = _ewma(load, keep_a, gain_a, 0.0)
-    form = [0.0, *map(sub, ctl, atl)]  # form_t = CTL_{t-1} - ATL_{t-1}
-    del form[-1]
-    ctl_ramp = list(map(sub, ctl, [0.0] * 7 + ctl))
+    ctl_all = _ewma(load_all, keep_c, gain_c, 0.0)
+    atl_all = _ewma(load_all, keep_a, gain_a, 0.0)
+    # form_j = CTL_{j-1} - ATL_{j-1} (0 on the first day); ctl_ramp_j = CTL_j - CTL_{j-7}
+    if cut:
+        form = list(map(sub, ctl_all[cut - 1: n_all - 1], atl_all[cut - 1: n_all - 1]))
+        ctl, atl = ctl_all[cut:], atl_all[cut:]
+    else:
+        form = [0.0, *map(sub, ctl_all, atl_all)]
+        del form[-1]
+        ctl, atl = ctl_all, atl_all
+    ctl_ramp = list(map(sub, ctl, ([0.0] * 7 + ctl_all)[cut: cut + n]))
 
     # Foster monotony: mean / population SD of the week's daily loads = A / sqrt(n*Q - A^2);
     # n*Q - A^2 is an exact integer, so a week of equal loads is exactly "no variation".
+    qw = qp[pad - ad + 1 + cut:]  # loads from day cut - ad + 1 on
+    s2 = list(accumulate(map(mul, qw, qw), initial=0))
+    sq = map(sub, s2[ad:], s2[: n])
     var_n2 = list(map(sub, map(ad.__mul__, sq), map(mul, acute, acute)))
     flat = _zeros(var_n2)
     for i in flat:
@@ -184,15 +212,14 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings) -> dict[
         monotony[i] = strain[i] = None
         monotony_reason[i] = NO_VARIATION
     _warm(monotony, monotony_reason, k_ratio)
-    strain[:k_ratio] = [None] * k_ratio
-    strain_reason = monotony_reason.copy()
+    strain[:k_ratio] = blank
 
     return {
         "load": load,
         "history_days": history_days,
         "warming_up": warming_up,
         "acute_7d": acute_f,
-        "previous_7d": list(map(to_float, previous)),
+        "previous_7d": _div(previous, fs),
         "ramp_pct": ramp,
         "ramp_reason": ramp_reason,
         "chronic_28d": chronic_28d,
@@ -215,5 +242,5 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings) -> dict[
         "monotony": monotony,
         "monotony_reason": monotony_reason,
         "strain": strain,
-        "strain_reason": strain_reason,
+        "strain_reason": monotony_reason.copy(),
     }

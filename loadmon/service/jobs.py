@@ -23,9 +23,9 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ JOB_DELIVER = "deliver"
 JOB_RECONCILE = "reconcile"
 JOB_HOUSEKEEPING = "housekeeping"
 JOB_DAEMON = "daemon"  # one row per daemon process: started_at = start, finished_at = clean stop
+
+DAEMON_JOBS = (JOB_SYNC, JOB_IMPORT, JOB_EVALUATE, JOB_DELIVER, JOB_RECONCILE, JOB_HOUSEKEEPING, JOB_DAEMON)
 
 WATCH_SUFFIXES = (".fit", ".fit.gz", ".zip")
 SETTLE_S = 2.0  # a file modified less than this long ago may still be being written
@@ -246,10 +248,12 @@ def _connected(svc: Service, job: str) -> list[int]:
     try:
         return list(svc.store.strava_connected_athletes())
     except Exception as exc:  # noqa: BLE001 - recorded as a failed run of the job
-        def body() -> None:
-            raise exc
-        run_job(svc, job, body)
-        return []
+        failure = exc
+
+    def body() -> None:
+        raise failure
+    run_job(svc, job, body)
+    return []
 
 
 # ------------------------------------------------------------------------------- alerts
@@ -357,7 +361,10 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
             del state.seen[key]
         if ready:
             imports = _optional_module("imports", "FIT import")
-            athlete = svc.athlete(None)
+            try:
+                athlete = svc.athlete(None)
+            except LoadmonError as exc:
+                raise LoadmonError(f"watched folders import into the default athlete (athlete.default_name): {exc}") from None
             for path in ready:
                 if stopping(svc):
                     counts["stopped"] = True
@@ -434,7 +441,7 @@ def daemon_started(svc: Service, *, once: bool = False) -> int | None:
 
     now = svc.clock()
     try:
-        interrupted = interrupt_running_job_runs(svc.store, finished_at=now)
+        interrupted = interrupt_running_job_runs(svc.store, finished_at=now, jobs=list(DAEMON_JOBS))
         if interrupted:
             log.warning("daemon.interrupted_runs", count=interrupted)
         return svc.store.start_job_run(JOB_DAEMON, athlete_id=None, started_at=now)

@@ -26,7 +26,7 @@ from loadmon.errors import DaemonLockedError, StorageError
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
 
-# pg_try_advisory_lock(bigint): a fixed key, "loadmon daemon" as 8 ASCII bytes, big-endian.
+# pg_try_advisory_lock(bigint): a fixed key, the 8 ASCII bytes "lmdaemon" big-endian (7813011298033954670).
 PG_ADVISORY_KEY = int.from_bytes(b"lmdaemon", "big", signed=True)
 LOCK_SUFFIX = ".daemon.lock"
 _memory_lock = threading.Lock()

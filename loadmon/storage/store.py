@@ -395,8 +395,16 @@ class Store:
     # -- alerts and the outbox ---------------------------------------------------------------
     def add_alert(self, athlete_id: int, *, rule: str, severity: str, local_date: date, activity_id: int | None,
                   dedupe_key: str, message: str, payload: dict[str, Any], notified: bool,
-                  channels: Sequence[str], now: datetime) -> int | None:
-        """Store an alert and its outbox rows; returns None when the dedupe key already exists."""
+                  channels: Sequence[str], now: datetime, suppressed_reason: str | None = None) -> int | None:
+        """Store an alert and its outbox rows (one per channel) in one transaction.
+
+        Returns the new alert id, or None when the dedupe key already exists (also when a
+        concurrent writer stored it first). ``notified``: rows start ``pending`` (due now),
+        else ``suppressed`` with ``suppressed_reason`` as their note. Each row's idempotency
+        key is :func:`alerts.delivery.policy.make_idempotency_key` (dedupe key, channel).
+        """
+        from alerts.delivery.policy import DeliveryState, make_idempotency_key
+
         try:
             with self.session() as s:
                 if s.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key)) is not None:
@@ -406,31 +414,52 @@ class Store:
                                notified=notified, created_at=now)
                 s.add(row)
                 s.flush()
+                state = DeliveryState.PENDING if notified else DeliveryState.SUPPRESSED
                 for ch in channels:
-                    s.add(DeliveryRow(alert_id=row.id, channel=ch, state="pending" if notified else "suppressed",
-                                      attempts=0, next_attempt_at=now if notified else None,
-                                      idempotency_key=f"loadmon-{row.id}-{ch}-{dedupe_key}"[:200]))
+                    s.add(DeliveryRow(alert_id=row.id, channel=ch, state=state.value, attempts=0,
+                                      next_attempt_at=now if notified else None,
+                                      last_error=None if notified else suppressed_reason,
+                                      idempotency_key=make_idempotency_key(dedupe_key, ch)))
                 return row.id
         except IntegrityError:  # a concurrent writer stored the same dedupe key first
             return None
+
+    def alert_keys(self, athlete_id: int) -> set[str]:
+        """The dedupe keys of every stored alert of the athlete (to skip known alerts cheaply)."""
+        with self.session() as s:
+            return set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.athlete_id == athlete_id)))
+
+    def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[dict[str, Any]]:
+        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last."""
+        with self.session() as s:
+            rows = s.execute(select(AlertRow.id, AlertRow.severity, AlertRow.local_date).where(
+                AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
+                AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
+            return [{"id": i, "severity": sev, "local_date": d} for i, sev, d in rows]
 
     def last_alert_time(self, athlete_id: int, rule: str) -> datetime | None:
         with self.session() as s:
             return s.scalar(select(func.max(AlertRow.created_at)).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True)))
 
-    def list_alerts(self, athlete_id: int | None = None, *, limit: int | None = None) -> list[dict[str, Any]]:
+    def list_alerts(self, athlete_id: int | None = None, *, limit: int | None = None, since: date | None = None,
+                    alert_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+        """Alerts with their deliveries, oldest first; ``limit`` keeps the newest ``limit``."""
         with self.session() as s:
             q = select(AlertRow).order_by(AlertRow.local_date, AlertRow.id)
             if athlete_id is not None:
                 q = q.where(AlertRow.athlete_id == athlete_id)
+            if since is not None:
+                q = q.where(AlertRow.local_date >= since)
+            if alert_ids is not None:
+                q = q.where(AlertRow.id.in_(list(alert_ids)))
             rows = s.scalars(q).all()
             if limit is not None:
-                rows = rows[-limit:]
+                rows = rows[-limit:] if limit > 0 else []
             ids = [r.id for r in rows]
             deliveries: dict[int, list[dict[str, Any]]] = {}
-            if ids:
-                for d in s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id.in_(ids)).order_by(DeliveryRow.id)):
+            for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+                for d in s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id.in_(chunk)).order_by(DeliveryRow.id)):
                     deliveries.setdefault(d.alert_id, []).append({
                         "channel": d.channel, "state": d.state, "attempts": d.attempts, "last_error": d.last_error,
                         "sent_at": d.sent_at, "next_attempt_at": d.next_attempt_at})

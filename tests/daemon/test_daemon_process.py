@@ -127,3 +127,22 @@ def test_status_exits_1_when_the_daemon_never_ran_or_the_last_run_failed(tmp_pat
     report = json.loads(healthy.stdout)
     imp = next(j for j in report["jobs"] if j["job"] == "import_watched")
     assert imp["state"] == "ok" and f"{missing} does not exist" in imp["last_error"]  # the last error is kept
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_second_daemon_refuses_and_sigterm_exits_0(tmp_path, pg_database_url) -> None:
+    config = write_config(tmp_path, database_url=pg_database_url)
+    env = cli_env(tmp_path)
+    first = DaemonProcess(config, env, tmp_path / "first.log")
+    try:
+        assert "PostgreSQL advisory lock" in first.wait_for_event("daemon.lock_acquired")["lock"]
+        first.wait_for_event("daemon.started")
+        second = run_cli(config, "daemon", env=env, timeout=30)
+        assert second.returncode == 3
+        assert "advisory lock" in second.stderr and "already running" in second.stderr
+        code, _ = first.terminate()
+        assert code == 0, first.log_text()
+    finally:
+        first.stop()
+    status = run_cli(config, "daemon", "status", "--json", env=env)
+    assert json.loads(status.stdout)["daemon"]["running"] is False

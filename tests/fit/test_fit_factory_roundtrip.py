@@ -247,3 +247,13 @@ def test_writer_rejects_unknown_names() -> None:
         writer.write("not_a_message")
     with pytest.raises(ValueError, match="total_descnet"):
         writer.write("session", total_descnet=3)
+
+
+def test_hysteresis_can_be_overridden_for_computed_elevation() -> None:
+    data = encode_activity(hilly_run(with_session_totals=False))
+    (default,) = read_fit(data, name="run.fit").activities
+    (coarse,) = read_fit(data, name="run.fit", hysteresis_m=100.0).activities
+    assert default.elevation_loss_m == pytest.approx(130.0, abs=2.0)
+    # HILLY never moves 100 m away from a counted point (its largest swing is 190 -> 100 m = 90 m)
+    assert coarse.elevation_source is ElevationSource.COMPUTED
+    assert (coarse.elevation_gain_m, coarse.elevation_loss_m) == (0.0, 0.0)

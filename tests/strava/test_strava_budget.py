@@ -6,7 +6,6 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from connectors.strava import InMemoryBudgetStore, RateBudget
 from loadmon.errors import RateLimitExhausted

@@ -244,3 +244,41 @@ def test_daily_budget_exhaustion_resumes_after_midnight(strava_server, make_conn
         conn.list_activities(after=EPOCH_2019)
     midnight = (sim_clock.now() + timedelta(days=1)).replace(hour=0, minute=0, second=0)
     assert midnight <= err.value.resume_at < midnight + timedelta(minutes=1)
+
+
+def test_one_activity_whose_streams_always_fail_gets_the_estimate(strava_server, make_connector) -> None:
+    ids = add_runs(strava_server, 3, start=EPOCH_2019)
+    strava_server.inject("500", 10, path=rf"/activities/{ids[1]}/streams$")
+    recs = {r.source_id: r for r in _all(make_connector().iter_activity_pages())}
+    assert sorted(recs) == ids
+    assert recs[ids[1]].elevation_source is ElevationSource.ESTIMATED
+    assert recs[ids[1]].extra["descent_note"] == "streams failed (HTTP 5xx)"
+    assert recs[ids[0]].elevation_source is recs[ids[2]].elevation_source is ElevationSource.COMPUTED
+
+
+def test_a_streams_outage_stops_the_backfill(strava_server, make_connector) -> None:
+    add_runs(strava_server, 4, start=EPOCH_2019)
+    strava_server.inject("503", 100, path=r"/streams$")
+    with pytest.raises(ConnectorError, match="streams of activity .* failed after 4 attempts: HTTP 503"):
+        list(make_connector().iter_activity_pages())
+
+
+def test_inactive_application_is_an_auth_error_with_advice(strava_server, make_connector) -> None:
+    add_runs(strava_server, 1, start=EPOCH_2019)
+    strava_server.inject("403_inactive", 1)
+    with pytest.raises(StravaAuthError, match="application is inactive"):
+        list(make_connector().iter_activity_pages())
+
+
+def test_a_refresh_done_by_stravalib_itself_reaches_on_tokens(strava_server, make_connector, sim_clock) -> None:
+    """stravalib refreshes on its own (wall clock) when it knows the client id/secret: the
+    connector must pick the rotated tokens up from the client and report them."""
+    sim_clock.set(datetime(2020, 6, 1, tzinfo=UTC))  # tokens issued now are expired by the wall clock
+    ids = add_runs(strava_server, 2, start=EPOCH_2019)
+    conn = make_connector()
+    first = conn.tokens
+    got = [r.source_id for r in _all(conn.iter_activity_pages(with_descent=False))]
+    assert got == ids
+    assert "refresh_token" in strava_server.token_requests
+    assert make_connector.saved_tokens and make_connector.saved_tokens[-1] == conn.tokens != first
+    assert conn.tokens.refresh_token in strava_server.refresh_tokens

@@ -1,0 +1,95 @@
+"""loadmon's alert rules: pure functions from an athlete's load to :class:`~alerts.alert.Alert` records.
+
+Pure: standard library + :mod:`loadmon.domain` + :mod:`loadmon.engine` + :mod:`alerts.alert`
+(no I/O, no clock, no configuration; thresholds come in as :class:`RuleThresholds`).
+
+::
+
+    from alerts.rules import RuleThresholds, evaluate_rules
+    load = compute_load(activities, athlete, settings, until=today)
+    alerts = evaluate_rules(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
+                            thresholds=RuleThresholds(), first_day=today - timedelta(days=2), last_day=today)
+
+Rules (``docs/alerts.md`` has the thresholds, evidence and lifecycle):
+
+=========================  ========  ===================================================
+rule                       per       evidence
+=========================  ========  ===================================================
+``weekly_ramp``            day       weak (Buist 2008, Nielsen 2014)
+``acwr``                   day       contested (Hulin 2014, Gabbett 2016, Williams 2017;
+                                     Impellizzeri 2020)
+``run_spike``              run       moderate (Frandsen 2025)
+``descent_spike``          run       plausible, not proven (Bontemps 2020, Maeo 2017)
+``hilly_after_symptoms``   run       plausible, not proven
+=========================  ========  ===================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+
+from alerts.alert import Alert
+from alerts.rules.acwr import acwr
+from alerts.rules.base import (
+    ACTIVITY_RULES, DAY_RULES, DayCandidate, RuleInput, activity_key, cooldown_blocks, cooldown_days, day_key,
+)
+from alerts.rules.descent_spike import descent_spike
+from alerts.rules.evidence import STRENGTH
+from alerts.rules.hilly import hilly_after_symptoms
+from alerts.rules.run_spike import run_spike
+from alerts.rules.thresholds import ACWR_CHANNELS, SEVERITY_RANK, RuleThresholds
+from alerts.rules.weekly_ramp import weekly_ramp
+from loadmon.domain import Activity, Athlete, Symptom
+from loadmon.engine import LoadResult
+
+__all__ = [
+    "RULES", "RULE_NAMES", "DAY_RULES", "ACTIVITY_RULES", "EVIDENCE_STRENGTH", "RuleThresholds", "RuleInput",
+    "DayCandidate", "SEVERITY_RANK", "ACWR_CHANNELS", "evaluate_rules", "cooldown_days", "cooldown_blocks",
+    "day_key", "activity_key", "weekly_ramp", "acwr", "run_spike", "descent_spike", "hilly_after_symptoms",
+]
+
+#: Every rule by name, in the order alerts are reported for one day.
+RULES: dict[str, Callable[[RuleInput], list[Alert]]] = {
+    "weekly_ramp": weekly_ramp,
+    "acwr": acwr,
+    "run_spike": run_spike,
+    "descent_spike": descent_spike,
+    "hilly_after_symptoms": hilly_after_symptoms,
+}
+RULE_NAMES: tuple[str, ...] = tuple(RULES)
+EVIDENCE_STRENGTH: dict[str, str] = dict(STRENGTH)
+
+
+def evaluate_rules(
+    *,
+    athlete: Athlete,
+    load: LoadResult,
+    activities: Sequence[Activity] = (),
+    symptoms: Sequence[Symptom] = (),
+    thresholds: RuleThresholds | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    rules: Iterable[str] | None = None,
+) -> list[Alert]:
+    """Every alert of ``rules`` (default: all) on the local days ``first_day..last_day``
+    (default: the whole period of ``load``), ordered by (day, rule, activity id).
+
+    Deterministic: the same inputs give the same alerts with the same dedupe keys.
+    """
+    first = first_day or load.first_day
+    last = last_day or load.last_day
+    if first is None or last is None or first > last:
+        return []
+    names = list(rules) if rules is not None else list(RULE_NAMES)
+    unknown = [n for n in names if n not in RULES]
+    if unknown:
+        raise ValueError(f"unknown rule(s) {', '.join(unknown)} (rules: {', '.join(RULE_NAMES)})")
+    inp = RuleInput(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
+                    thresholds=thresholds or RuleThresholds(), first_day=first, last_day=last)
+    order = {name: i for i, name in enumerate(RULE_NAMES)}
+    out: list[Alert] = []
+    for name in names:
+        out.extend(RULES[name](inp))
+    out.sort(key=lambda a: (a.local_date, order[a.rule], a.activity_id or 0))
+    return out

@@ -1,0 +1,125 @@
+"""``acwr``: the acute:chronic workload ratio in Gabbett's caution / danger zones.
+
+For each athlete-local day: the ratio of kind ``acwr_kind`` (EWMA 7/28 by default, Williams
+2017; or rolling coupled / uncoupled) on channel ``acwr_channel`` (running distance by
+default). No alert while the engine reports no ratio (warming up: fewer than 28 days of
+history; "no base": a chronic load of zero) or when the last 7 days' load is below
+``acwr_min_acute`` (a low-volume guard, like the weekly ramp's). Ratio >= ``acwr_caution``
+(1.3): warning; >= ``acwr_danger`` (1.5): danger. Cooldown: ``cooldown_hours`` (168 h = 7 local
+days) unless the severity rises.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from alerts.alert import Alert
+from alerts.rules import evidence
+from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_cooldown
+from alerts.rules.text import pct, r1, r2, ratio, reaches, weekday_date
+from loadmon.domain import AlertSeverity
+
+__all__ = ["RULE", "acwr"]
+
+RULE = "acwr"
+
+CHANNEL_LABELS = {
+    "distance_km": "running distance",
+    "duration_min": "training time",
+    "descent_m": "running descent",
+    "trimp": "heart-rate load (TRIMP)",
+    "srpe": "session-RPE load",
+}
+KIND_LABELS = {
+    "ewma": "EWMA, 7 vs 28 days",
+    "rolling_coupled": "rolling averages, last 7 vs last 28 days",
+    "rolling_uncoupled": "rolling averages, last 7 days vs the 21 days before",
+}
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "km":
+        return f"{value:.1f} km"
+    if unit == "m":
+        return f"{value:.0f} m"
+    if unit == "min":
+        return f"{value:.0f} min"
+    return f"{value:.0f} {unit}"
+
+
+def acwr(inp: RuleInput) -> list[Alert]:
+    t = inp.thresholds
+    series = inp.load.channels.get(t.acwr_channel)
+    if series is None or not series.available or series.first_day is None:
+        return []
+    values = series.column(f"acwr_{t.acwr_kind}")
+    acute = series.column("acute_7d")
+    first = series.first_day
+    last_i = min(len(values) - 1, (inp.last_day - first).days)
+    candidates: list[DayCandidate] = []
+    for i in range(0, last_i + 1):
+        v = values[i]
+        if v is None or not reaches(acute[i], t.acwr_min_acute):
+            continue
+        if reaches(v, t.acwr_danger):
+            severity = AlertSeverity.DANGER
+        elif reaches(v, t.acwr_caution):
+            severity = AlertSeverity.WARNING
+        else:
+            continue
+        day = date.fromordinal(first.toordinal() + i)
+        candidates.append(DayCandidate(day=day, severity=severity,
+                                       build=lambda day=day, severity=severity: _alert(inp, series, day, severity)))
+    return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day)
+
+
+def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
+    t = inp.thresholds
+    m = series.day(day)
+    value = getattr(m, f"acwr_{t.acwr_kind}")
+    unit = series.unit
+    if t.acwr_kind == "ewma":
+        acute_weekly = m.ewma_acute * 7 if m.ewma_acute is not None else None
+        chronic_weekly = m.ewma_chronic * 7 if m.ewma_chronic is not None else None
+        acute_label, chronic_label = "7-day EWMA", "28-day EWMA"
+    elif t.acwr_kind == "rolling_coupled":
+        acute_weekly, chronic_weekly = m.acute_7d, m.chronic_weekly
+        acute_label, chronic_label = "last 7 days", "average week of the last 28 days"
+    else:
+        acute_weekly, chronic_weekly = m.acute_7d, m.chronic_uncoupled_weekly
+        acute_label, chronic_label = "last 7 days", "average week of the 21 days before them"
+    zone = "danger" if severity == AlertSeverity.DANGER else "caution"
+    what = CHANNEL_LABELS.get(t.acwr_channel, t.acwr_channel)
+    message = (
+        f"Your acute:chronic workload ratio ({what}; {KIND_LABELS[t.acwr_kind]}) is {ratio(value)} on "
+        f"{weekday_date(day)}: your recent load ({acute_label}, {_amount(acute_weekly, unit)} a week) is "
+        f"{pct((value - 1.0) * 100.0)} above your chronic load ({chronic_label}, {_amount(chronic_weekly, unit)} a week). "
+        f"That is Gabbett's {zone} zone ({ratio(t.acwr_caution)}-{ratio(t.acwr_danger)} caution, "
+        f"{ratio(t.acwr_danger)} and above danger). The ratio is contested as an injury predictor; "
+        f"read it as 'more than you are used to lately'."
+    )
+    title = f"ACWR {ratio(value)} ({zone})"
+    rule_text = (
+        f"ACWR ({t.acwr_kind}, {t.acwr_channel}): warning at or above {ratio(t.acwr_caution)}, danger at or above "
+        f"{ratio(t.acwr_danger)}; only after 28 days of history and when the last 7 days reach "
+        f"{_amount(t.acwr_min_acute, unit)}. At most one alert per {t.cooldown_hours / 24:g} days unless the severity rises."
+    )
+    suffix = unit.lower()
+    numbers = {
+        "acwr": r2(value),
+        "zone": zone,
+        "acwr_kind": t.acwr_kind,
+        "channel": t.acwr_channel,
+        f"acute_weekly_{suffix}": r1(acute_weekly),
+        f"chronic_weekly_{suffix}": r1(chronic_weekly),
+        f"last_7d_{suffix}": r1(m.acute_7d),
+        "caution_at": t.acwr_caution,
+        "danger_at": t.acwr_danger,
+        f"min_acute_{suffix}": t.acwr_min_acute,
+        "history_days": m.history_days,
+    }
+    return Alert(
+        rule=RULE, severity=severity, athlete_id=inp.athlete.id, athlete_name=inp.athlete.name, local_date=day,
+        activity_id=None, title=title, message=message, numbers=numbers, rule_text=rule_text,
+        evidence=evidence.ACWR, dedupe_key=day_key(RULE, inp.athlete.id, day, severity),
+    )

@@ -1,0 +1,89 @@
+"""``descent_spike``: a run descending much more than any run of the previous 30 days.
+
+By analogy with the distance spike (Frandsen 2025), with the engine's finding per run: alert
+when the run's descent is at least ``descent_spike_floor_m`` (150 m) and more than
+``descent_spike_pct`` (25%) above the largest single-run descent of the previous 30 days.
+Severity: warning; danger when more than double (above +100%, by analogy with Frandsen's top
+band). When every run of the window had elevation data and descended 0 m (flat or treadmill),
+any run reaching the floor is a spike (danger: there is no descent to compare with). No alert
+while warming up (fewer than 30 days of run history) or without earlier runs with elevation
+data in the window. One alert per run.
+"""
+
+from __future__ import annotations
+
+from alerts.alert import Alert
+from alerts.rules import evidence
+from alerts.rules.base import RuleInput, activity_key
+from alerts.rules.run_spike import run_label
+from alerts.rules.text import exceeds, km, metres, pct, r0, r1, reaches
+from loadmon.domain import AlertSeverity
+from loadmon.engine import NO_BASE, ActivityFinding
+
+__all__ = ["RULE", "descent_spike"]
+
+RULE = "descent_spike"
+DANGER_PCT = 100.0
+
+
+def descent_spike(inp: RuleInput) -> list[Alert]:
+    t = inp.thresholds
+    out: list[Alert] = []
+    for f in inp.load.findings:
+        if not inp.in_range(f.local_date) or f.descent_m is None:
+            continue
+        if not reaches(f.descent_m, t.descent_spike_floor_m):
+            continue
+        if f.descent_ratio is not None:
+            increase = (f.descent_ratio - 1.0) * 100.0
+            if not exceeds(increase, t.descent_spike_pct):
+                continue
+            severity = AlertSeverity.DANGER if exceeds(increase, DANGER_PCT) else AlertSeverity.WARNING
+        elif f.descent_ratio_reason == NO_BASE and f.largest_descent_prev_30d_m == 0:
+            increase = None  # every earlier run of the window descended 0 m
+            severity = AlertSeverity.DANGER
+        else:
+            continue
+        out.append(_alert(inp, f, severity, increase))
+    return out
+
+
+def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase: float | None) -> Alert:
+    t = inp.thresholds
+    per_km = f" ({f.descent_per_km:.0f} m/km over {km(f.distance_km)})" if f.descent_per_km is not None else ""
+    if increase is not None:
+        compare = (
+            f"{pct(increase)} more than the largest descent of your runs in the previous 30 days "
+            f"({metres(f.largest_descent_prev_30d_m)})"
+        )
+        title = f"descent spike +{pct(increase)} ({metres(f.descent_m)})"
+    else:
+        compare = "while none of your runs in the previous 30 days descended at all (0 m)"
+        title = f"descent spike: {metres(f.descent_m)} after 30 flat days"
+    message = (
+        f"Your run on {run_label(f)}: {metres(f.descent_m)} of descent{per_km}, {compare}. Downhill running "
+        f"loads the thigh muscles eccentrically and causes muscle damage, most in runners not used to it; "
+        f"expect sore quads and give the knees a few easy days. That descent spikes cause injuries is "
+        f"plausible, not proven."
+    )
+    rule_text = (
+        f"Descent spike: alert when a run descends at least {metres(t.descent_spike_floor_m)} and more than "
+        f"{pct(t.descent_spike_pct)} more than the largest descent of the previous 30 days' runs; danger above "
+        f"+{pct(DANGER_PCT)} or after 30 days without any descent."
+    )
+    numbers = {
+        "descent_m": r0(f.descent_m),
+        "largest_prev_30d_m": r0(f.largest_descent_prev_30d_m),
+        "increase_pct": r1(increase),
+        "descent_per_km": r1(f.descent_per_km),
+        "distance_km": r1(f.distance_km),
+        "threshold_pct": t.descent_spike_pct,
+        "floor_m": t.descent_spike_floor_m,
+        "danger_pct": DANGER_PCT,
+    }
+    return Alert(
+        rule=RULE, severity=severity, athlete_id=inp.athlete.id, athlete_name=inp.athlete.name,
+        local_date=f.local_date, activity_id=f.activity_id, title=title, message=message, numbers=numbers,
+        rule_text=rule_text, evidence=evidence.DESCENT_SPIKE,
+        dedupe_key=activity_key(RULE, inp.athlete.id, f.activity_id),
+    )

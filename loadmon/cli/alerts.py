@@ -1,0 +1,134 @@
+"""`loadmon alerts` (list), `alerts evaluate`, `alerts deliver`, `alerts test`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from loadmon.cli.app import app, console, get_service, handled, parse_date, print_json, state
+from loadmon.service import alerting
+
+alerts_app = typer.Typer(
+    help="Alerts: list them (default), evaluate the rules, flush the outbox, send a test message.",
+    invoke_without_command=True,
+)
+app.add_typer(alerts_app, name="alerts")
+
+SEVERITY_STYLE = {"danger": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@alerts_app.callback(invoke_without_command=True)
+def alerts_list(
+    ctx: typer.Context,
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array (id, rule, severity, local_date, activity_id, message, notified, deliveries, ...).")] = False,
+    limit: Annotated[int, typer.Option("--limit", help="Show the newest N alerts (0 = all).")] = 50,
+    since: Annotated[str | None, typer.Option("--since", help="Only alerts on or after this local date (YYYY-MM-DD).")] = None,
+) -> None:
+    """List stored alerts with their delivery state per channel (all athletes unless --athlete)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete) if state.athlete else None
+        items = alerting.list_alerts(svc, athlete, limit=limit or None, since=parse_date(since, "--since"))
+        if json_out:
+            print_json(items)
+            return
+        _print_alerts(items, title=f"{len(items)} alert(s)" + (f" of {athlete.name}" if athlete else ""))
+
+
+def _delivery_text(item: dict[str, Any]) -> str:
+    if not item["deliveries"]:
+        return "no channel" if item["notified"] else "not sent"
+    parts = []
+    for d in item["deliveries"]:
+        text = f"{d['channel']}: {d['state']}"
+        if d["state"] in ("pending", "failed") and d["attempts"]:
+            text += f" ({d['attempts']} attempt{'s' if d['attempts'] != 1 else ''})"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
+    if not items:
+        console.print("no alerts", highlight=False)
+        return
+    table = Table(title=title, show_lines=True)
+    for col in ("id", "date", "athlete", "rule", "severity", "message", "delivery"):
+        table.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
+    for a in items:
+        style = SEVERITY_STYLE.get(a["severity"], "")
+        table.add_row(str(a["id"]), a["local_date"], a["athlete"] or str(a["athlete_id"]), a["rule"],
+                      Text(a["severity"], style=style), Text(a["message"]), Text(_delivery_text(a)))
+    console.print(table)
+    suppressed = [a for a in items if a["deliveries"] and all(d["state"] == "suppressed" for d in a["deliveries"])]
+    if suppressed:
+        console.print(f"{len(suppressed)} alert(s) recorded but not sent (older than the notify window, or cooldown); "
+                      "`--json` shows why", highlight=False)
+
+
+@alerts_app.command("evaluate")
+def alerts_evaluate(
+    since: Annotated[str | None, typer.Option("--since", help="First local date to evaluate (default: the whole history).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts and the new alerts as JSON.")] = False,
+) -> None:
+    """Evaluate the alert rules now (all athletes unless --athlete) and print the new alerts; sends nothing."""
+    with handled():
+        svc = get_service()
+        ids = [svc.athlete(state.athlete).id] if state.athlete else [a.id for a in svc.store.list_athletes()]
+        counts = alerting.evaluate(svc, ids, since=parse_date(since, "--since"))
+        new = alerting.list_alerts(svc, ids=counts["alert_ids"]) if counts["alert_ids"] else []
+        if json_out:
+            print_json({**counts, "alerts": new})
+            return
+        console.print(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
+                      f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
+                      f"{counts['alerts_cooldown']} in a cooldown", highlight=False)
+        if new:
+            _print_alerts(new, title="new alerts")
+        if counts["alerts_to_send"]:
+            console.print("run `loadmon alerts deliver` (or the daemon) to send them", highlight=False)
+
+
+@alerts_app.command("deliver")
+def alerts_deliver(
+    json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Send the outbox deliveries that are due (retries failures with backoff); exit 1 when one failed for good."""
+    with handled():
+        svc = get_service()
+        counts = alerting.deliver_due(svc)
+        if json_out:
+            print_json(counts)
+        else:
+            console.print(f"{counts['sent']} sent, {counts['retry']} to retry, {counts['postponed']} postponed, "
+                          f"{counts['failed']} failed", highlight=False)
+            for error in counts["errors"]:
+                console.print(f"  {error}", highlight=False, markup=False)
+        if counts["failed"]:
+            raise typer.Exit(1)
+
+
+@alerts_app.command("test")
+def alerts_test(
+    json_out: Annotated[bool, typer.Option("--json", help="Print one result per channel as JSON.")] = False,
+) -> None:
+    """Send a test message to every configured channel and report each result; exit 1 if any failed (or none is configured)."""
+    with handled():
+        svc = get_service()
+        results = alerting.test_channels(svc)
+        if json_out:
+            print_json(results)
+        elif not results:
+            console.print("no alert channel is configured: set [alerts.email] enabled = true or [alerts] push_urls",
+                          highlight=False, markup=False)
+        for r in results if not json_out else ():
+            if r["ok"]:
+                console.print(f"{r['channel']}: ok", highlight=False)
+            else:
+                console.print(f"{r['channel']}: failed - {r['error']}", style="red", highlight=False, markup=False)
+        if not results or not all(r["ok"] for r in results):
+            raise typer.Exit(1)

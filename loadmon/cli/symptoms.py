@@ -1,0 +1,92 @@
+"""`loadmon symptom add | list | resolve`: the symptom log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from loadmon.cli.app import app, console, get_service, handled, parse_when, print_json, state
+from loadmon.domain import SYMPTOM_SIDES, SYMPTOM_SITES
+from loadmon.service import alerting
+from loadmon.service import symptoms as symptom_service
+
+symptom_app = typer.Typer(
+    help="Log symptoms (site, side, severity 0-10); an unresolved lower-limb symptom makes hilly runs alert.",
+    no_args_is_help=True,
+)
+app.add_typer(symptom_app, name="symptom")
+
+
+@symptom_app.command("add")
+def symptom_add(
+    site: Annotated[str, typer.Option("--site", help=f"Where: {', '.join(SYMPTOM_SITES)}.")],
+    severity: Annotated[int, typer.Option("--severity", help="How bad, 0 (nothing) to 10 (worst).")],
+    side: Annotated[str, typer.Option("--side", help=f"{', '.join(SYMPTOM_SIDES)}.")] = "none",
+    location: Annotated[str | None, typer.Option("--location", help="Free text, e.g. lateral, medial, front.")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When it started, athlete-local 'YYYY-MM-DD HH:MM' (default now).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free-text note.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the symptom (and the alert counts) as JSON.")] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not evaluate the alert rules afterwards.")] = False,
+) -> None:
+    """Log a symptom, e.g. --site knee --side right --location lateral --severity 4. Then evaluates the rules."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        when = parse_when(at, "--at", athlete.timezone)
+        symptom = symptom_service.add_symptom(svc, athlete, site, side, location, severity, when, note)
+        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id])
+        data = symptom_service.symptom_json(symptom, athlete.timezone)
+        if json_out:
+            print_json({"symptom": data, "alerts": after})
+            return
+        console.print(f"logged symptom {symptom.id}: {_describe(data)}", highlight=False)
+        if after.get("alerts_new"):
+            console.print(f"{after['alerts_new']} new alert(s), {after.get('alerts_sent', 0)} message(s) sent "
+                          "(see `loadmon alerts`)", highlight=False)
+
+
+@symptom_app.command("list")
+def symptom_list(
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    active: Annotated[bool, typer.Option("--active", help="Only symptoms that are not resolved.")] = False,
+) -> None:
+    """List logged symptoms (times in the athlete's zone)."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        items = [symptom_service.symptom_json(s, athlete.timezone) for s in symptom_service.list_symptoms(svc, athlete)]
+        if active:
+            items = [s for s in items if s["active"]]
+        if json_out:
+            print_json(items)
+            return
+        table = Table(title=f"{len(items)} symptom(s) of {athlete.name}")
+        for col in ("id", "started", "site", "side", "location", "severity", "resolved", "note"):
+            table.add_column(col, justify="right" if col in ("id", "severity") else "left")
+        for s in items:
+            table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["site"], s["side"], s["location"] or "-",
+                          str(s["severity"]), (s["resolved_at"] or "-")[:16].replace("T", " "), s["note"] or "")
+        console.print(table)
+
+
+@symptom_app.command("resolve")
+def symptom_resolve(
+    symptom_id: Annotated[int, typer.Argument(help="The symptom id (see `loadmon symptom list`).")],
+    at: Annotated[str | None, typer.Option("--at", help="When it resolved, athlete-local 'YYYY-MM-DD HH:MM' (default now).")] = None,
+) -> None:
+    """Mark a symptom resolved (from then on it no longer makes hilly runs alert)."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        symptom = symptom_service.resolve_symptom(svc, athlete, symptom_id, parse_when(at, "--at", athlete.timezone))
+        resolved = symptom.resolved_at.astimezone(ZoneInfo(athlete.timezone)).isoformat(timespec="minutes")
+        console.print(f"symptom {symptom.id} resolved at {resolved}", highlight=False)
+
+
+def _describe(s: dict) -> str:
+    side = f"{s['side']} " if s["side"] in ("left", "right") else ""
+    where = f" ({s['location']})" if s["location"] else ""
+    return f"{side}{s['site']}{where}, severity {s['severity']}/10, since {s['started_at'][:16].replace('T', ' ')}"

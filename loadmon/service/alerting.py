@@ -1,0 +1,354 @@
+"""The alert lifecycle: evaluate the rules, store each alert once, deliver it through the outbox.
+
+* :func:`evaluate` computes each athlete's load (the pure engine over the stored activities,
+  up to the athlete's local today), runs every rule (:mod:`alerts.rules`) over the athlete's
+  whole history (or the days from ``since``) and stores the alerts that are new. The dedupe
+  key of an alert (rule + athlete + day/severity or activity) is unique in the store, so
+  evaluating twice, re-importing or re-syncing never stores an alert twice.
+* An alert is **sent** (outbox rows ``pending``, one per configured channel) only when it is
+  recent: its activity ended, or its day ended, at most ``alerts.notify_window_hours`` (48 h)
+  before the clock. Older ones (a backfill, a late import) are **recorded, not sent** (rows
+  ``suppressed``, with the reason). A day rule's alert is also recorded but not sent when the
+  same rule already sent one of the same or a higher severity within its cooldown
+  (``alerts.rules.cooldown_hours``); the rules apply the same cooldown themselves, this guard
+  only matters when late data moved an alert to another day.
+* :func:`deliver_due` flushes the outbox: due rows are leased, sent through the configured
+  channels, marked ``sent``, retried with exponential backoff (``alerts.retry_base_s``,
+  doubling, capped at 1 h) or marked ``failed`` after ``alerts.max_attempts``. A row whose
+  channel is no longer configured fails with that reason. Delivery guarantee: at least once,
+  with an idempotency key per alert and channel (``docs/alerts-delivery.md``).
+
+Every function takes the :class:`~loadmon.service.context.Service` (config, store, clock).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from alerts.alert import Alert
+from alerts.delivery.channels import build_channels
+from alerts.delivery.email import EmailSettings
+from alerts.delivery.policy import Channel, DeliveryState, initial_state, next_attempt_at, should_give_up
+from alerts.delivery.selftest import send_test_message
+from alerts.rules import DAY_RULES, RuleThresholds, cooldown_blocks, cooldown_days, evaluate_rules
+from loadmon.config import Config
+from loadmon.domain import Activity, AlertSeverity, Athlete
+from loadmon.engine import compute_load
+from loadmon.errors import ConfigError, DeliveryError, LoadmonError
+from loadmon.logs import get_logger
+from loadmon.service.context import Service
+from loadmon.service.load import engine_settings, today_for
+
+log = get_logger("loadmon.alerts")
+
+__all__ = [
+    "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
+    "evaluate", "deliver_due", "evaluate_and_deliver", "test_channels", "list_alerts",
+]
+
+#: Outbox rows claimed per round trip, and how long a claim (lease) holds. A lease must outlast
+#: the sends of one batch (SMTP timeout 15 s, apprise 4 + 4 s): 10 rows * 15 s < 600 s.
+CLAIM_BATCH = 10
+LEASE_S = 600.0
+MAX_ERRORS_REPORTED = 20
+
+
+# ---------------------------------------------------------------------------- configuration
+def rule_thresholds(config: Config) -> RuleThresholds:
+    """The ``[alerts.rules]`` keys as the rules' own :class:`RuleThresholds`."""
+    rules = config.alerts.rules
+    values = {f.name: getattr(rules, f.name) for f in dataclasses.fields(RuleThresholds)}
+    try:
+        return RuleThresholds(**values)
+    except ValueError as exc:
+        name = str(exc).split(":", 1)[0].split(" ", 1)[0]
+        key = f"alerts.rules.{name}"
+        raise ConfigError(f"config key {key}: {exc}", key=key) from None
+
+
+def email_settings(config: Config) -> EmailSettings:
+    """The ``[alerts.email]`` keys as the e-mail channel's settings."""
+    e = config.alerts.email
+    return EmailSettings(enabled=e.enabled, smtp_host=e.smtp_host, smtp_port=e.smtp_port, security=e.security,
+                         username=e.username or None, password=e.password or None, from_addr=e.from_addr,
+                         to=tuple(e.to), timeout_s=e.timeout_s)
+
+
+def configured_channels(config: Config, *, validate: bool = True) -> list[Channel]:
+    """``email`` (when enabled) and ``push[0]``, ``push[1]``, ... (one per URL).
+
+    With ``validate`` a bad setting is a :class:`ConfigError` naming the key (never a secret).
+    """
+    return build_channels(email=email_settings(config), push_urls=list(config.alerts.push_urls), validate=validate)
+
+
+def channel_names(config: Config) -> list[str]:
+    """The names of the configured channels (the outbox rows a new alert gets)."""
+    return [c.name for c in configured_channels(config, validate=False)]
+
+
+def validate_channels(config: Config) -> list[str]:
+    """Check the alert settings at start-up: the channels (SMTP keys, apprise URLs) and the rule
+    thresholds. Returns the channel names; raises :class:`ConfigError` naming the bad key."""
+    rule_thresholds(config)
+    return [c.name for c in configured_channels(config, validate=True)]
+
+
+# ------------------------------------------------------------------------------- evaluation
+def event_time(alert: Alert, activities_by_id: Mapping[int, Activity], athlete: Athlete) -> datetime:
+    """When the thing an alert is about happened, for the notify window: the end of its
+    activity (start + elapsed or moving time), else the end of its local day."""
+    if alert.activity_id is not None:
+        act = activities_by_id.get(alert.activity_id)
+        if act is not None:
+            seconds = act.elapsed_time_s or act.moving_time_s or 0.0
+            return act.start_time + timedelta(seconds=max(0.0, float(seconds)))
+    return datetime.combine(alert.local_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(athlete.timezone))
+
+
+def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) -> dict[str, Any] | None:
+    """A stored, sent alert of the same day rule that silences ``alert`` (see the module doc)."""
+    days = cooldown_days(alert.rule, thresholds)
+    if days <= 0:
+        return None
+    span = timedelta(days=int(days) + 1)
+    for other in svc.store.notified_alerts_between(alert.athlete_id, alert.rule, alert.local_date - span,
+                                                   alert.local_date + span):
+        if cooldown_blocks(rule=alert.rule, thresholds=thresholds, day=alert.local_date, severity=alert.severity,
+                           other_day=other["local_date"], other_severity=AlertSeverity(other["severity"])):
+            return other
+    return None
+
+
+def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None) -> dict[str, Any]:
+    """Run every rule for these athletes and store the new alerts (with their outbox rows).
+
+    ``since``: first local day to evaluate (default: the athlete's whole history; the rules
+    are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
+    ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
+    notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
+    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids, oldest first).
+    """
+    cfg = svc.config
+    now = svc.clock()
+    thresholds = rule_thresholds(cfg)
+    settings = engine_settings(cfg)
+    channels = channel_names(cfg)
+    window_h = cfg.alerts.notify_window_hours
+    counts: dict[str, Any] = {"athletes_evaluated": 0, "alerts_new": 0, "alerts_to_send": 0,
+                              "alerts_suppressed": 0, "alerts_cooldown": 0, "alert_ids": []}
+    for athlete_id in sorted(set(athlete_ids)):
+        athlete = svc.store.get_athlete(athlete_id=athlete_id)
+        today = today_for(svc, athlete)
+        activities = svc.store.list_activities(athlete.id, until=today)
+        counts["athletes_evaluated"] += 1
+        if not activities:
+            continue
+        load = compute_load(activities, athlete, settings, until=today)
+        if load.history_start is None:
+            continue
+        first = max(since, load.history_start) if since is not None else load.history_start
+        if first > today:
+            continue
+        found = evaluate_rules(athlete=athlete, load=load, activities=activities,
+                               symptoms=svc.store.list_symptoms(athlete.id), thresholds=thresholds,
+                               first_day=first, last_day=today)
+        known = svc.store.alert_keys(athlete.id)
+        by_id = {a.id: a for a in activities}
+        for alert in found:
+            if alert.dedupe_key in known:
+                continue
+            event_at = event_time(alert, by_id, athlete)
+            notified = initial_state(event_at, now, window_h) == DeliveryState.PENDING
+            reason = None
+            cooled = False
+            if not notified:
+                what = f"activity {alert.activity_id}" if alert.activity_id is not None else alert.local_date.isoformat()
+                reason = f"not sent: {what} is older than the {window_h:g} h notify window (found {now.isoformat(timespec='seconds')})"
+            elif alert.rule in DAY_RULES:
+                blocker = _cooldown_blocker(svc, alert, thresholds)
+                if blocker is not None:
+                    notified, cooled = False, True
+                    reason = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
+                              f"{blocker['local_date'].isoformat()} is within {thresholds.cooldown_hours:g} h")
+            alert_id = svc.store.add_alert(
+                athlete.id, rule=alert.rule, severity=alert.severity.value, local_date=alert.local_date,
+                activity_id=alert.activity_id, dedupe_key=alert.dedupe_key, message=alert.message,
+                payload=alert.to_dict(), notified=notified, channels=channels, now=now, suppressed_reason=reason)
+            known.add(alert.dedupe_key)
+            if alert_id is None:  # stored meanwhile by another process
+                continue
+            counts["alerts_new"] += 1
+            counts["alert_ids"].append(alert_id)
+            if notified:
+                counts["alerts_to_send"] += 1
+            elif cooled:
+                counts["alerts_cooldown"] += 1
+            else:
+                counts["alerts_suppressed"] += 1
+            (log.info if notified else log.debug)("alert.new", alert_id=alert_id, athlete_id=athlete.id, rule=alert.rule,
+                     severity=alert.severity.value, local_date=alert.local_date.isoformat(),
+                     activity_id=alert.activity_id, notified=notified)
+    return counts
+
+
+# --------------------------------------------------------------------------------- delivery
+def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> dict[str, Any]:
+    """Send every outbox row that is due, once each; returns counts (``sent``, ``retry``,
+    ``failed``, ``postponed``) and the first few ``errors`` (secret-free).
+
+    ``channels``: default :func:`configured_channels` (validated: a bad setting raises
+    :class:`ConfigError` before anything is sent). When a channel fails, its other rows in
+    this call are not tried (``postponed`` to the failed row's retry time, attempts unchanged).
+    """
+    cfg = svc.config.alerts
+    if channels is None:
+        channels = configured_channels(svc.config, validate=True)
+    by_name = {c.name: c for c in channels}
+    counts: dict[str, Any] = {"due": 0, "sent": 0, "retry": 0, "failed": 0, "postponed": 0, "errors": []}
+    down: dict[str, tuple[str, datetime]] = {}
+    seen: set[int] = set()
+    while True:
+        batch = [d for d in svc.store.claim_due_deliveries(svc.clock(), lease_s=LEASE_S, limit=CLAIM_BATCH)
+                 if d["id"] not in seen]
+        if not batch:
+            break
+        for row in batch:
+            seen.add(row["id"])
+            counts["due"] += 1
+            _deliver_one(svc, row, by_name, down, counts, max_attempts=cfg.max_attempts, base_s=cfg.retry_base_s)
+    return counts
+
+
+def _note_error(counts: dict[str, Any], text: str) -> None:
+    if len(counts["errors"]) < MAX_ERRORS_REPORTED:
+        counts["errors"].append(text)
+
+
+def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channel],
+                 down: dict[str, tuple[str, datetime]], counts: dict[str, Any], *, max_attempts: int,
+                 base_s: float) -> None:
+    store = svc.store
+    name = row["channel"]
+    attempts = int(row["attempts"])
+    now = svc.clock()
+    channel = by_name.get(name)
+    if channel is None:
+        error = (f"channel {name!r} is no longer configured (alerts.email.enabled / alerts.push_urls); "
+                 f"configured: {', '.join(by_name) or 'none'}")
+        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+        counts["failed"] += 1
+        _note_error(counts, f"delivery {row['id']}: {error}")
+        return
+    try:
+        alert = Alert.from_dict(row["payload"])
+    except (ValueError, KeyError, TypeError) as exc:
+        error = f"the stored alert {row['alert_id']} cannot be read: {exc}"
+        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+        counts["failed"] += 1
+        _note_error(counts, f"delivery {row['id']}: {error}")
+        return
+    if name in down:
+        reason, retry_at = down[name]
+        store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
+                              next_attempt_at=retry_at, error=f"not attempted: {name} failed earlier in this run: {reason}")
+        counts["postponed"] += 1
+        return
+    try:
+        channel.send(alert, row["idempotency_key"])
+    except Exception as exc:  # noqa: BLE001 - one bad send must not leave the batch leased
+        error = str(exc) if isinstance(exc, (DeliveryError, LoadmonError)) else f"{name}: {type(exc).__name__}: {exc}"
+        attempts += 1
+        now = svc.clock()
+        if should_give_up(attempts, max_attempts):
+            store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+            counts["failed"] += 1
+            retry_at = next_attempt_at(1, now, base_s=base_s)
+            log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
+                      attempts=attempts, error=error)
+        else:
+            retry_at = next_attempt_at(attempts, now, base_s=base_s)
+            store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
+                                  next_attempt_at=retry_at, error=error)
+            counts["retry"] += 1
+            log.warning("alert.delivery_retry", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
+                        attempts=attempts, next_attempt_at=retry_at.isoformat(), error=error)
+        down[name] = (error, retry_at)
+        _note_error(counts, f"delivery {row['id']} ({name}): {error}")
+        return
+    store.finish_delivery(row["id"], state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock())
+    counts["sent"] += 1
+    log.info("alert.sent", delivery_id=row["id"], alert_id=row["alert_id"], channel=name, attempts=attempts + 1)
+
+
+def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None) -> dict[str, Any]:
+    """What ``import`` and ``sync`` run after storing activities: check the alert settings
+    (:class:`ConfigError` before anything is stored), :func:`evaluate`, then :func:`deliver_due`.
+
+    Returns the evaluation counts plus ``alerts_sent`` (messages accepted by a channel),
+    ``deliveries_retry``, ``deliveries_failed`` and ``delivery_errors``.
+    """
+    channels = configured_channels(svc.config, validate=True)
+    rule_thresholds(svc.config)
+    out = evaluate(svc, athlete_ids, since=since)
+    sent = deliver_due(svc, channels=channels)
+    out.update({"alerts_sent": sent["sent"], "deliveries_retry": sent["retry"] + sent["postponed"],
+                "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"]})
+    return out
+
+
+def test_channels(svc: Service) -> list[dict[str, Any]]:
+    """``loadmon alerts test``: a harmless test message on every configured channel.
+
+    Returns one ``{"channel", "ok", "error"}`` per channel (empty when none is configured);
+    a bad setting raises :class:`ConfigError` first.
+    """
+    channels = configured_channels(svc.config, validate=True)
+    results = send_test_message(channels, now=svc.clock())
+    return [{"channel": r.channel, "ok": r.ok, "error": r.error} for r in results]
+
+
+test_channels.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
+
+
+# ---------------------------------------------------------------------------------- reading
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def list_alerts(svc: Service, athlete: Athlete | None = None, *, limit: int | None = None, since: date | None = None,
+                ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """Stored alerts, oldest first, as JSON-ready dicts (``limit``: the newest ``limit``).
+
+    Keys: id, athlete, athlete_id, rule, severity, local_date, activity_id, title, message,
+    notified, created_at, dedupe_key, numbers, rule_text, evidence, deliveries (channel, state,
+    attempts, last_error, sent_at, next_attempt_at).
+    """
+    names = {a.id: a.name for a in svc.store.list_athletes()}
+    rows = svc.store.list_alerts(athlete.id if athlete is not None else None, limit=limit, since=since, alert_ids=ids)
+    out = []
+    for r in rows:
+        payload = r.get("payload") or {}
+        out.append({
+            "id": r["id"],
+            "athlete": names.get(r["athlete_id"]),
+            "athlete_id": r["athlete_id"],
+            "rule": r["rule"],
+            "severity": r["severity"],
+            "local_date": _iso(r["local_date"]),
+            "activity_id": r["activity_id"],
+            "title": payload.get("title"),
+            "message": r["message"],
+            "notified": bool(r["notified"]),
+            "created_at": _iso(r["created_at"]),
+            "dedupe_key": r["dedupe_key"],
+            "numbers": payload.get("numbers", {}),
+            "rule_text": payload.get("rule_text"),
+            "evidence": payload.get("evidence"),
+            "deliveries": [{k: _iso(v) for k, v in d.items()} for d in r["deliveries"]],
+        })
+    return out

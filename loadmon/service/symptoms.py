@@ -1,0 +1,135 @@
+"""The symptom log: what hurts, where, how much, since when (the input of ``hilly_after_symptoms``).
+
+Validation (a :class:`~loadmon.errors.ValidationError` says what is allowed):
+
+* ``site``: one of :data:`loadmon.domain.SYMPTOM_SITES` (``it-band`` and ``IT band`` are
+  accepted for ``it_band``); the lower-limb sites are the ones the alert rule watches;
+* ``side``: left, right, both or none;
+* ``severity``: a whole number 0-10;
+* ``location``: free text (e.g. "lateral"), at most 64 characters; ``note``: free text;
+* ``at`` (when it started) and the resolve time: timezone-aware, not in the future; a symptom
+  cannot be resolved before it started.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from loadmon.domain import LOWER_LIMB_SITES, SYMPTOM_SIDES, SYMPTOM_SITES, Athlete, Symptom
+from loadmon.errors import NotFoundError, ValidationError
+from loadmon.service.context import Service
+
+__all__ = ["add_symptom", "list_symptoms", "resolve_symptom", "symptom_json", "normalise_site", "MAX_LOCATION_CHARS"]
+
+MAX_LOCATION_CHARS = 64
+MAX_NOTE_CHARS = 2000
+
+
+def normalise_site(site: str) -> str:
+    """``"IT band"`` / ``"it-band"`` -> ``"it_band"``; raises ValidationError for an unknown site."""
+    key = "_".join(str(site).strip().lower().replace("-", " ").split())
+    if key not in SYMPTOM_SITES:
+        raise ValidationError(
+            f"symptom site {site!r} is not allowed (allowed: {', '.join(SYMPTOM_SITES)}; "
+            f"lower-limb sites watched by the alerts: {', '.join(s for s in SYMPTOM_SITES if s in LOWER_LIMB_SITES)})"
+        )
+    return key
+
+
+def _side(side: str) -> str:
+    key = str(side).strip().lower()
+    if key not in SYMPTOM_SIDES:
+        raise ValidationError(f"symptom side {side!r} is not allowed (allowed: {', '.join(SYMPTOM_SIDES)})")
+    return key
+
+
+def _severity(severity: Any) -> int:
+    if isinstance(severity, bool) or not isinstance(severity, int):
+        if isinstance(severity, float) and severity.is_integer():
+            severity = int(severity)
+        elif isinstance(severity, str) and severity.strip().isdigit():
+            severity = int(severity.strip())
+        else:
+            raise ValidationError(f"symptom severity {severity!r} is not allowed (allowed: a whole number 0-10)")
+    if not 0 <= severity <= 10:
+        raise ValidationError(f"symptom severity {severity} is not allowed (allowed: a whole number 0-10)")
+    return severity
+
+
+def _instant(svc: Service, value: datetime | None, what: str) -> datetime:
+    now = svc.clock()
+    if value is None:
+        return now.replace(microsecond=0)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationError(f"{what} {value.isoformat()} has no time zone (give a local time with the athlete's zone)")
+    if value > now:
+        raise ValidationError(
+            f"{what} {value.isoformat(timespec='minutes')} is in the future (now is {now.astimezone(value.tzinfo).isoformat(timespec='minutes')})"
+        )
+    return value
+
+
+def _text(value: str | None, what: str, limit: int) -> str | None:
+    if value is None:
+        return None
+    value = " ".join(str(value).split()) if what == "location" else str(value).strip()
+    if not value:
+        return None
+    if len(value) > limit:
+        raise ValidationError(f"symptom {what} is {len(value)} characters long (allowed: at most {limit})")
+    return value
+
+
+def add_symptom(svc: Service, athlete: Athlete, site: str, side: str, location: str | None, severity: int,
+                at: datetime | None = None, note: str | None = None) -> Symptom:
+    """Log a symptom that started at ``at`` (default: now). Returns the stored symptom.
+
+    Callers that want alerts to reflect it run :func:`loadmon.service.alerting.evaluate_and_deliver`
+    afterwards (the CLI does): a hilly run after ``at`` may now trip ``hilly_after_symptoms``.
+    """
+    site = normalise_site(site)
+    side = _side(side)
+    severity = _severity(severity)
+    location = _text(location, "location", MAX_LOCATION_CHARS)
+    note = _text(note, "note", MAX_NOTE_CHARS)
+    started = _instant(svc, at, "symptom start")
+    return svc.store.add_symptom(athlete.id, site=site, side=side, location=location, severity=severity,
+                                 started_at=started, note=note)
+
+
+def list_symptoms(svc: Service, athlete: Athlete, *, active_at: datetime | None = None) -> list[Symptom]:
+    """The athlete's symptoms, oldest first; with ``active_at`` only those active then."""
+    symptoms = svc.store.list_symptoms(athlete.id)
+    if active_at is not None:
+        symptoms = [s for s in symptoms if s.started_at <= active_at and (s.resolved_at is None or s.resolved_at > active_at)]
+    return symptoms
+
+
+def resolve_symptom(svc: Service, athlete: Athlete, symptom_id: int, at: datetime | None = None) -> Symptom:
+    """Mark a symptom resolved at ``at`` (default: now); a second call corrects the time."""
+    existing = {s.id: s for s in svc.store.list_symptoms(athlete.id)}
+    symptom = existing.get(symptom_id)
+    if symptom is None:
+        ids = ", ".join(str(i) for i in existing) or "none"
+        raise NotFoundError(f"no symptom with id {symptom_id} for athlete {athlete.name} (symptom ids: {ids})")
+    when = _instant(svc, at, "resolve time")
+    if when < symptom.started_at:
+        raise ValidationError(
+            f"resolve time {when.isoformat(timespec='minutes')} is before the symptom started "
+            f"({symptom.started_at.astimezone(when.tzinfo).isoformat(timespec='minutes')}); allowed: on or after the start"
+        )
+    return svc.store.resolve_symptom(athlete.id, symptom_id, when)
+
+
+def symptom_json(s: Symptom, timezone_name: str) -> dict[str, Any]:
+    """A symptom as JSON-ready data; times in the athlete's zone."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(timezone_name)
+    return {
+        "id": s.id, "site": s.site, "side": s.side, "location": s.location, "severity": s.severity,
+        "started_at": s.started_at.astimezone(tz).isoformat(),
+        "resolved_at": s.resolved_at.astimezone(tz).isoformat() if s.resolved_at else None,
+        "active": s.resolved_at is None, "lower_limb": s.site in LOWER_LIMB_SITES, "note": s.note,
+    }

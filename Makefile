@@ -27,6 +27,10 @@ demo: $(STAMP)
 	$(PY) -m loadmon.demo --out demo
 	$(LOADMON_DEMO) activities
 	$(LOADMON_DEMO) status
+	$(LOADMON_DEMO) alerts
+	$(LOADMON_DEMO) report --out demo/report.html
+	$(LOADMON_DEMO) daemon --once --log-console
+	$(LOADMON_DEMO) daemon status
 
 bench: $(STAMP)
 	$(PY) bench/import_fit.py

@@ -66,7 +66,7 @@ class EngineConfig:
 @dataclass(frozen=True, kw_only=True)
 class FitConfig:
     watch_dirs: list[str] = _f([], "Folders the daemon watches for new .fit / .fit.gz / .zip files")
-    hysteresis_m: float = _f(3.0, "Altitude change (m) that counts as climbing/descending when computed from records")
+    hysteresis_m: float = _f(1.0, "Altitude change (m) that counts as climbing/descending after 9-sample smoothing, when computed from records (docs/fit.md)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -134,10 +134,19 @@ class AlertSeverity(enum.StrEnum):
     DANGER = "danger"
 
 
-def local_date_of(start_time_utc: datetime, timezone_name: str) -> date:
-    """The athlete-local calendar day of an instant (zoneinfo, DST-safe)."""
-    from zoneinfo import ZoneInfo
 
-    if start_time_utc.tzinfo is None:
-        raise ValueError(f"naive datetime {start_time_utc!r}: expected a timezone-aware instant")
-    return start_time_utc.astimezone(ZoneInfo(timezone_name)).date()
+def local_date_of(start_time_utc: datetime, timezone: str) -> date:
+    """The local calendar day, in IANA zone ``timezone``, of the instant ``start_time_utc``.
+
+    A run that starts at 23:30 local time counts on that local day, whatever the UTC date.
+    DST-safe (zoneinfo). Raises ``ValueError`` for a naive datetime or an unknown zone name.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if start_time_utc.tzinfo is None or start_time_utc.utcoffset() is None:
+        raise ValueError(f"start_time_utc: naive datetime {start_time_utc!r}; expected a timezone-aware instant")
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"timezone: unknown IANA time zone {timezone!r}") from exc
+    return start_time_utc.astimezone(zone).date()

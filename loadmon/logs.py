@@ -23,11 +23,25 @@ def _mask_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str
     return event
 
 
+class _CurrentStderr:
+    """A file-like object that writes to whatever ``sys.stderr`` is at write time (so test
+    runners that swap stderr never leave the logger holding a closed stream)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def configure_logging(*, json: bool = False, level: str = "info", stream: Any = None) -> None:
     """Configure structlog and the standard library root logger (third-party libraries)."""
     global _configured
     lvl = getattr(logging, level.upper(), logging.INFO)
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,

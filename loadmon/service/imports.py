@@ -61,6 +61,7 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
     its own transaction, so a kill mid-batch leaves no partial activity and a rerun finishes."""
     summary = ImportSummary()
     store = service.store
+    hysteresis = service.config.fit.hysteresis_m
     for item in iter_fit_inputs(paths):
         try:
             data = item.read()
@@ -68,7 +69,7 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
             if store.import_seen(athlete.id, digest):
                 result = FileResult(name=item.name, outcome="duplicate")
             else:
-                parsed = read_fit(data, name=item.name)
+                parsed = read_fit(data, name=item.name, hysteresis_m=hysteresis)
                 if parsed.skipped_reason:
                     store.record_import(athlete.id, path=item.name, content_hash=digest, records=(), outcome="skipped",
                                         error=parsed.skipped_reason)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 import typer.main
 from typer.testing import CliRunner
@@ -11,12 +10,12 @@ from loadmon.cli import app
 from tests.conftest import REPO_ROOT
 
 
-def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], click.Command]]:
+def _commands(group, prefix: tuple[str, ...] = ()) -> list:
     out = []
     for name, cmd in sorted(group.commands.items()):
         path = (*prefix, name)
         out.append((path, cmd))
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # typer may bundle its own click: duck-type groups
             out.extend(_commands(cmd, path))
     return out
 

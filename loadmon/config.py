@@ -147,6 +147,18 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    broker_url: str = _f("redis://127.0.0.1:6379/0", "Celery broker for `loadmon worker` / `loadmon scheduler` (redis://[:PASSWORD@]HOST:PORT/DB; or env LOADMON_WORKER__BROKER_URL)", url=True)
+    queue: str = _f("loadmon", "Queue name the scheduler enqueues to and the workers consume")
+    key_prefix: str = _f("", "Prefix of every Redis key the workers use (several loadmon installations on one Redis)")
+    concurrency: int = _f(2, "Tasks one `loadmon worker` runs at the same time (processes or threads)")
+    pool: str = _f("prefork", "Worker pool: prefork (processes) | threads | solo")
+    visibility_timeout_s: int = _f(3600, "A task taken by a worker that died is given to another worker after this many seconds (longer than the longest task)")
+    restore_interval_s: int = _f(10, "How often a worker looks for tasks of dead workers whose visibility timeout has passed")
+    lock_retry_s: int = _f(30, "A task for an athlete another worker is busy with is retried after this many seconds")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoggingConfig:
     level: str = _f("info", "debug | info | warning | error")
     json: bool = _f(False, "JSON log lines (the daemon defaults to JSON)")
@@ -161,6 +173,7 @@ class Config:
     strava: StravaConfig = field(default_factory=StravaConfig, metadata={"doc": "Strava connector"})
     alerts: AlertsConfig = field(default_factory=AlertsConfig, metadata={"doc": "Alerts"})
     daemon: DaemonConfig = field(default_factory=DaemonConfig, metadata={"doc": "Background daemon"})
+    worker: WorkerConfig = field(default_factory=WorkerConfig, metadata={"doc": "Distributed workers (Celery on Redis): loadmon worker / loadmon scheduler"})
     logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"doc": "Logging"})
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
 
@@ -337,6 +350,17 @@ def _validate(cfg: Config) -> None:
         ZoneInfo(cfg.athlete.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"config key athlete.timezone: unknown time zone {cfg.athlete.timezone!r}", key="athlete.timezone") from None
+    if cfg.worker.pool not in {"prefork", "threads", "solo"}:
+        raise ConfigError(f"config key worker.pool: must be prefork, threads or solo, got {cfg.worker.pool!r}", key="worker.pool")
+    if urlsplit(cfg.worker.broker_url).scheme not in {"redis", "rediss", "redis+socket"}:
+        raise ConfigError(f"config key worker.broker_url: expected a redis:// URL, got scheme {urlsplit(cfg.worker.broker_url).scheme or '(none)'!r}",
+                          key="worker.broker_url")
+    for key, value in (("worker.concurrency", cfg.worker.concurrency), ("worker.visibility_timeout_s", cfg.worker.visibility_timeout_s),
+                       ("worker.restore_interval_s", cfg.worker.restore_interval_s), ("worker.lock_retry_s", cfg.worker.lock_retry_s)):
+        if value < 1:
+            raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
+    if not cfg.worker.queue.strip():
+        raise ConfigError("config key worker.queue: must not be empty", key="worker.queue")
     for key, value in (("daemon.sync_interval_minutes", cfg.daemon.sync_interval_minutes), ("alerts.max_attempts", cfg.alerts.max_attempts),
                        ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
         if value < 1:

@@ -104,6 +104,10 @@ def import_cmd(
     """Import activities from FIT files. Idempotent; exit 1 when some files failed (the others are imported)."""
     with handled():
         svc = get_service()
+        if not no_alerts:
+            from loadmon.service.alerting import validate_channels
+
+            validate_channels(svc.config)  # a bad SMTP/apprise setting stops us before anything is stored
         athlete = svc.athlete(state.athlete)
         for p in paths:
             if not p.exists():

@@ -46,6 +46,11 @@ def validate(cfg: Config) -> None:
     if not 0 <= d.reconcile_hour_utc <= 23:
         raise ConfigError(f"config key daemon.reconcile_hour_utc: must be 0-23, got {d.reconcile_hour_utc}",
                           key="daemon.reconcile_hour_utc")
+    try:
+        from loadmon.service.alerting import validate_channels
+    except ImportError:  # alerting not installed in this build: nothing to validate
+        return
+    validate_channels(cfg)  # a bad SMTP setting or apprise URL is a start-up error, not a 3 a.m. surprise
 
 
 def job_specs(cfg: Config) -> list[JobSpec]:

@@ -85,6 +85,12 @@ def _to_symptom(row: SymptomRow) -> Symptom:
                    severity=row.severity, started_at=row.started_at, resolved_at=row.resolved_at, note=row.note)
 
 
+_ACTIVITY_COLUMNS = (
+    "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
+    "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
+    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private",
+)
+
 _RECORD_FIELDS = (
     "sport", "sub_sport", "name", "start_time", "utc_offset_s", "distance_m", "moving_time_s", "elapsed_time_s",
     "elevation_gain_m", "elevation_loss_m", "avg_hr", "max_hr", "perceived_exertion", "device", "external_id",
@@ -328,6 +334,70 @@ class Store:
                 q = q.where(ActivityRow.deleted.is_(False))
             return [_to_activity(r) for r in s.scalars(q.order_by(ActivityRow.start_time, ActivityRow.id))]
 
+    def list_activities_for(self, athlete_ids: Sequence[int], *, since: date | None = None,
+                            until: date | None = None) -> dict[int, list[Activity]]:
+        """The (not deleted) activities of several athletes in ONE query: athlete id -> activities
+        ordered by start time (every requested id is a key, with [] when it has none).
+        Reads plain columns (no ORM identity map): the club view loads whole clubs at once."""
+        ids = sorted({int(i) for i in athlete_ids})
+        out: dict[int, list[Activity]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        cols = [getattr(ActivityRow, name) for name in _ACTIVITY_COLUMNS]
+        with self.session() as s:
+            q = select(*cols).where(ActivityRow.athlete_id.in_(ids), ActivityRow.deleted.is_(False))
+            if since:
+                q = q.where(ActivityRow.local_date >= since)
+            if until:
+                q = q.where(ActivityRow.local_date <= until)
+            q = q.order_by(ActivityRow.athlete_id, ActivityRow.start_time, ActivityRow.id)
+            for row in s.execute(q):
+                values = dict(zip(_ACTIVITY_COLUMNS, row))
+                values["elevation_source"] = ElevationSource(values["elevation_source"])
+                out[values["athlete_id"]].append(Activity(**values))
+        return out
+
+    def list_symptoms_for(self, athlete_ids: Sequence[int]) -> dict[int, list[Symptom]]:
+        """The symptoms of several athletes in one query (athlete id -> symptoms by start)."""
+        ids = sorted({int(i) for i in athlete_ids})
+        out: dict[int, list[Symptom]] = {i: [] for i in ids}
+        if not ids:
+            return out
+        with self.session() as s:
+            for r in s.scalars(select(SymptomRow).where(SymptomRow.athlete_id.in_(ids))
+                               .order_by(SymptomRow.athlete_id, SymptomRow.started_at, SymptomRow.id)):
+                out[r.athlete_id].append(_to_symptom(r))
+        return out
+
+    def alert_summary_for(self, athlete_ids: Sequence[int], *, since: date,
+                          until: date | None = None) -> dict[int, dict[str, Any]]:
+        """Per athlete, in two queries: ``last`` (the latest alert up to ``until``: id, rule,
+        severity, local_date; None without alerts) and ``recent`` (severity -> number of alerts
+        with a local day in ``since``..``until``)."""
+        ids = sorted({int(i) for i in athlete_ids})
+        out: dict[int, dict[str, Any]] = {i: {"last": None, "recent": {}} for i in ids}
+        if not ids:
+            return out
+        with self.session() as s:
+            rank = func.row_number().over(partition_by=AlertRow.athlete_id,
+                                          order_by=(AlertRow.local_date.desc(), AlertRow.id.desc())).label("rank")
+            inner = select(AlertRow.athlete_id, AlertRow.id, AlertRow.rule, AlertRow.severity, AlertRow.local_date,
+                           rank).where(AlertRow.athlete_id.in_(ids))
+            if until is not None:
+                inner = inner.where(AlertRow.local_date <= until)
+            sub = inner.subquery()
+            for aid, alert_id, rule, severity, day in s.execute(
+                    select(sub.c.athlete_id, sub.c.id, sub.c.rule, sub.c.severity, sub.c.local_date).where(sub.c.rank == 1)):
+                out[aid]["last"] = {"id": alert_id, "rule": rule, "severity": severity, "local_date": day}
+            q = (select(AlertRow.athlete_id, AlertRow.severity, func.count())
+                 .where(AlertRow.athlete_id.in_(ids), AlertRow.local_date >= since)
+                 .group_by(AlertRow.athlete_id, AlertRow.severity))
+            if until is not None:
+                q = q.where(AlertRow.local_date <= until)
+            for aid, severity, n in s.execute(q):
+                out[aid]["recent"][severity] = n
+        return out
+
     def get_activity(self, activity_id: int) -> Activity:
         with self.session() as s:
             row = s.get(ActivityRow, activity_id)
@@ -559,6 +629,43 @@ class Store:
     def delete_state(self, athlete_id: int, key: str) -> None:
         with self.session() as s:
             s.execute(delete(SyncStateRow).where(SyncStateRow.athlete_id == athlete_id, SyncStateRow.key == key))
+
+    # -- Strava sync: pages, hashes, the shared request budget (added with the Strava service) --
+    def record_strava_page(self, athlete_id: int, records: Sequence[ActivityRecord], state_key: str | None,
+                           state_value: dict[str, Any] | None) -> list[UpsertResult]:
+        """Upsert ``records`` and set the sync state ``state_key`` in ONE transaction.
+
+        The Strava backfill stores each page's activities together with its cursor, so a
+        process killed between two calls never loses an activity nor advances past one.
+        ``state_key=None`` stores the records only.
+        """
+        with self.session() as s:
+            athlete = s.get(AthleteRow, athlete_id)
+            if athlete is None:
+                raise NotFoundError(f"no athlete with id {athlete_id}")
+            results = [self._upsert(s, athlete, rec, update_existing=True) for rec in records]
+            if state_key is not None and state_value is not None:
+                row = s.get(SyncStateRow, (athlete_id, state_key))
+                if row is None:
+                    s.add(SyncStateRow(athlete_id=athlete_id, key=state_key, value=state_value))
+                else:
+                    row.value = state_value
+            return results
+
+    def source_hashes(self, athlete_id: int, source: str, *, since: datetime | None = None) -> dict[int, str]:
+        """``source_id -> content_hash`` of the athlete's stored (not deleted) activities of ``source``."""
+        with self.session() as s:
+            q = select(ActivityRow.source_id, ActivityRow.content_hash).where(
+                ActivityRow.athlete_id == athlete_id, ActivityRow.source == source, ActivityRow.deleted.is_(False))
+            if since is not None:
+                q = q.where(ActivityRow.start_time >= since)
+            return {int(sid): h for sid, h in s.execute(q)}
+
+    def budget_store(self) -> Any:
+        """The Strava request budget shared by every process on this database (``BudgetStore``)."""
+        from loadmon.storage.budget import SqlBudgetStore
+
+        return SqlBudgetStore(self.engine)
 
     # -- job runs (daemon health) -----------------------------------------------------------
     def start_job_run(self, job: str, *, athlete_id: int | None, started_at: datetime) -> int:

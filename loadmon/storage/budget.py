@@ -13,15 +13,15 @@ that work on SQLite (>= 3.35) and PostgreSQL alike::
 is its own short transaction, so two workers reserving at the same time each see the count
 that includes the other's reservation. Keys look like ``read:900:2030-01-01T10:15:00Z`` and
 ``read:day:2030-01-01``; :meth:`SqlBudgetStore.prune` drops rows not touched for a few days.
+(Only the storage layer imports SQLAlchemy; the service gets this through ``Store.budget_store()``.)
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,36 +32,57 @@ _TABLE = RateBudgetRow.__table__
 
 
 class SqlBudgetStore:
-    """``BudgetStore`` over the ``rate_budget`` table (shared by every process using the database)."""
+    """``BudgetStore`` over the ``rate_budget`` table (shared by every process using the database).
+
+    ``add`` and ``raise_to`` run one statement each on a pooled DBAPI connection (they run
+    several times per Strava request). ``raise_to`` skips the database when this store already
+    saw the key at or above the value: counts only grow, except when a process undoes its own
+    reservation, so the skipped write could never have raised anything that matters.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         name = engine.dialect.name
-        if name == "postgresql":
-            self._insert: Any = postgresql.insert
-        elif name == "sqlite":
-            self._insert = sqlite.insert
-        else:  # pragma: no cover - loadmon supports these two only
+        if name not in ("postgresql", "sqlite"):  # pragma: no cover - loadmon supports these two only
             raise StorageError(f"the Strava request budget needs SQLite or PostgreSQL, not {name}")
+        mark = "?" if name == "sqlite" else "%s"
+        upsert = (f"INSERT INTO rate_budget (window_key, used, updated_at) VALUES ({mark}, {mark}, CURRENT_TIMESTAMP) "
+                  "ON CONFLICT (window_key) DO UPDATE SET used = {new}, updated_at = excluded.updated_at RETURNING used")
+        self._sql = {
+            "add": upsert.format(new="rate_budget.used + excluded.used"),
+            "raise": upsert.format(new="CASE WHEN excluded.used > rate_budget.used THEN excluded.used "
+                                       "ELSE rate_budget.used END"),
+        }
+        self._dbapi_error: type[BaseException] = getattr(engine.dialect.dbapi, "Error", Exception)
+        self._seen: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<SqlBudgetStore {self._engine.dialect.name}>"
 
     def _upsert(self, key: str, value: int, *, mode: str) -> int:
-        stmt = self._insert(_TABLE).values(window_key=key, used=value, updated_at=utcnow())
-        current = _TABLE.c.used
-        if mode == "add":
-            new_used: Any = current + stmt.excluded.used
-        else:
-            new_used = case((stmt.excluded.used > current, stmt.excluded.used), else_=current)
-        stmt = stmt.on_conflict_do_update(index_elements=[_TABLE.c.window_key],
-                                          set_={"used": new_used, "updated_at": stmt.excluded.updated_at})
-        stmt = stmt.returning(_TABLE.c.used)
         try:
-            with self._engine.begin() as conn:
-                return int(conn.execute(stmt).scalar_one())
-        except SQLAlchemyError as exc:
+            raw = self._engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                try:
+                    cur.execute(self._sql[mode], (key, value))
+                    used = int(cur.fetchone()[0])
+                finally:
+                    cur.close()
+                raw.commit()
+            except BaseException:
+                raw.rollback()
+                raise
+            finally:
+                raw.close()
+        except (SQLAlchemyError, self._dbapi_error) as exc:
             raise StorageError(f"database error while counting Strava requests ({key}): {type(exc).__name__}") from None
+        with self._lock:
+            self._seen[key] = used
+            if len(self._seen) > 256:
+                self._seen.pop(next(iter(self._seen)))
+        return used
 
     def used(self, key: str) -> int:
         try:
@@ -77,6 +98,10 @@ class SqlBudgetStore:
 
     def raise_to(self, key: str, value: int) -> int:
         """``count = max(count, value)`` atomically; return the count."""
+        with self._lock:
+            seen = self._seen.get(key)
+        if seen is not None and seen >= value:
+            return seen
         return self._upsert(key, int(value), mode="raise")
 
     def prune(self, *, older_than: timedelta = timedelta(days=3), now: datetime | None = None) -> int:

@@ -141,6 +141,7 @@ class Store:
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes, fsync at checkpoints
                 cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
         store = cls(engine)
@@ -310,9 +311,11 @@ class Store:
             ActivityRow.start_time.between(row.start_time - window, row.start_time + window))).all()
         by_name = []
         if row.external_id:
+            day = timedelta(days=1)  # an external_id match is the same run: it started within a day
             by_name = s.scalars(select(ActivityRow).where(
                 ActivityRow.athlete_id == row.athlete_id, ActivityRow.source != row.source, ActivityRow.id != row.id,
-                ActivityRow.deleted.is_(False))).all()
+                ActivityRow.deleted.is_(False), ActivityRow.external_id.is_not(None),
+                ActivityRow.start_time.between(row.start_time - day, row.start_time + day))).all()
             by_name = [c for c in by_name if _same_file(c.external_id, row.external_id)]
         for other in [*by_name, *candidates]:
             if other in by_name or _same_distance(other.distance_m, row.distance_m):
@@ -372,10 +375,10 @@ class Store:
     def alert_summary_for(self, athlete_ids: Sequence[int], *, since: date,
                           until: date | None = None) -> dict[int, dict[str, Any]]:
         """Per athlete, in two queries: ``last`` (the latest alert up to ``until``: id, rule,
-        severity, local_date; None without alerts) and ``recent`` (severity -> number of alerts
-        with a local day in ``since``..``until``)."""
+        severity, local_date; None without alerts) and ``recent`` (the alerts with a local day
+        in ``since``..``until``, oldest first: id, rule, severity, local_date)."""
         ids = sorted({int(i) for i in athlete_ids})
-        out: dict[int, dict[str, Any]] = {i: {"last": None, "recent": {}} for i in ids}
+        out: dict[int, dict[str, Any]] = {i: {"last": None, "recent": []} for i in ids}
         if not ids:
             return out
         with self.session() as s:
@@ -389,13 +392,13 @@ class Store:
             for aid, alert_id, rule, severity, day in s.execute(
                     select(sub.c.athlete_id, sub.c.id, sub.c.rule, sub.c.severity, sub.c.local_date).where(sub.c.rank == 1)):
                 out[aid]["last"] = {"id": alert_id, "rule": rule, "severity": severity, "local_date": day}
-            q = (select(AlertRow.athlete_id, AlertRow.severity, func.count())
+            q = (select(AlertRow.athlete_id, AlertRow.id, AlertRow.rule, AlertRow.severity, AlertRow.local_date)
                  .where(AlertRow.athlete_id.in_(ids), AlertRow.local_date >= since)
-                 .group_by(AlertRow.athlete_id, AlertRow.severity))
+                 .order_by(AlertRow.athlete_id, AlertRow.local_date, AlertRow.id))
             if until is not None:
                 q = q.where(AlertRow.local_date <= until)
-            for aid, severity, n in s.execute(q):
-                out[aid]["recent"][severity] = n
+            for aid, alert_id, rule, severity, day in s.execute(q):
+                out[aid]["recent"].append({"id": alert_id, "rule": rule, "severity": severity, "local_date": day})
         return out
 
     def get_activity(self, activity_id: int) -> Activity:

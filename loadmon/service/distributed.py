@@ -1,0 +1,109 @@
+"""The daemon's job functions made safe for several workers on several hosts (one database).
+
+:mod:`loadmon.worker` (Celery) runs these; each wraps the SAME function of
+:mod:`loadmon.service.jobs` that the single-process daemon runs, adding the one guard that a
+single process did not need: a **work lock** (:mod:`loadmon.storage.worklocks`; a PostgreSQL
+advisory lock held by the worker's database session).
+
+- Everything about one athlete (Strava sync, reconciliation, rule evaluation) holds the lock
+  ``("athlete", athlete_id)``: two workers never sync the same athlete at once. A function
+  whose athlete is busy returns ``None`` without doing anything (the caller retries later).
+- The watched-folder scan holds ``("import_watched", 0)``: one scan at a time.
+- Delivery needs no lock: outbox rows are leased (``claim_due_deliveries``: ``FOR UPDATE
+  SKIP LOCKED`` + ``claimed_until``), so two workers never send the same row.
+
+What else makes several workers safe is already in the store: an activity is unique on
+(athlete, source, source_id) (an upsert), an alert on its dedupe key, and the Strava
+request budget is counted in the database (``rate_budget``) by every worker. A worker
+killed in the middle of a sync loses nothing: each Strava page and its cursor are one
+transaction, and the next run resumes from the stored cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from loadmon.logs import get_logger
+from loadmon.service import jobs
+from loadmon.service.context import Service
+
+log = get_logger("loadmon.distributed")
+
+ATHLETE_LOCK = "athlete"
+IMPORT_LOCK = "import_watched"
+
+__all__ = [
+    "ATHLETE_LOCK", "IMPORT_LOCK", "all_athletes", "busy_athletes", "connected_athletes", "deliver", "evaluate_athlete",
+    "housekeeping", "import_watched", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
+]
+
+
+def _try_lock(svc: Service, namespace: str, key: int) -> Any:
+    from loadmon.storage.worklocks import try_work_lock
+
+    return try_work_lock(svc.store, namespace, key)
+
+
+def with_athlete_lock(svc: Service, athlete_id: int, fn: Callable[[], jobs.JobResult]) -> jobs.JobResult | None:
+    """Run ``fn`` holding the athlete's work lock; ``None`` (and nothing run) when it is busy."""
+    lock = _try_lock(svc, ATHLETE_LOCK, athlete_id)
+    if lock is None:
+        log.info("worker.athlete_busy", athlete_id=athlete_id)
+        return None
+    try:
+        return fn()
+    finally:
+        lock.release()
+
+
+def sync_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
+    """:func:`loadmon.service.jobs.sync_athlete` under the athlete's lock (it evaluates the rules)."""
+    return with_athlete_lock(svc, athlete_id, lambda: jobs.sync_athlete(svc, athlete_id))
+
+
+def reconcile_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
+    """:func:`loadmon.service.jobs.reconcile_athlete` under the athlete's lock."""
+    return with_athlete_lock(svc, athlete_id, lambda: jobs.reconcile_athlete(svc, athlete_id))
+
+
+def evaluate_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
+    """:func:`loadmon.service.jobs.evaluate` for one athlete under the athlete's lock (the
+    cooldown check reads, then writes: one evaluation of an athlete at a time)."""
+    return with_athlete_lock(svc, athlete_id, lambda: jobs.evaluate(svc, [athlete_id]))
+
+
+def import_watched(svc: Service) -> jobs.JobResult | None:
+    """:func:`loadmon.service.jobs.import_watched` (then evaluation), one scan at a time."""
+    lock = _try_lock(svc, IMPORT_LOCK, 0)
+    if lock is None:
+        return None
+    try:
+        return jobs.import_watched(svc)
+    finally:
+        lock.release()
+
+
+def deliver(svc: Service) -> jobs.JobResult:
+    """:func:`loadmon.service.jobs.deliver` (leased outbox rows: safe to run anywhere, any time)."""
+    return jobs.deliver(svc)
+
+
+def housekeeping(svc: Service) -> jobs.JobResult:
+    return jobs.housekeeping(svc)
+
+
+def connected_athletes(svc: Service) -> list[int]:
+    """Ids of the athletes with a usable Strava connection (the per-athlete sync fan-out)."""
+    return sorted(svc.store.strava_connected_athletes())
+
+
+def all_athletes(svc: Service) -> list[int]:
+    return [a.id for a in svc.store.list_athletes()]
+
+
+def busy_athletes(svc: Service) -> list[int]:
+    """Athletes some worker holds right now (PostgreSQL; [] on SQLite)."""
+    from loadmon.storage.worklocks import held_work_locks
+
+    return held_work_locks(svc.store, ATHLETE_LOCK)

@@ -1,0 +1,131 @@
+"""Starting a worker (`loadmon worker`) and the periodic scheduler (`loadmon scheduler`).
+
+The scheduler is Celery beat with an in-memory schedule built from ``[daemon]`` (the same
+intervals the single-process daemon uses): it only *enqueues*; workers do the work. Like the
+daemon it takes the database's single-instance lock (a PostgreSQL advisory lock), so two
+schedulers - or a scheduler and a daemon - never run against one database, and it records its
+runs as the daemon's, so ``loadmon daemon status`` checks a worker deployment too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from celery.schedules import crontab
+from celery.signals import worker_ready
+
+from loadmon.config import Config
+from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, validate
+from loadmon.logs import get_logger
+from loadmon.service import Service, jobs
+from loadmon.worker import tasks
+from loadmon.worker.app import make_app
+
+log = get_logger("loadmon.worker")
+
+POOLS = {"prefork": "prefork", "threads": "threads", "solo": "solo"}
+
+
+def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:
+    """What the scheduler enqueues, and when (each message expires after its own interval,
+    so a queue nobody consumes does not fill up with stale copies)."""
+    d = config.daemon
+    sync_s = d.sync_interval_minutes * 60
+    schedule: dict[str, dict[str, Any]] = {
+        "strava_sync": {"task": tasks.SYNC_ALL, "schedule": timedelta(seconds=sync_s), "options": {"expires": sync_s}},
+        "deliver": {"task": tasks.DELIVER, "schedule": timedelta(seconds=d.deliver_interval_s),
+                    "options": {"expires": max(d.deliver_interval_s, 30)}},
+        "reconcile": {"task": tasks.RECONCILE_ALL, "schedule": crontab(minute=0, hour=d.reconcile_hour_utc),
+                      "options": {"expires": 6 * 3600}},
+        "housekeeping": {"task": tasks.HOUSEKEEPING, "schedule": timedelta(seconds=HOUSEKEEPING_INTERVAL_S),
+                         "options": {"expires": HOUSEKEEPING_INTERVAL_S}},
+    }
+    if config.fit.watch_dirs:
+        schedule["import_watched"] = {"task": tasks.IMPORT_WATCHED, "schedule": timedelta(seconds=d.watch_interval_s),
+                                      "options": {"expires": max(d.watch_interval_s, 30)}}
+    return schedule
+
+
+def initial_tasks(config: Config) -> list[str]:
+    """Enqueued once when the scheduler starts (as the daemon runs its jobs at start)."""
+    names = [tasks.SYNC_ALL, tasks.DELIVER, tasks.HOUSEKEEPING]
+    if config.fit.watch_dirs:
+        names.insert(1, tasks.IMPORT_WATCHED)
+    return names
+
+
+def run_worker(config: Config, *, concurrency: int | None = None, pool: str | None = None,
+               hostname: str | None = None, loglevel: str = "WARNING",
+               ready: Callable[[], None] | None = None) -> int:
+    """Run a Celery worker in the foreground until SIGTERM (warm shutdown: running tasks end,
+    then exit 0) or SIGQUIT. The database schema must be current (`loadmon db upgrade`, or
+    any loadmon command that opens the database first). Returns the exit code."""
+    w = config.worker
+    # PostgreSQL: check the schema, never upgrade it (workers on several hosts would race; run
+    # `loadmon db upgrade` once). SQLite (one host): create / upgrade it here, not in every child.
+    postgres = config.database_url.startswith("postgresql")
+    svc = Service.open(config, migrate=not postgres)
+    svc.close()
+    app = make_app(config)
+    name = hostname or f"loadmon-{socket.gethostname()}-{os.getpid()}"
+
+    @worker_ready.connect(weak=False)
+    def _ready(**_kw: Any) -> None:
+        log.info("worker.ready", hostname=name, pid=os.getpid(), queue=w.queue, pool=pool or w.pool,
+                 concurrency=concurrency or w.concurrency)
+        if ready:
+            ready()
+
+    worker = app.Worker(hostname=name, concurrency=concurrency or w.concurrency, pool_cls=POOLS[pool or w.pool],
+                        queues=[w.queue], loglevel=loglevel, without_gossip=True, without_mingle=True,
+                        without_heartbeat=True, quiet=True, optimization="fair")
+    worker.start()
+    return int(worker.exitcode or 0)
+
+
+def enqueue_once(config: Config) -> list[str]:
+    """Enqueue one round of the scheduled work now (``loadmon scheduler --once``)."""
+    app = make_app(config)
+    names = initial_tasks(config)
+    for name in names:
+        app.tasks[name].apply_async()
+    log.info("scheduler.enqueued", tasks=names)
+    return names
+
+
+def run_scheduler(config: Config, *, loglevel: str = "WARNING") -> int:
+    """Run the periodic scheduler until SIGTERM/SIGINT (exit 0). Raises DaemonLockedError
+    when a daemon or another scheduler already runs on this database."""
+    validate(config)
+    svc = Service.open(config)
+    lock = jobs.acquire_daemon_lock(svc)
+    run_id = jobs.daemon_started(svc)
+    error = None
+    try:
+        app = make_app(config)
+        app.conf.beat_schedule = beat_schedule(config)
+        for name in initial_tasks(config):
+            app.tasks[name].apply_async()
+        log.info("scheduler.started", pid=os.getpid(), lock=lock.description, queue=config.worker.queue,
+                 schedule={k: str(v["schedule"]) for k, v in app.conf.beat_schedule.items()})
+        beat = app.Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler", quiet=True, redirect_stdouts=False)
+        try:
+            beat.run()
+        except SystemExit:
+            pass
+        return 0
+    except BaseException as exc:
+        error = jobs.error_text(exc, svc)
+        raise
+    finally:
+        jobs.daemon_stopped(svc, run_id, counts={"scheduler": True}, error=error)
+        lock.release()
+        svc.close()
+        log.info("scheduler.stopped")
+
+
+__all__ = ["beat_schedule", "enqueue_once", "initial_tasks", "run_scheduler", "run_worker"]

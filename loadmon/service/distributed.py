@@ -16,12 +16,15 @@ What else makes several workers safe is already in the store: an activity is uni
 (athlete, source, source_id) (an upsert), an alert on its dedupe key, and the Strava
 request budget is counted in the database (``rate_budget``) by every worker. A worker
 killed in the middle of a sync loses nothing: each Strava page and its cursor are one
-transaction, and the next run resumes from the stored cursor.
+transaction, and the next run resumes from the stored cursor; a mark in the athlete's sync
+state (``PENDING_KEY``) makes the next completed run evaluate the rules even when it finds
+nothing new, so activities stored by a run that died before its evaluation still alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from loadmon.logs import get_logger
@@ -32,10 +35,11 @@ log = get_logger("loadmon.distributed")
 
 ATHLETE_LOCK = "athlete"
 IMPORT_LOCK = "import_watched"
+PENDING_KEY = "worker_sync_unfinished"  # sync state: a sync/reconcile started and has not completed
 
 __all__ = [
-    "ATHLETE_LOCK", "IMPORT_LOCK", "all_athletes", "busy_athletes", "connected_athletes", "deliver", "evaluate_athlete",
-    "housekeeping", "import_watched", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
+    "ATHLETE_LOCK", "IMPORT_LOCK", "PENDING_KEY", "all_athletes", "busy_athletes", "connected_athletes", "deliver",
+    "evaluate_athlete", "housekeeping", "import_watched", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
 ]
 
 
@@ -57,14 +61,37 @@ def with_athlete_lock(svc: Service, athlete_id: int, fn: Callable[[], jobs.JobRe
         lock.release()
 
 
+def _storing(svc: Service, athlete_id: int, run: Callable[[], jobs.JobResult]) -> jobs.JobResult:
+    """Run a job that stores activities and then evaluates the rules when something changed,
+    so that no stored activity is left unevaluated by a run that never finished.
+
+    A sync killed after storing activities but before its evaluation (SIGKILL), or stopped by
+    the Strava budget in between, leaves the mark ``PENDING_KEY`` in the athlete's sync state.
+    The next run that completes evaluates the athlete even when it found nothing new itself
+    (dedupe keys make a repeated evaluation free of duplicates), then clears the mark.
+    """
+    previous = svc.store.get_state(athlete_id, PENDING_KEY)
+    svc.store.set_state(athlete_id, PENDING_KEY, {"since": (previous or {}).get("since") or svc.clock().isoformat()})
+    result = run()
+    if result.outcome != "ok":
+        return result  # the mark stays: the next completed run evaluates
+    if previous is not None and "alerts" not in result.counts:
+        log.info("worker.evaluate_unfinished", athlete_id=athlete_id, pending_since=previous.get("since"))
+        result = replace(result, then=result.then + (jobs.evaluate(svc, [athlete_id]),))
+    svc.store.delete_state(athlete_id, PENDING_KEY)
+    return result
+
+
 def sync_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.sync_athlete` under the athlete's lock (it evaluates the rules)."""
-    return with_athlete_lock(svc, athlete_id, lambda: jobs.sync_athlete(svc, athlete_id))
+    """:func:`loadmon.service.jobs.sync_athlete` under the athlete's lock (it evaluates the rules;
+    after an unfinished earlier run, the rules run even when nothing new was found)."""
+    return with_athlete_lock(svc, athlete_id, lambda: _storing(svc, athlete_id, lambda: jobs.sync_athlete(svc, athlete_id)))
 
 
 def reconcile_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.reconcile_athlete` under the athlete's lock."""
-    return with_athlete_lock(svc, athlete_id, lambda: jobs.reconcile_athlete(svc, athlete_id))
+    """:func:`loadmon.service.jobs.reconcile_athlete` under the athlete's lock (same mark as the sync)."""
+    return with_athlete_lock(svc, athlete_id,
+                             lambda: _storing(svc, athlete_id, lambda: jobs.reconcile_athlete(svc, athlete_id)))
 
 
 def evaluate_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:

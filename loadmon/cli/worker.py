@@ -28,7 +28,7 @@ def _worker_module():
 def worker_cmd(
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-n", min=1, help="Tasks run at the same time (default: worker.concurrency).")] = None,
     pool: Annotated[str | None, typer.Option("--pool", help="prefork (processes), threads or solo (default: worker.pool).")] = None,
-    hostname: Annotated[str | None, typer.Option("--hostname", help="Worker name in logs (default: loadmon-<host>-<pid>).")] = None,
+    hostname: Annotated[str | None, typer.Option("--hostname", help="Worker name in logs (default: loadmon-<pid>@<host>).")] = None,
     log_console: Annotated[bool, typer.Option("--log-console", help="Human-readable logs instead of JSON lines.")] = False,
 ) -> None:
     """Run a Celery worker until SIGTERM: per-athlete Strava syncs, rule evaluation, alert delivery, watched folders.

@@ -17,6 +17,8 @@ recorded as ``skipped`` with the reason.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import re
@@ -219,7 +221,13 @@ def sync_all(svc: Service) -> list[JobResult]:
     for athlete_id in _connected(svc, JOB_SYNC):
         if stopping(svc):
             break
-        results.append(sync_athlete(svc, athlete_id))
+        result = sync_athlete(svc, athlete_id)
+        if result.outcome != "skipped" or "resume_at" in result.counts:
+            if "alerts" not in result.counts:
+                # Catch up on activities that an interrupted earlier sync stored but never evaluated
+                # (SIGKILL between storing and evaluating). Evaluation is idempotent (dedupe keys) and cheap.
+                result = dataclasses.replace(result, then=(*result.then, evaluate(svc, [athlete_id])))
+        results.append(result)
     return results
 
 

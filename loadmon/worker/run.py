@@ -71,7 +71,7 @@ def run_worker(config: Config, *, concurrency: int | None = None, pool: str | No
     svc = Service.open(config, migrate=not postgres)
     svc.close()
     app = make_app(config)
-    name = hostname or f"loadmon-{socket.gethostname()}-{os.getpid()}"
+    name = hostname or f"loadmon-{os.getpid()}@{socket.gethostname()}"
 
     @worker_ready.connect(weak=False)
     def _ready(**_kw: Any) -> None:

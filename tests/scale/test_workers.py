@@ -8,7 +8,6 @@ ago, so each one has exactly one obvious run spike inside the notify window.
 
 from __future__ import annotations
 
-import email.utils
 import subprocess
 import sys
 from collections import Counter

@@ -1,0 +1,1 @@
+"""Alerts: pure rules (alerts.rules), the Alert record, and delivery channels (alerts.delivery)."""

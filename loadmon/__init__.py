@@ -1,0 +1,1 @@
+"""loadmon: a self-hosted training-load monitor for runners."""

@@ -1,0 +1,1 @@
+"""Foundation tests: config, storage, architecture, CLI docs."""

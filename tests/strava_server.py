@@ -797,6 +797,58 @@ class StravaServer:
         self.stop()
 
 
+
+class ServerProcess:
+    """This server as a subprocess (its own process: a loaded test process does not slow it, and
+    the request counts come from the server itself), started from a JSON state, with its
+    ``/_admin`` API."""
+
+    def __init__(self, state: dict[str, Any], folder: Path) -> None:
+        import subprocess
+
+        path = folder / "strava-state.json"
+        path.write_text(json.dumps(state), encoding="utf-8")
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--port", "0", "--state", str(path)],
+                                     cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip() if self.proc.stdout else ""
+        if not line.startswith("strava-test-server listening on "):
+            self.stop()
+            raise RuntimeError(f"the Strava test server did not start: {line!r}")
+        self.url = line.rsplit(" ", 1)[1]
+
+    def admin(self, path: str, data: dict[str, Any] | None = None) -> Any:
+        import urllib.request
+
+        body = json.dumps(data).encode() if data is not None else None
+        req = urllib.request.Request(self.url + "/_admin/" + path, data=body, method="POST" if body else "GET",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def stats(self) -> dict[str, Any]:
+        return self.admin("stats")
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.admin("requests")
+
+    def fault(self, kind: str, count: int, path: str) -> None:
+        self.admin("fault", {"kind": kind, "count": count, "path": path})
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Strava-compatible test server")
     ap.add_argument("--host", default="127.0.0.1")

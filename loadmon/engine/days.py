@@ -12,7 +12,7 @@ Pure: standard library only. ``local_date_of`` lives in :mod:`loadmon.domain` (s
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from loadmon.domain import local_date_of
 

@@ -133,17 +133,23 @@ class _PgDaemonLock(DaemonLock):
 
     def release(self) -> None:
         if not self.released and self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": PG_ADVISORY_KEY})
-            except SQLAlchemyError:
-                pass  # the session is gone, and the lock with it
-            finally:
-                try:
-                    self._conn.close()
-                except SQLAlchemyError:
-                    pass
-                self._conn = None
+            release_pg_advisory(self._conn, "SELECT pg_advisory_unlock(:k)", {"k": PG_ADVISORY_KEY})
+            self._conn = None
         super().release()
+
+
+def release_pg_advisory(conn: Any, unlock_sql: str, params: dict[str, int]) -> None:
+    """Unlock a session-level advisory lock and close its connection; a dead session already
+    released the lock, so errors here are ignored."""
+    try:
+        conn.execute(text(unlock_sql), params)
+    except SQLAlchemyError:
+        pass  # the session is gone, and the lock with it
+    finally:
+        try:
+            conn.close()
+        except SQLAlchemyError:
+            pass
 
 
 def _pid_file(lock_path: Path) -> Path:

@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,6 @@ from loadmon.storage.models import (
     StravaConnectionRow,
     SymptomRow,
     SyncStateRow,
-    utcnow,
 )
 
 # Same run from two sources (FIT file and Strava): starts within this and distances within 3 %.
@@ -690,18 +689,25 @@ class Store:
             row.error = error
 
     def last_job_runs(self) -> dict[str, dict[str, Any]]:
-        """The latest finished run and the latest error of each job."""
-        with self.session() as s:
-            out: dict[str, dict[str, Any]] = {}
-            for row in s.scalars(select(JobRunRow).order_by(JobRunRow.started_at, JobRunRow.id)):
-                info = out.setdefault(row.job, {"job": row.job, "last_error": None, "last_error_at": None})
-                info.update({"started_at": row.started_at, "finished_at": row.finished_at, "outcome": row.outcome,
-                             "counts": row.counts, "error": row.error, "athlete_id": row.athlete_id})
-                if row.outcome == "error":
-                    info["last_error"] = row.error
-                    info["last_error_at"] = row.finished_at or row.started_at
-            return out
+        """The latest run and the latest error of each job (over all athletes), from the grouped
+        query of :func:`loadmon.storage.jobruns.job_run_overview` (no scan of the whole table)."""
+        from loadmon.storage.jobruns import job_run_overview
 
+        out: dict[str, dict[str, Any]] = {}
+        for entry in job_run_overview(self):
+            info = out.setdefault(entry["job"], {"job": entry["job"], "last_error": None, "last_error_at": None})
+            last, err = entry["last"], entry["last_error"]
+            if last and last["id"] >= info.get("_id", -1):
+                info.update({k: last[k] for k in ("started_at", "finished_at", "outcome", "counts", "error", "athlete_id")})
+                info["_id"] = last["id"]
+            if err and err["id"] >= info.get("_err_id", -1):
+                info["last_error"] = err["error"]
+                info["last_error_at"] = err["finished_at"] or err["started_at"]
+                info["_err_id"] = err["id"]
+        for info in out.values():
+            info.pop("_id", None)
+            info.pop("_err_id", None)
+        return out
 
 def _same_distance(a: float | None, b: float | None) -> bool:
     if not a or not b:

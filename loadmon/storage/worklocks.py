@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from loadmon.errors import StorageError
+from loadmon.storage.locks import release_pg_advisory
 
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
@@ -80,16 +81,8 @@ class _PgWorkLock(WorkLock):
 
     def release(self) -> None:
         if not self.released and self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), {"ns": self._ns, "k": self._key})
-            except SQLAlchemyError:
-                pass  # the session is gone, and the lock with it
-            finally:
-                try:
-                    self._conn.close()
-                except SQLAlchemyError:
-                    pass
-                self._conn = None
+            release_pg_advisory(self._conn, "SELECT pg_advisory_unlock(:ns, :k)", {"ns": self._ns, "k": self._key})
+            self._conn = None
         super().release()
 
 

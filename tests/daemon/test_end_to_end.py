@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT, _to_toml
+from tests.conftest import _to_toml
 from tests.daemon.helpers import DaemonProcess, cli_env, fit_file, run_cli, wait_until
 from tests.receivers import SmtpReceiver
-from tests.strava_server import hill_streams, summary_activity
+from tests.strava_server import ServerProcess, hill_streams, summary_activity
 
 pytestmark = pytest.mark.slow
 
@@ -42,41 +39,15 @@ BIG_LIMITS = {"read_15min": 5000, "read_daily": 50000, "overall_15min": 10000, "
 
 
 # ----------------------------------------------------------------------------- helpers
-class StravaProcess:
-    """tests/strava_server.py as a subprocess, with its /_admin API."""
+class StravaProcess(ServerProcess):
+    """tests/strava_server.py as a subprocess holding one athlete and ``activities``."""
 
     def __init__(self, tmp_path: Path, activities: list[tuple[dict[str, Any], dict[str, list[Any]] | None]],
                  limits: dict[str, int] | None = None) -> None:
         state = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "limits": limits or BIG_LIMITS,
                  "athletes": [{"id": STRAVA_ATHLETE, "firstname": "Ada", "lastname": "Runner"}],
                  "activities": [{"athlete_id": STRAVA_ATHLETE, "activity": a, "streams": s} for a, s in activities]}
-        path = tmp_path / "strava-state.json"
-        path.write_text(json.dumps(state), encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "tests" / "strava_server.py"), "--port", "0",
-                                      "--state", str(path)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().strip()
-        assert line.startswith("strava-test-server listening on "), line
-        self.url = line.rsplit(" ", 1)[1]
-
-    def admin(self, path: str, data: dict[str, Any] | None = None) -> Any:
-        body = json.dumps(data).encode() if data is not None else None
-        req = urllib.request.Request(self.url + "/_admin/" + path, data=body, method="POST" if body else "GET",
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self.admin("requests")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        super().__init__(state, tmp_path)
 
 
 def run_activity(aid: int, start: datetime, *, climb_m: float, name: str | None = None) -> tuple[dict, dict]:

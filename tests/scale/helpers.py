@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
 
 from tests.conftest import REPO_ROOT, _to_toml
-from tests.strava_server import StravaState, hill_streams, summary_activity
+from tests.daemon.helpers import cli_env
+from tests.strava_server import ServerProcess, StravaState, hill_streams, summary_activity
+
+__all__ = ["cli_env"]  # re-exported for the scale tests
 
 SERVER = REPO_ROOT / "tests" / "strava_server.py"
 CLIENT_ID = 4242
@@ -74,40 +75,11 @@ def club_state(n_athletes: int, *, now: datetime | None = None, read_limit_15min
     return state, club
 
 
-class StravaProcess:
-    """``tests/strava_server.py`` as a subprocess (its own process: the workers' load does not
-    slow the test process, and the request counts come from the server itself)."""
+class StravaProcess(ServerProcess):
+    """tests/strava_server.py as a subprocess holding ``state``."""
 
     def __init__(self, state: StravaState, tmp_path: Path) -> None:
-        path = tmp_path / "strava-state.json"
-        path.write_text(json.dumps(state.to_json()), encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, str(SERVER), "--port", "0", "--state", str(path)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT)
-        line = self.proc.stdout.readline() if self.proc.stdout else ""
-        if not line.startswith("strava-test-server listening on "):
-            self.stop()
-            raise RuntimeError(f"the Strava test server did not start: {line!r}")
-        self.url = line.rsplit(" ", 1)[1].strip()
-
-    def stats(self) -> dict[str, Any]:
-        return requests.get(f"{self.url}/_admin/stats", timeout=10).json()
-
-    def requests(self) -> list[dict[str, Any]]:
-        return requests.get(f"{self.url}/_admin/requests", timeout=10).json()
-
-    def fault(self, kind: str, count: int, path: str) -> None:
-        requests.post(f"{self.url}/_admin/fault", json={"kind": kind, "count": count, "path": path}, timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
+        super().__init__(state.to_json(), tmp_path)
 
 
 def write_config(tmp_path: Path, *, name: str, database_url: str, broker_url: str, queue: str, strava_url: str,
@@ -128,13 +100,6 @@ def write_config(tmp_path: Path, *, name: str, database_url: str, broker_url: st
     path.write_text(_to_toml(sections), encoding="utf-8")
     return path
 
-
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOADMON_")}
-    env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["LOADMON_DATA_DIR"] = str(tmp_path / "data")
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 class WorkerProcess:

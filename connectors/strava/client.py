@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from stravalib import Client
 
 from loadmon.errors import StravaAuthError
+
+if TYPE_CHECKING:  # stravalib (and pint under it) costs ~0.5 s to import: loaded on first use only
+    from stravalib import Client
 
 _CREDENTIAL_WARNINGS = ("STRAVA_CLIENT_ID", "SILENCE_TOKEN_WARNINGS")
 
@@ -60,6 +62,8 @@ def new_client(
     expires_at: datetime | None = None,
 ) -> Client:
     _install_filter()
+    from stravalib import Client
+
     client = Client(
         access_token=access_token,
         rate_limit_requests=False,  # no stravalib limiter: RateBudget decides

@@ -35,7 +35,6 @@ from typing import Any, TypeVar
 
 import requests
 import structlog
-from stravalib import exc, protocol
 
 from connectors.strava.client import auth_error, describe_fault, new_client
 from connectors.strava.descent import STREAM_KEYS, Descent, descent_from_streams, estimated_descent
@@ -182,6 +181,8 @@ class StravaConnector:
 
     # -- one API request, with budget, retries and re-authentication --------------------------
     def _call(self, what: str, fn: Callable[[], T]) -> T:
+        from stravalib import exc, protocol  # imported on first use (see connectors/strava/client.py)
+
         failures = 0
         rate_limited = 0
         reauthenticated = False

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import requests
 import structlog
-from stravalib import exc
 
 from connectors.strava.client import auth_error, describe_fault, epoch_to_utc, new_client
 from connectors.strava.retry import RetryPolicy
@@ -90,6 +89,8 @@ def oauth_call(
     sleep: Callable[[float], None],
 ) -> T:
     """Run one ``/oauth/*`` call: 400/401 -> :class:`StravaAuthError`; network/5xx retried."""
+    from stravalib import exc  # imported on first use (see connectors/strava/client.py)
+
     failures = 0
     while True:
         try:

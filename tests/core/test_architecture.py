@@ -73,3 +73,12 @@ def test_only_storage_imports_sqlalchemy() -> None:
             if any(n.split(".")[0] in {"sqlalchemy", "alembic"} for n in _imports(file)):
                 offenders.append(str(file.relative_to(REPO_ROOT)))
     assert offenders == []
+
+
+def test_the_cli_loads_stravalib_only_when_a_strava_call_is_made() -> None:
+    """stravalib pulls in pint's unit registry (about half a second): every `loadmon` command, the daemon and
+    each worker would pay it at start even when no Strava request is made. The connector imports it on first use."""
+    probe = ("import sys, loadmon.cli, loadmon.daemon, connectors.strava, loadmon.service; "
+             "print(sorted(m for m in ('stravalib', 'pint') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

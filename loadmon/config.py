@@ -129,7 +129,7 @@ class RulesConfig:
 class AlertsConfig:
     notify_window_hours: float = _f(48.0, "Alerts about activities older than this are recorded but not sent (backfills)")
     push_urls: list[str] = _f([], "Apprise URLs for push, e.g. ntfy://host/topic, json://host/path, tgram://...")
-    max_attempts: int = _f(16, "Delivery attempts per alert and channel before it is marked failed (1 min doubling to 1 h: ~15 h)")
+    max_attempts: int = _f(16, "Delivery attempts per alert and channel before it is marked failed (1 min doubling to 1 h: failed ~10 h after the first try)")
     retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
     email: EmailConfig = field(default_factory=EmailConfig, metadata={"doc": "Email channel"})
     rules: RulesConfig = field(default_factory=RulesConfig, metadata={"doc": "Rule thresholds"})

@@ -96,18 +96,28 @@ def alerts_evaluate(
 @alerts_app.command("deliver")
 def alerts_deliver(
     json_out: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="First put the deliveries that failed for good back in the outbox (after an outage "
+                               "or a fixed channel setting), then send.")] = False,
 ) -> None:
     """Send the outbox deliveries that are due (retries failures with backoff); exit 1 when one failed for good."""
     with handled():
         svc = get_service()
+        requeued = alerting.retry_failed(svc) if retry_failed else 0
         counts = alerting.deliver_due(svc)
+        counts["requeued"] = requeued
         if json_out:
             print_json(counts)
         else:
+            if retry_failed:
+                console.print(f"{requeued} failed deliveries put back in the outbox", highlight=False)
             console.print(f"{counts['sent']} sent, {counts['retry']} to retry, {counts['postponed']} postponed, "
                           f"{counts['failed']} failed", highlight=False)
             for error in counts["errors"]:
                 console.print(f"  {error}", highlight=False, markup=False)
+            if counts["failed"]:
+                console.print("once the cause is fixed: `loadmon alerts deliver --retry-failed` sends them again",
+                              highlight=False, markup=False)
         if counts["failed"]:
             raise typer.Exit(1)
 

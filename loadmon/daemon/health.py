@@ -64,11 +64,12 @@ def _schedule_text(spec: JobSpec | None) -> str:
 
 
 def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava: dict[int, bool],
-           names: dict[int, str]) -> HealthReport:
+           names: dict[int, str], failed_deliveries: int = 0) -> HealthReport:
     """Judge the runs in ``overview`` (from :func:`loadmon.service.jobs.job_overview`).
 
     ``strava`` maps athlete id -> needs_reauth for every Strava connection; ``names`` athlete
-    id -> name.
+    id -> name; ``failed_deliveries`` the outbox rows that gave up (a warning, not a problem:
+    the daemon itself is fine, a channel is not).
     """
     stale = timedelta(minutes=cfg.daemon.stale_after_minutes)
     specs = {s.name: s for s in job_specs(cfg)}
@@ -94,6 +95,10 @@ def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava
         if reauth:
             warnings.append(f"athlete {names.get(a, a)} must reconnect Strava (`loadmon strava connect`): "
                             "Strava rejected the saved tokens, so this athlete is not synced")
+
+    if failed_deliveries:
+        warnings.append(f"{failed_deliveries} alert deliveries failed for good (see `loadmon alerts`): fix the channel, "
+                        "then `loadmon alerts deliver --retry-failed` sends them")
 
     # The instances the schedule expects: (job, athlete) pairs.
     expected: list[tuple[JobSpec, int | None]] = []
@@ -169,4 +174,4 @@ def _judge(spec: JobSpec | None, entry: dict[str, Any] | None, athlete_id: int |
 def report(svc: Any, *, now: datetime | None = None) -> HealthReport:
     """The health report for the service's database (reads only)."""
     return assess(jobs.job_overview(svc), svc.config, now=now or svc.clock(), strava=jobs.strava_connections(svc),
-                  names=jobs.athlete_names(svc))
+                  names=jobs.athlete_names(svc), failed_deliveries=jobs.failed_deliveries(svc))

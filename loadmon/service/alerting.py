@@ -47,7 +47,7 @@ log = get_logger("loadmon.alerts")
 
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
-    "evaluate", "deliver_due", "evaluate_and_deliver", "test_channels", "list_alerts",
+    "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "test_channels", "list_alerts",
 ]
 
 #: Outbox rows claimed per round trip, and how long a claim (lease) holds. A lease must outlast
@@ -224,6 +224,16 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
     return counts
 
 
+def retry_failed(svc: Service) -> int:
+    """Put the deliveries that gave up (``failed`` after ``max_attempts``, or a channel that was
+    missing) back in the outbox, due now with a fresh attempt count; returns how many. For
+    after an outage or a fixed setting: nothing that failed is ever dropped for good."""
+    count = svc.store.requeue_failed_deliveries(svc.clock())
+    if count:
+        log.info("alert.deliveries_requeued", count=count)
+    return count
+
+
 def _note_error(counts: dict[str, Any], text: str) -> None:
     if len(counts["errors"]) < MAX_ERRORS_REPORTED:
         counts["errors"].append(text)
@@ -269,7 +279,7 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
             counts["failed"] += 1
             retry_at = next_attempt_at(1, now, base_s=base_s)
             log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
-                      attempts=attempts, error=error)
+                      attempts=attempts, error=error, retry_with="loadmon alerts deliver --retry-failed")
         else:
             retry_at = next_attempt_at(attempts, now, base_s=base_s)
             store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,

@@ -476,6 +476,11 @@ def job_overview(svc: Service) -> list[dict[str, Any]]:
     return job_run_overview(svc.store)
 
 
+def failed_deliveries(svc: Service) -> int:
+    """How many alert deliveries gave up (``failed``): the health report warns about them."""
+    return svc.store.delivery_counts().get("failed", 0)
+
+
 def strava_connections(svc: Service) -> dict[int, bool]:
     """Athlete id -> needs_reauth for every athlete with a Strava connection."""
     out: dict[int, bool] = {}

@@ -572,6 +572,15 @@ class Store:
             if state == "sent":
                 d.sent_at = now
 
+    def requeue_failed_deliveries(self, now: datetime) -> int:
+        """Put every ``failed`` delivery back in the outbox: ``pending``, due ``now``, attempts 0
+        (its last error is kept until the next attempt). Returns how many."""
+        with self.session() as s:
+            result = s.execute(update(DeliveryRow).where(DeliveryRow.state == "failed")
+                               .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+                               .execution_options(synchronize_session=False))
+            return int(result.rowcount or 0)
+
     def delivery_counts(self) -> dict[str, int]:
         with self.session() as s:
             return {state: n for state, n in s.execute(select(DeliveryRow.state, func.count()).group_by(DeliveryRow.state))}

@@ -102,6 +102,44 @@ def test_import_symptom_alert_end_to_end(cli, tmp_path, smtp_receiver, http_rece
     assert json.loads(cli("symptom", "list", "--json").stdout)[0]["active"] is False
 
 
+def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, monkeypatch, smtp_receiver,
+                                                              http_receiver) -> None:
+    monkeypatch.setenv("LOADMON_ALERTS__MAX_ATTEMPTS", "1")  # the first failure is final
+    now = datetime.now(UTC).replace(microsecond=0)
+    history = tmp_path / "history"
+    history.mkdir()
+    for back in range(30, 1, -1):
+        fit_run(history / f"h{back}.fit", (now - timedelta(days=back)).replace(hour=7, minute=0, second=0), km=8.0,
+                descent=200.0, serial=7000 + back)
+    fit_run(history / "today.fit", now - timedelta(hours=1, minutes=48), km=8.0, descent=210.0, serial=8000)
+    assert cli("import", str(history)).exit_code == 0
+    smtp_receiver.stop()
+
+    at = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    res = cli("symptom", "add", "--site", "knee", "--side", "right", "--severity", "4", "--at", at)
+    assert "1 new alert(s), 1 message(s) sent" in res.stdout, res.output  # the push; the email failed for good
+    assert len(http_receiver.requests) == 1 and smtp_receiver.messages == []
+
+    health = json.loads(cli("daemon", "status", "--json").stdout)
+    assert [w for w in health["warnings"] if w.startswith("1 alert deliveries failed for good")], health["warnings"]
+
+    smtp_receiver.start()
+    res = cli("alerts", "deliver", "--json")
+    assert res.exit_code == 0 and json.loads(res.stdout)["due"] == 0  # the outbox alone never resends it
+    res = cli("alerts", "deliver", "--retry-failed")
+    assert res.exit_code == 0, res.output
+    assert "1 failed deliveries put back in the outbox" in res.stdout and "1 sent," in res.stdout
+    (mail,) = smtp_receiver.messages
+    assert "hilly run after right knee pain" in mail.message["Subject"]
+    assert len(http_receiver.requests) == 1  # the push had been sent: not again
+    (alert,) = json.loads(cli("alerts", "--json").stdout)
+    assert sorted((d["channel"], d["state"]) for d in alert["deliveries"]) == [("email", "sent"), ("push[0]", "sent")]
+    res = cli("alerts", "deliver", "--retry-failed", "--json")
+    assert (json.loads(res.stdout)["requeued"], json.loads(res.stdout)["due"]) == (0, 0)
+    assert len(smtp_receiver.messages) == 1
+    assert not json.loads(cli("daemon", "status", "--json").stdout)["warnings"]
+
+
 def test_symptom_add_rejects_bad_input(cli) -> None:
     res = cli("symptom", "add", "--site", "elbow", "--severity", "4")
     assert res.exit_code == 1

@@ -176,6 +176,37 @@ def test_gives_up_after_max_attempts_and_postpones_the_rest(tmp_path, smtp_recei
         svc.close()
 
 
+def test_a_delivery_that_failed_for_good_is_sent_once_after_retry_failed(tmp_path, store_url, smtp_receiver) -> None:
+    clock = Clock(NOW)
+    svc = service(tmp_path, store_url, clock, smtp=smtp_receiver, max_attempts=1)
+    try:
+        athlete = svc.athlete()
+        short_history(svc, athlete.id)
+        new_run(svc, athlete.id, 6.0)  # a run spike: +20% on 5 km
+        smtp_receiver.stop()
+        out = alerting.evaluate_and_deliver(svc, [athlete.id])
+        assert (out["alerts_new"], out["alerts_sent"]) == (1, 0)
+        (delivery,) = alerting.list_alerts(svc, athlete)[0]["deliveries"]
+        assert (delivery["state"], delivery["attempts"]) == ("failed", 1)
+
+        smtp_receiver.start()
+        clock.advance(hours=3)
+        assert alerting.deliver_due(svc)["due"] == 0  # failed for good: the outbox alone never sends it again
+        assert smtp_receiver.messages == []
+
+        assert alerting.retry_failed(svc) == 1
+        again = alerting.deliver_due(svc)
+        assert (again["due"], again["sent"], again["failed"]) == (1, 1, 0)
+        (mail,) = smtp_receiver.messages
+        assert mail.message["Subject"] == "[loadmon] warning: run spike +20% (6.0 km)"
+        (delivery,) = alerting.list_alerts(svc, athlete)[0]["deliveries"]
+        assert (delivery["state"], delivery["attempts"]) == ("sent", 1)
+        assert alerting.retry_failed(svc) == 0 and alerting.deliver_due(svc)["due"] == 0
+        assert len(smtp_receiver.messages) == 1
+    finally:
+        svc.close()
+
+
 def test_notify_window_boundary(tmp_path, smtp_receiver) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     svc = service(tmp_path, url, Clock(NOW), smtp=smtp_receiver)

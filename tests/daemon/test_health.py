@@ -150,3 +150,11 @@ def test_status_command_exits_1_when_overdue_and_0_when_healthy(tmp_path, monkey
     configure_logging()
     assert res.exit_code == 0, res.output
     assert "healthy" in res.stdout and "import_watched" in res.stdout
+
+
+def test_failed_deliveries_are_a_warning_that_names_the_way_out(cfg) -> None:
+    assert assess(_healthy_overview(), cfg, now=NOW, strava={}, names={}, failed_deliveries=0).warnings == []
+    rep = assess(_healthy_overview(), cfg, now=NOW, strava={}, names={}, failed_deliveries=3)
+    assert rep.healthy  # the daemon runs; a channel is broken
+    (warning,) = rep.warnings
+    assert warning.startswith("3 alert deliveries failed for good") and "alerts deliver --retry-failed" in warning

@@ -55,6 +55,7 @@ class ActivityRecord:
     elevation_gain_m: float | None = None
     elevation_loss_m: float | None = None
     elevation_source: ElevationSource = ElevationSource.NONE
+    steep_descent_m: float | None = None  # descent on stretches at -8 % or steeper (loadmon.elevation.steep_descent)
     avg_hr: int | None = None
     max_hr: int | None = None
     perceived_exertion: float | None = None  # 0-10 (session RPE)
@@ -94,6 +95,7 @@ class Activity:
     deleted: bool = False
     duplicate_of: int | None = None  # set when the same run came from another source
     private: bool | None = None
+    steep_descent_m: float | None = None  # None: no distance + altitude stream to measure it
 
 
 SYMPTOM_SITES: tuple[str, ...] = (

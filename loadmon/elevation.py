@@ -93,3 +93,53 @@ def gain_loss(
             loss -= delta
             anchor = a
     return round(gain, 1), round(loss, 1)
+
+
+#: "Steep" descent: metres lost on stretches at a grade of -8 % or steeper (load-science.md,
+#: "Descent as a load channel"), measured over :data:`STEEP_SEGMENT_M` of horizontal distance.
+STEEP_GRADE = -0.08
+STEEP_SEGMENT_M = 50.0
+
+
+def steep_descent(
+    points: Iterable[tuple[float | None, float | None]],
+    *,
+    grade: float = STEEP_GRADE,
+    segment_m: float = STEEP_SEGMENT_M,
+    smoothing_samples: int = DEFAULT_SMOOTHING_SAMPLES,
+) -> float | None:
+    """Metres of descent on stretches at ``grade`` (-0.08 = -8 %) or steeper, rounded to 0.1 m.
+
+    ``points``: (cumulative distance m, altitude m) in recording order; pairs missing either
+    value (or with an invalid altitude) are skipped. The altitudes are smoothed as in
+    :func:`gain_loss`; the run is then cut into consecutive stretches of at least ``segment_m``
+    horizontal metres (a GPS distance jitters over a few metres, so a grade over a single
+    sample means nothing), and each stretch whose drop / length is at or below ``grade`` adds
+    its drop (the last stretch counts when it is at least half that long). A distance that goes backwards (a reset) starts a new stretch. Fewer than two
+    usable points (no distance or no altitude stream): ``None``, not 0.
+    """
+    pairs = [(float(d), float(a)) for d, a in points
+             if d is not None and a is not None and d == d and a == a and a > INVALID_ALTITUDE_M]
+    if len(pairs) < 2:
+        return None
+    altitudes = smooth([a for _, a in pairs], smoothing_samples)
+    steep = 0.0
+    start = 0
+    for i in range(1, len(pairs)):
+        run = pairs[i][0] - pairs[start][0]
+        if run < 0:
+            start = i
+            continue
+        if run < segment_m:
+            continue
+        drop = altitudes[start] - altitudes[i]
+        if drop > 0 and -drop / run <= grade + _EPSILON_M:
+            steep += drop
+        start = i
+    last = len(pairs) - 1
+    tail = pairs[last][0] - pairs[start][0]
+    if start < last and tail >= segment_m / 2:  # the last stretch, when it is long enough to have a grade
+        drop = altitudes[start] - altitudes[last]
+        if drop > 0 and -drop / tail <= grade + _EPSILON_M:
+            steep += drop
+    return round(steep, 1)

@@ -16,7 +16,7 @@ from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import RuleInput, activity_key
 from alerts.rules.run_spike import run_label
-from alerts.rules.text import exceeds, km, metres, pct, r0, r1, reaches
+from alerts.rules.text import exceeds, km, metres, pct, r0, r1, reaches, steep_part
 from loadmon.domain import AlertSeverity
 from loadmon.engine import NO_BASE, ActivityFinding
 
@@ -61,7 +61,8 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase
         compare = "while none of your runs in the previous 30 days descended at all (0 m)"
         title = f"descent spike: {metres(f.descent_m)} after 30 flat days"
     message = (
-        f"Your run on {run_label(f)}: {metres(f.descent_m)} of descent{per_km}, {compare}. Downhill running "
+        f"Your run on {run_label(f)}: {metres(f.descent_m)} of descent{per_km}{steep_part(f.steep_descent_m)}, "
+        f"{compare}. Downhill running "
         f"loads the thigh muscles eccentrically and causes muscle damage, most in runners not used to it; "
         f"expect sore quads and give the knees a few easy days. That descent spikes cause injuries is "
         f"plausible, not proven."
@@ -76,6 +77,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase
         "largest_prev_30d_m": r0(f.largest_descent_prev_30d_m),
         "increase_pct": r1(increase),
         "descent_per_km": r1(f.descent_per_km),
+        "steep_descent_m": r0(f.steep_descent_m),
         "distance_km": r1(f.distance_km),
         "threshold_pct": t.descent_spike_pct,
         "floor_m": t.descent_spike_floor_m,

@@ -23,7 +23,7 @@ from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import RuleInput, activity_key
 from alerts.rules.run_spike import run_label
-from alerts.rules.text import exceeds, km, metres, r0, r1, reaches, weekday_date
+from alerts.rules.text import exceeds, km, metres, r0, r1, reaches, steep_part, weekday_date
 from loadmon.domain import LOWER_LIMB_SITES, AlertSeverity, Symptom
 from loadmon.engine import ActivityFinding, local_date_of
 
@@ -99,7 +99,8 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
     dist = f"{km(f.distance_km)} with " if f.distance_km is not None else ""
     message = (
         f"Hilly run on {run_label(f)}, {when} you logged {where} pain ({location}severity {s.severity}/10, "
-        f"logged {weekday_date(symptom_day)}, not resolved): {dist}{metres(f.descent_m)} of descent{per_km} - "
+        f"logged {weekday_date(symptom_day)}, not resolved): {dist}{metres(f.descent_m)} of descent{per_km}"
+        f"{steep_part(f.steep_descent_m)} - "
         f"{' and '.join(reasons)}. Downhill running loads the knee and thigh eccentrically; while the symptom is "
         f"active, flatter routes may let it settle. If the pain persists or gets worse, have it checked."
     )
@@ -113,6 +114,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
     numbers = {
         "descent_m": r0(f.descent_m),
         "descent_per_km": r1(f.descent_per_km),
+        "steep_descent_m": r0(f.steep_descent_m),
         "distance_km": r1(f.distance_km),
         "p75_prev_30d_m": r0(f.descent_p75_prev_30d_m),
         "hilly_by": "+".join(name for name, hit in (("floor", by_floor), ("p75", by_p75)) if hit),

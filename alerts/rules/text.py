@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
-__all__ = ["exceeds", "reaches", "r1", "r2", "r0", "km", "metres", "pct", "signed_pct", "ratio", "weekday_date"]
+__all__ = ["exceeds", "reaches", "r1", "r2", "r0", "km", "metres", "pct", "signed_pct", "ratio", "weekday_date",
+           "steep_part"]
 
 # Comparisons round to 9 decimals first so float noise (33/30 - 1 = 0.10000000000000009)
 # never turns "exactly at the threshold" into "above it" (the engine does the same).
@@ -70,3 +71,11 @@ def ratio(value: float) -> str:
 def weekday_date(day: date) -> str:
     """``Sun 2026-11-22``."""
     return f"{day.strftime('%a')} {day.isoformat()}"
+
+
+def steep_part(steep_descent_m: float | None) -> str:
+    """", 120 m of it at -8 % or steeper" when some of the descent was steep; "" when none was or
+    it was not measured (no distance + altitude stream)."""
+    if steep_descent_m is None or round(steep_descent_m) <= 0:
+        return ""
+    return f", {metres(steep_descent_m)} of it at -8 % or steeper"

@@ -14,7 +14,9 @@ Rules (docs/fit.md has the reasoning and the measured figures):
   :func:`loadmon.elevation.gain_loss` (``COMPUTED``); no altitude at all gives ``NONE``.
   A device value of 0 while the stream climbs/descends at least :data:`ZERO_DEVICE_TRUST_M`
   is treated as "not recorded" (TomTom, Zwift write 0) and both values are computed, with a
-  warning.
+  warning. Steep descent (``steep_descent_m``, at -8 % or steeper) always comes from the
+  records that carry both distance and altitude (:func:`loadmon.elevation.steep_descent`; no
+  device writes it); ``None`` without them (treadmill, no GPS/barometer).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 
 from connectors.fit.decoding import FIT_EPOCH_S, MIN_ABSOLUTE_FIT_TIME, DecodedChunk, DecodedFit, Record
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.elevation import DEFAULT_HYSTERESIS_M, INVALID_ALTITUDE_M, gain_loss
+from loadmon.elevation import DEFAULT_HYSTERESIS_M, INVALID_ALTITUDE_M, gain_loss, steep_descent
 from loadmon.sports import normalise_fit_sport
 
 ZERO_DEVICE_TRUST_M = 10.0  # a device total of 0 is believed unless the stream moves this much
@@ -51,11 +53,13 @@ class _Stream:
     hr_max: int | None = None
     altitudes: list[float] | None = None
     valid_altitudes: int = 0
+    dist_alt: list[tuple[float, float]] | None = None  # (distance, altitude) where a record has both
 
 
 def _stream(records: list[Record]) -> _Stream:
     s = _Stream(count=len(records))
     altitudes: list[float] = []
+    dist_alt: list[tuple[float, float]] = []
     prev_ts: int | None = None
     moving = 0
     dmin = dmax = None
@@ -75,6 +79,8 @@ def _stream(records: list[Record]) -> _Stream:
                 dmin = dist
         if alt is not None and alt > INVALID_ALTITUDE_M:
             altitudes.append(alt)
+            if dist is not None:
+                dist_alt.append((dist, alt))
         if hr:
             hr_sum += hr
             hr_count += 1
@@ -86,6 +92,7 @@ def _stream(records: list[Record]) -> _Stream:
     s.hr_sum, s.hr_count, s.hr_max = hr_sum, hr_count, (hr_max or None)
     s.altitudes = altitudes
     s.valid_altitudes = len(altitudes)
+    s.dist_alt = dist_alt
     return s
 
 
@@ -339,6 +346,7 @@ def _record(
         elevation_gain_m=gain,
         elevation_loss_m=loss,
         elevation_source=elevation_source,
+        steep_descent_m=steep_descent(stream.dist_alt or []),
         avg_hr=int(avg_hr) if avg_hr is not None else None,
         max_hr=int(max_hr) if max_hr is not None else None,
         perceived_exertion=perceived,

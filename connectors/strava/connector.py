@@ -405,4 +405,5 @@ class StravaConnector:
             extra["descent_note"] = d.note
         if d.source is ElevationSource.COMPUTED:
             extra["stream_gain_m"] = d.gain_m
-        return replace(record, elevation_loss_m=d.loss_m, elevation_source=d.source, extra=extra)
+        return replace(record, elevation_loss_m=d.loss_m, elevation_source=d.source, steep_descent_m=d.steep_loss_m,
+                       extra=extra)

@@ -12,6 +12,9 @@ out-and-backs), where what goes up comes down. It is marked :attr:`ElevationSour
 reports and rules can tell it apart. Point-to-point runs (downhill races, uphill vertical
 kilometres) break this assumption; those usually have a stream. A manual entry with a gain of 0
 is taken as "not entered" and gets no elevation (:attr:`ElevationSource.NONE`).
+
+The steep part of the descent (at -8 % or steeper, :func:`loadmon.elevation.steep_descent`)
+comes from the altitude and distance streams together; an estimate has none (``None``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from loadmon.domain import ElevationSource
-from loadmon.elevation import gain_loss
+from loadmon.elevation import gain_loss, steep_descent
 from loadmon.errors import StravaMalformedError
 
 STREAM_KEYS: tuple[str, ...] = ("altitude", "distance", "time", "heartrate")
@@ -32,6 +35,7 @@ class Descent(NamedTuple):
     loss_m: float | None
     source: ElevationSource
     note: str = ""  # why a fallback was used ("streams 404", "manual", ...)
+    steep_loss_m: float | None = None  # descent at -8 % or steeper (needs the distance stream too)
 
 
 def estimated_descent(total_elevation_gain_m: float | None, *, manual: bool = False, note: str = "") -> Descent:
@@ -46,20 +50,25 @@ def altitude_series(streams: Mapping[str, Any], *, activity_id: int) -> list[flo
 
     Accepts both stravalib ``Stream`` objects (``.data``) and raw JSON (``{"data": [...]}``).
     """
-    stream = streams.get("altitude")
+    return numeric_series(streams, "altitude", activity_id=activity_id)
+
+
+def numeric_series(streams: Mapping[str, Any], key: str, *, activity_id: int) -> list[float | None] | None:
+    """The numeric ``key`` stream (``altitude``, ``distance``, ...) of a streams response, or ``None``."""
+    stream = streams.get(key)
     if stream is None:
         return None
     data = stream.get("data") if isinstance(stream, Mapping) else getattr(stream, "data", None)
     if data is None:
         return None
     if not isinstance(data, (list, tuple)):
-        raise StravaMalformedError(f"Strava activity {activity_id}: altitude stream data is {type(data).__name__}, expected a list")
+        raise StravaMalformedError(f"Strava activity {activity_id}: {key} stream data is {type(data).__name__}, expected a list")
     out: list[float | None] = []
     for i, v in enumerate(data):
         if v is None:
             out.append(None)
         elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise StravaMalformedError(f"Strava activity {activity_id}: altitude stream sample {i} is {v!r}, expected a number")
+            raise StravaMalformedError(f"Strava activity {activity_id}: {key} stream sample {i} is {v!r}, expected a number")
         else:
             out.append(float(v))
     return out
@@ -77,4 +86,11 @@ def descent_from_streams(
     if altitudes is None or sum(1 for a in altitudes if a is not None) < 2:
         return estimated_descent(total_elevation_gain_m, note="no altitude stream")
     gain, loss = gain_loss(altitudes) if hysteresis_m is None else gain_loss(altitudes, hysteresis_m)
-    return Descent(gain, loss, ElevationSource.COMPUTED)
+    try:
+        distances = numeric_series(streams, "distance", activity_id=activity_id)
+    except StravaMalformedError:
+        distances = None  # the descent stands; only the steep part is not measured
+    steep = None
+    if distances is not None and len(distances) == len(altitudes):  # Strava's streams share one index
+        steep = steep_descent(zip(distances, altitudes, strict=True))
+    return Descent(gain, loss, ElevationSource.COMPUTED, steep_loss_m=steep)

@@ -163,12 +163,15 @@ def activities_cmd(
             print_json([_activity_json(a, athlete.timezone) for a in acts])
             return
         table = Table(title=f"{len(acts)} activities of {athlete.name}")
-        for col in ("id", "date", "sport", "km", "moving", "ascent m", "descent m", "elev. source", "avg HR", "source"):
-            table.add_column(col, justify="right" if col in ("km", "ascent m", "descent m", "avg HR", "id") else "left")
+        for col in ("id", "date", "sport", "km", "moving", "ascent m", "descent m", "steep m", "elev. source", "avg HR",
+                    "source"):
+            table.add_column(col, justify="right" if col in ("km", "ascent m", "descent m", "steep m", "avg HR", "id")
+                             else "left")
         for a in acts:
             table.add_row(str(a.id), a.local_date.isoformat(), a.sport + (" (dup)" if a.duplicate_of else ""),
                           _fmt(a.distance_m, 1000, 2), _duration(a.moving_time_s), _fmt(a.elevation_gain_m, 1, 0),
-                          _fmt(a.elevation_loss_m, 1, 0), str(a.elevation_source), str(a.avg_hr or "-"), a.source)
+                          _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
+                          str(a.avg_hr or "-"), a.source)
         console.print(table)
 
 
@@ -180,7 +183,8 @@ def _activity_json(a, tz: str) -> dict:
         "name": a.name, "start_time": a.start_time.astimezone(ZoneInfo(tz)).isoformat(),
         "local_date": a.local_date.isoformat(), "distance_m": a.distance_m, "moving_time_s": a.moving_time_s,
         "elapsed_time_s": a.elapsed_time_s, "elevation_gain_m": a.elevation_gain_m,
-        "elevation_loss_m": a.elevation_loss_m, "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
+        "elevation_loss_m": a.elevation_loss_m, "steep_descent_m": a.steep_descent_m,
+        "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
         "max_hr": a.max_hr, "perceived_exertion": a.perceived_exertion, "device": a.device,
         "deleted": a.deleted, "duplicate_of": a.duplicate_of,
     }

@@ -145,6 +145,7 @@ def run_findings(
                 descent_ratio_reason=d_reason,
                 descent_p75_prev_30d_m=p75,
                 descent_p75_reason=p75_reason,
+                steep_descent_m=run.steep_descent_m if descent is not None else None,
             )
             append(finding)
 

@@ -301,7 +301,8 @@ class ActivityFinding:
     (fewer than 30 days of run history before this run's day), "no base" (no previous run
     with a distance in the window) or "no distance". Descent: ``descent_ratio`` = descent /
     ``largest_descent_prev_30d_m``; ``descent_p75_prev_30d_m`` = 75th percentile (linear
-    interpolation, numpy's default) of the window's session descents; ``descent_per_km``.
+    interpolation, numpy's default) of the window's session descents; ``descent_per_km``;
+    ``steep_descent_m``: the metres of it at -8 % or steeper (load-science.md), when measured.
     While warming up, ``longest_prev_30d_km`` and ``largest_descent_prev_30d_m`` are still
     reported (facts about the known runs); the ratios, the band and the p75 threshold are not.
     """
@@ -329,6 +330,7 @@ class ActivityFinding:
     descent_ratio_reason: str | None
     descent_p75_prev_30d_m: float | None
     descent_p75_reason: str | None
+    steep_descent_m: float | None = None  # the part of descent_m at -8 % or steeper (None: not measured)
 
     def to_dict(self) -> dict[str, Any]:
         """Stable, JSON-safe keys."""
@@ -356,6 +358,7 @@ class ActivityFinding:
             "descent_ratio_reason": self.descent_ratio_reason,
             "descent_p75_prev_30d_m": self.descent_p75_prev_30d_m,
             "descent_p75_reason": self.descent_p75_reason,
+            "steep_descent_m": self.steep_descent_m,
         }
 
 

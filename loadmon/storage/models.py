@@ -108,6 +108,7 @@ class ActivityRow(Base):
     elevation_gain_m: Mapped[float | None] = mapped_column(Float)
     elevation_loss_m: Mapped[float | None] = mapped_column(Float)
     elevation_source: Mapped[str] = mapped_column(String(16), default="none")
+    steep_descent_m: Mapped[float | None] = mapped_column(Float)
     avg_hr: Mapped[int | None]
     max_hr: Mapped[int | None]
     perceived_exertion: Mapped[float | None] = mapped_column(Float)

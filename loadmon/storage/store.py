@@ -75,7 +75,7 @@ def _to_activity(row: ActivityRow) -> Activity:
         elevation_loss_m=row.elevation_loss_m, elevation_source=ElevationSource(row.elevation_source),
         avg_hr=row.avg_hr, max_hr=row.max_hr, perceived_exertion=row.perceived_exertion, device=row.device,
         name=row.name, external_id=row.external_id, deleted=row.deleted, duplicate_of=row.duplicate_of,
-        private=row.private,
+        private=row.private, steep_descent_m=row.steep_descent_m,
     )
 
 
@@ -87,12 +87,12 @@ def _to_symptom(row: SymptomRow) -> Symptom:
 _ACTIVITY_COLUMNS = (
     "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
     "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
-    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private",
+    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
 )
 
 _RECORD_FIELDS = (
     "sport", "sub_sport", "name", "start_time", "utc_offset_s", "distance_m", "moving_time_s", "elapsed_time_s",
-    "elevation_gain_m", "elevation_loss_m", "avg_hr", "max_hr", "perceived_exertion", "device", "external_id",
+    "elevation_gain_m", "elevation_loss_m", "steep_descent_m", "avg_hr", "max_hr", "perceived_exertion", "device", "external_id",
     "private", "content_hash",
 )
 

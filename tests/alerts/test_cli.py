@@ -140,6 +140,21 @@ def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, mon
     assert not json.loads(cli("daemon", "status", "--json").stdout)["warnings"]
 
 
+def test_activities_show_the_steep_part_of_the_descent(cli, tmp_path) -> None:
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    path = tmp_path / "steep.fit"
+    # 10 km: up 300 m over 4 km, down 150 m over 1.5 km (-10 %), down 150 m over 4.5 km (-3.3 %)
+    spec = RunSpec(start=start, distance_m=10_000, duration_s=3_600, record_interval_s=2, serial=9100,
+                   altitude_profile=[(0.0, 100.0), (0.4, 400.0), (0.55, 250.0), (1.0, 100.0)])
+    path.write_bytes(encode_activity(spec))
+    assert cli("import", str(path)).exit_code == 0
+    (act,) = json.loads(cli("activities", "--json").stdout)
+    assert act["elevation_loss_m"] == pytest.approx(300.0, abs=3.0)
+    assert act["steep_descent_m"] == pytest.approx(150.0, abs=8.0)  # the smoothing rounds the grade changes off
+    res = cli("activities")
+    assert "steep m" in res.stdout and f"{act['steep_descent_m']:.0f}" in res.stdout
+
+
 def test_symptom_add_rejects_bad_input(cli) -> None:
     res = cli("symptom", "add", "--site", "elbow", "--severity", "4")
     assert res.exit_code == 1

@@ -109,6 +109,19 @@ def test_worst_active_symptom_sets_severity_and_message() -> None:
     assert a.evidence.startswith("Plausible, not proven") and "No prospective study" in a.evidence
 
 
+def test_the_message_names_the_steep_part_of_the_descent_when_it_was_measured() -> None:
+    from dataclasses import replace
+
+    for steep, expected in ((310.0, "440 m of descent, 44 m/km, 310 m of it at -8 % or steeper - "),
+                            (0.0, "440 m of descent, 44 m/km - "), (None, "440 m of descent, 44 m/km - ")):
+        runs = history(50.0)
+        today = runs.add(T, 10.0, descent=440.0)
+        runs.items[-1] = replace(today, steep_descent_m=steep)
+        (a,) = hilly(runs, [symptom(started=KNEE_PAIN)])
+        assert expected in a.message, a.message
+        assert a.numbers["steep_descent_m"] == steep
+
+
 def test_percentile_path_waits_for_30_days_of_runs() -> None:
     runs = history(20.0, days=20)   # 20 days of runs: no 75th percentile yet
     runs.add(T, 10.0, descent=150.0)

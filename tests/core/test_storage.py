@@ -171,3 +171,32 @@ def test_unreachable_database_is_a_clear_error_without_password() -> None:
     with pytest.raises(StorageError) as info:
         Store.open("postgresql://user:sekrit@127.0.0.1:1/none")
     assert "sekrit" not in str(info.value)
+
+
+def test_steep_descent_round_trips_and_the_0002_migration_keeps_older_rows(store: Store) -> None:
+    from loadmon.storage import migrate
+
+    a = store.ensure_athlete("runner")
+    store.record_import(a.id, path="a.fit", content_hash="a", records=[rec(source_id=1, steep_descent_m=42.5)],
+                        outcome="imported")
+    assert store.list_activities(a.id)[0].steep_descent_m == 42.5
+
+    migrate.downgrade(store.engine, "0001")  # a database from before the column
+    assert store.schema_revision() == "0001"
+    migrate.upgrade(store.engine)
+    assert store.schema_revision() == head_revision() == "0002"
+    (kept,) = store.list_activities(a.id)
+    assert kept.distance_m == 10_000.0 and kept.steep_descent_m is None  # not measured, not 0
+    store.upsert_activity(a.id, rec(source_id=1, steep_descent_m=40.0))  # a re-sync measures it
+    assert store.list_activities(a.id)[0].steep_descent_m == 40.0
+
+
+def test_the_models_match_the_migrations(store: Store) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from loadmon.storage.models import Base
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []

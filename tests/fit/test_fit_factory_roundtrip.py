@@ -103,6 +103,17 @@ def test_no_altitude_gives_no_elevation() -> None:
     (run,) = read_fit(encode_activity(hilly_run(altitude_profile=None)), name="flat.fit").activities
     assert run.elevation_source is ElevationSource.NONE
     assert run.elevation_gain_m is None and run.elevation_loss_m is None
+    assert run.steep_descent_m is None
+
+
+def test_steep_descent_counts_only_the_steep_part_of_the_descent() -> None:
+    # 10 km: 4 km climbing 300 m, 1.5 km down 150 m (-10 %), 4.5 km down 150 m (-3.3 %)
+    profile = [(0.0, 100.0), (0.4, 400.0), (0.55, 250.0), (1.0, 100.0)]
+    (run,) = read_fit(encode_activity(hilly_run(altitude_profile=profile)), name="steep.fit").activities
+    assert run.elevation_loss_m == pytest.approx(300.0, abs=3.0)
+    assert run.steep_descent_m == pytest.approx(150.0, abs=5.0)
+    (gentle,) = read_fit(encode_activity(hilly_run()), name="gentle.fit").activities  # at most 3.6 %
+    assert gentle.elevation_loss_m == pytest.approx(130.0, abs=3.0) and gentle.steep_descent_m == 0.0
 
 
 def test_zero_device_descent_with_a_descending_stream_uses_the_stream() -> None:

@@ -237,6 +237,35 @@ def test_no_session_ascent_is_computed_and_no_altitude_gives_none(
             assert activity.elevation_gain_m is None and activity.elevation_loss_m is None
 
 
+def test_steep_descent_is_part_of_the_descent_and_follows_the_terrain(
+    catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
+) -> None:
+    """Steep descent (-8 % or steeper) is measured from distance + altitude, on the same smoothed
+    stream as the computed descent: never more than that descent, none without altitude."""
+    for file_name in readable(catalog):
+        for act in read_real(file_name, prefer_device_elevation=False).activities:
+            if act.elevation_loss_m is None:
+                assert act.steep_descent_m is None, file_name
+                continue
+            if act.steep_descent_m is None:  # altitude but no distance in the records
+                continue
+            assert 0.0 <= act.steep_descent_m <= act.elevation_loss_m + 0.5, (file_name, act.sport)
+    steep_share = {}
+    for file_name in ("run_fr645m_hilly_5.8km.fit", "run_fr110_hilly_4.8km.fit", "run_fr920xt_stryd_16.8km.fit",
+                      "ride_garmin_171km_noisy_altitude.fit"):
+        (act,) = read_real(file_name, prefer_device_elevation=False).activities
+        steep_share[file_name] = act.steep_descent_m / act.elevation_loss_m
+    # the two hilly runs lose much of their descent on steep ground, the road run and the road ride hardly any
+    assert steep_share["run_fr645m_hilly_5.8km.fit"] > 0.4 and steep_share["run_fr110_hilly_4.8km.fit"] > 0.4
+    assert steep_share["run_fr920xt_stryd_16.8km.fit"] < 0.05
+    assert steep_share["ride_garmin_171km_noisy_altitude.fit"] < 0.05
+    # the device totals do not change it: it always comes from the records
+    (device,) = read_real("run_fr645m_hilly_5.8km.fit").activities
+    assert device.elevation_source is ElevationSource.DEVICE
+    assert device.steep_descent_m == read_real("run_fr645m_hilly_5.8km.fit",
+                                               prefer_device_elevation=False).activities[0].steep_descent_m
+
+
 def test_triathlon_gives_one_activity_per_session(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:

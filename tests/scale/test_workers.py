@@ -106,6 +106,9 @@ def _streams_requests(requests_log: list[dict[str, Any]], *, status: int | None 
 
 
 def _check_alerts_sent_once(s: Setup, smtp, club: Club) -> None:
+    # an email arrives a moment before its outbox row is marked sent
+    wait_until(lambda: s.rows("SELECT count(*) FROM deliveries WHERE state <> 'sent'")[0][0] == 0, timeout=20,
+               what="every delivery to be recorded as sent")
     alerts = s.rows("SELECT a.athlete_id, a.rule, a.activity_id, x.source_id FROM alerts a "
                     "LEFT JOIN activities x ON x.id = a.activity_id WHERE a.notified")
     spikes = {(s.names[aid], sid) for aid, rule, _act, sid in alerts if rule == "run_spike"}
@@ -175,10 +178,14 @@ def test_a_worker_killed_mid_sync_loses_nothing(setup_factory, smtp_receiver) ->
     assert refetched.isdisjoint(sid for _, sid in before_kill)  # nothing stored was fetched again ...
     assert len(refetched) <= 2  # ... only what the two killed tasks had in flight (pool of 2)
     assert streams[slow] == 1 and _streams_requests(s.strava.requests(), status=503)[slow] == 2
-    victim_runs = s.rows("SELECT outcome FROM job_runs WHERE job = 'strava_sync' AND athlete_id = :a", a=s.ids[victim])
-    assert ("ok",) in victim_runs  # the lost task was run again to its end
+    # the lost task was run again to its end (its run record is closed just after its last activity is stored)
+    victim_runs = lambda: s.rows("SELECT outcome FROM job_runs WHERE job = 'strava_sync' AND athlete_id = :a",  # noqa: E731
+                                 a=s.ids[victim])
+    wait_until(lambda: ("ok",) in victim_runs(), timeout=20, what="the victim's re-run to finish")
     _check_alerts_sent_once(s, smtp_receiver, s.club)
-    assert s.rows("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")[0][0] == 0
+    # the killed worker's locks went with its connections; the re-run releases its own just after closing its run
+    wait_until(lambda: s.rows("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")[0][0] == 0,
+               timeout=10, what="every athlete lock to be released")
 
 
 def test_two_workers_share_one_strava_budget(setup_factory) -> None:

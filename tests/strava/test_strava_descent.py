@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
+from connectors.fit import read_fit
 from loadmon.domain import ElevationSource
 from loadmon.elevation import gain_loss
 from tests.strava.conftest import ATHLETE_ID
-from tests.strava_server import summary_activity
+from tests.strava_server import hill_streams, summary_activity
 
 STRAVA_ID = 3183490558  # the Strava activity of fit/run_coros_half_marathon_hilly.fit
 
@@ -48,7 +49,12 @@ def test_strava_streams_descent_within_10_percent_of_the_device(shared_fixtures,
     fit_gain, fit_loss = gain_loss(fit_altitudes)
     assert rec.elevation_loss_m == pytest.approx(fit_loss, rel=0.01)
     assert rec.extra["stream_gain_m"] == pytest.approx(fit_gain, rel=0.01)
-    print(f"\nStrava stream of {STRAVA_ID}: loss {rec.elevation_loss_m} m, gain {rec.extra['stream_gain_m']} m; "
+    # the steep part (-8 % or steeper) agrees with the FIT records of the same run too
+    (fit_run,) = read_fit((shared_fixtures / "fit" / "run_coros_half_marathon_hilly.fit").read_bytes(),
+                          name="coros.fit").activities
+    assert rec.steep_descent_m == pytest.approx(fit_run.steep_descent_m, rel=0.05)
+    assert 0 < rec.steep_descent_m < rec.elevation_loss_m
+    print(f"\nStrava stream of {STRAVA_ID}: steep descent {rec.steep_descent_m} m (FIT {fit_run.steep_descent_m} m); loss {rec.elevation_loss_m} m, gain {rec.extra['stream_gain_m']} m; "
           f"FIT records: loss {fit_loss} m, gain {fit_gain} m; device session: descent {device_descent} m, "
           f"ascent {session['total_ascent']} m ({(rec.elevation_loss_m / device_descent - 1) * 100:+.1f} %)")
 
@@ -67,3 +73,22 @@ def test_key_by_type_shape_is_what_the_server_serves(shared_fixtures, strava_ser
     assert set(body["distance"]) == set(real["distance"])
     assert body["distance"]["original_size"] == real["distance"]["original_size"]
     assert conn.fetch_descent(1946417534, total_elevation_gain_m=270.9).source is ElevationSource.ESTIMATED
+
+
+def test_steep_descent_needs_the_distance_stream_and_never_costs_the_descent(strava_server, make_connector) -> None:
+    start = datetime(2024, 4, 2, 7, 0, tzinfo=UTC)
+    steep = hill_streams(121, climb_m=120.0, step_m=10.0)  # 600 m up and 600 m down at 20 %
+    gentle = hill_streams(121, climb_m=30.0, step_m=10.0)  # at 5 %
+    no_distance = {k: v for k, v in steep.items() if k != "distance"}
+    bad_distance = {**steep, "distance": ["far"] * 121}
+    for aid, streams in ((1, steep), (2, gentle), (3, no_distance), (4, bad_distance)):
+        strava_server.add_activity(summary_activity(aid, athlete_id=ATHLETE_ID, start=start.replace(day=aid),
+                                                    distance_m=1200.0, total_elevation_gain=120.0), streams=streams)
+    (page,) = list(make_connector().iter_activity_pages())
+    by_id = {r.source_id: r for r in page.records}
+    assert all(r.elevation_source is ElevationSource.COMPUTED for r in by_id.values())
+    assert by_id[1].elevation_loss_m == pytest.approx(120.0, abs=6.0)  # the 9-sample smoothing rounds the summit
+    assert by_id[1].steep_descent_m == pytest.approx(by_id[1].elevation_loss_m, abs=3.0)
+    assert by_id[2].elevation_loss_m == pytest.approx(30.0, abs=2.0) and by_id[2].steep_descent_m == 0.0
+    for aid in (3, 4):  # the descent stands, the steep part is unknown (None, never 0)
+        assert by_id[aid].elevation_loss_m == by_id[1].elevation_loss_m and by_id[aid].steep_descent_m is None

@@ -32,6 +32,8 @@ import platformdirs
 from loadmon.errors import ConfigError
 
 APP_NAME = "loadmon"
+#: The shortest outbox lease: a claimed batch (10 rows) must not lapse while its sends (SMTP timeout 15 s) are under way.
+MIN_DELIVERY_LEASE_S = 60.0
 
 
 def _f(default: Any, doc: str, **kw: Any) -> Any:
@@ -131,6 +133,7 @@ class AlertsConfig:
     push_urls: list[str] = _f([], "Apprise URLs for push, e.g. ntfy://host/topic, json://host/path, tgram://...")
     max_attempts: int = _f(16, "Delivery attempts per alert and channel before it is marked failed (1 min doubling to 1 h: failed ~10 h after the first try)")
     retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
+    delivery_lease_s: float = _f(600.0, "A process sending an outbox row holds it this long; after a crash the row is sent again once it lapses (>= 60 s)")
     email: EmailConfig = field(default_factory=EmailConfig, metadata={"doc": "Email channel"})
     rules: RulesConfig = field(default_factory=RulesConfig, metadata={"doc": "Rule thresholds"})
 
@@ -365,6 +368,9 @@ def _validate(cfg: Config) -> None:
                        ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
         if value < 1:
             raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
+    if not cfg.alerts.delivery_lease_s >= MIN_DELIVERY_LEASE_S:
+        raise ConfigError(f"config key alerts.delivery_lease_s: must be at least {MIN_DELIVERY_LEASE_S:g} s (longer than "
+                          f"one SMTP send), got {cfg.alerts.delivery_lease_s:g}", key="alerts.delivery_lease_s")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:

@@ -71,9 +71,14 @@ def evaluate_rules(
     first_day: date | None = None,
     last_day: date | None = None,
     rules: Iterable[str] | None = None,
+    live_from: date | None = None,
 ) -> list[Alert]:
     """Every alert of ``rules`` (default: all) on the local days ``first_day..last_day``
     (default: the whole period of ``load``), ordered by (day, rule, activity id).
+
+    ``live_from``: the first local day an alert can still be sent for (the notify window);
+    the day rules then raise a *catch-up* on a live day that only alerts of earlier days
+    silence (see :func:`alerts.rules.base.raise_with_cooldown`).
 
     Deterministic: the same inputs give the same alerts with the same dedupe keys.
     """
@@ -86,7 +91,7 @@ def evaluate_rules(
     if unknown:
         raise ValueError(f"unknown rule(s) {', '.join(unknown)} (rules: {', '.join(RULE_NAMES)})")
     inp = RuleInput(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
-                    thresholds=thresholds or RuleThresholds(), first_day=first, last_day=last)
+                    thresholds=thresholds or RuleThresholds(), first_day=first, last_day=last, live_from=live_from)
     order = {name: i for i, name in enumerate(RULE_NAMES)}
     out: list[Alert] = []
     for name in names:

@@ -70,7 +70,7 @@ def acwr(inp: RuleInput) -> list[Alert]:
         day = date.fromordinal(first.toordinal() + i)
         candidates.append(DayCandidate(day=day, severity=severity,
                                        build=lambda day=day, severity=severity: _alert(inp, series, day, severity)))
-    return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day)
+    return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day, inp.live_from)
 
 
 def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:

@@ -15,6 +15,7 @@ Two kinds of rules:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,7 +41,9 @@ class RuleInput:
     ``load``: the engine's result (compute it without ``since`` so day rules see the whole
     series for their cooldown). ``activities``: the athlete's activities (used for names and
     dates of referenced runs). ``symptoms``: the athlete's symptom log. ``first_day`` /
-    ``last_day``: the local days whose alerts are wanted (inclusive).
+    ``last_day``: the local days whose alerts are wanted (inclusive). ``live_from``: the first
+    local day that can still be notified (see :func:`raise_with_cooldown`); ``None``: no
+    distinction between history and live days.
     """
 
     athlete: Athlete
@@ -50,6 +53,7 @@ class RuleInput:
     thresholds: RuleThresholds = field(default_factory=RuleThresholds)
     first_day: date
     last_day: date
+    live_from: date | None = None
     activities_by_id: Mapping[int, Activity] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -90,27 +94,53 @@ def cooldown_blocks(
 
 
 def raise_with_cooldown(rule: str, thresholds: RuleThresholds, candidates: Iterable[DayCandidate],
-                        first_day: date, last_day: date) -> list[Alert]:
+                        first_day: date, last_day: date, live_from: date | None = None) -> list[Alert]:
     """Apply the cooldown to a day rule's candidates (in day order) and build the alerts of
-    the raised days inside ``first_day..last_day``."""
+    the raised days inside ``first_day..last_day``.
+
+    ``live_from``: days before it are history (their alerts can no longer be sent: older than
+    the notify window). A history day's alert does not silence a live day: otherwise, after a
+    first backfill, a ramp that began a few days ago would raise its alert on a history day
+    (recorded, never sent) and its cooldown would hide the ramp for up to 7 more days. The
+    first live day whose condition holds and that only history alerts silence is raised as a
+    *catch-up* (``numbers["catch_up_after"]`` = the history alert's day, and a sentence in the
+    message); the days after it follow the normal cooldown. Whether a catch-up is sent is the
+    caller's decision: it must drop one that an alert it actually *sent* silences
+    (``loadmon.service.alerting`` does, with the stored alerts), so a catch-up never breaks the
+    cooldown of a notified alert. The history days' own alerts do not change, so the result
+    for any day before ``live_from`` does not depend on when evaluation ran."""
     window = cooldown_days(rule, thresholds)
     raised: list[DayCandidate] = []
     out: list[Alert] = []
     for cand in sorted(candidates, key=lambda c: c.day):
-        blocked = False
+        blocker: DayCandidate | None = None
+        catch_up_after: date | None = None
         for prev in reversed(raised):  # raised is in day order: stop once out of the cooldown
             if (cand.day - prev.day).days >= window:
                 break
             if cooldown_blocks(rule=rule, thresholds=thresholds, day=cand.day, severity=cand.severity,
                                other_day=prev.day, other_severity=prev.severity):
-                blocked = True
+                if live_from is not None and prev.day < live_from <= cand.day:
+                    catch_up_after = prev.day  # silenced by history only (so far): keep looking
+                    continue
+                blocker = prev
                 break
-        if blocked:
+        if blocker is not None:
             continue
         raised.append(cand)
         if first_day <= cand.day <= last_day:
-            out.append(cand.build())
+            alert = cand.build()
+            if catch_up_after is not None:
+                alert = _catch_up(alert, catch_up_after)
+            out.append(alert)
     return out
+
+
+def _catch_up(alert: Alert, history_day: date) -> Alert:
+    note = (f" The condition already held on {history_day:%a %Y-%m-%d}, before the notify window (that alert was "
+            "recorded, not sent); this is the first alert about it that can still reach you.")
+    return dataclasses.replace(alert, message=alert.message + note,
+                               numbers={**alert.numbers, "catch_up_after": history_day.isoformat()})
 
 
 def day_key(rule: str, athlete_id: int, day: date, severity: AlertSeverity) -> str:

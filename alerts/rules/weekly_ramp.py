@@ -111,7 +111,7 @@ def weekly_ramp(inp: RuleInput) -> list[Alert]:
             build=lambda day=day, severity=severity, a=a, p=p, mode=mode, ref=ref, change=change, base=base, weeks=weeks:
                 _alert(inp, day, severity, a, p, mode, ref, change, base, weeks),
         ))
-    return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day)
+    return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day, inp.live_from)
 
 
 def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: float, mode: str, ref: float | None,

@@ -50,10 +50,9 @@ __all__ = [
     "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "test_channels", "list_alerts",
 ]
 
-#: Outbox rows claimed per round trip, and how long a claim (lease) holds. A lease must outlast
-#: the sends of one batch (SMTP timeout 15 s, apprise 4 + 4 s): 10 rows * 15 s < 600 s.
+#: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) must
+#: outlast the sends of one batch (SMTP timeout 15 s, apprise 4 + 4 s): 10 rows * 15 s < 600 s.
 CLAIM_BATCH = 10
-LEASE_S = 600.0
 MAX_ERRORS_REPORTED = 20
 
 
@@ -154,9 +153,11 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
         first = max(since, load.history_start) if since is not None else load.history_start
         if first > today:
             continue
+        # the first local day whose end is inside the notify window: earlier days are history
+        live_from = (now - timedelta(hours=window_h)).astimezone(ZoneInfo(athlete.timezone)).date()
         found = evaluate_rules(athlete=athlete, load=load, activities=activities,
                                symptoms=svc.store.list_symptoms(athlete.id), thresholds=thresholds,
-                               first_day=first, last_day=today)
+                               first_day=first, last_day=today, live_from=live_from)
         known = svc.store.alert_keys(athlete.id)
         by_id = {a.id: a for a in activities}
         for alert in found:
@@ -171,6 +172,12 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                 reason = f"not sent: {what} is older than the {window_h:g} h notify window (found {now.isoformat(timespec='seconds')})"
             elif alert.rule in DAY_RULES:
                 blocker = _cooldown_blocker(svc, alert, thresholds)
+                if blocker is not None and "catch_up_after" in alert.numbers:
+                    # a catch-up exists only to outlive a cooldown of alerts that were never sent;
+                    # this one's cooldown comes from a sent alert: it is not an alert at all
+                    log.debug("alert.catch_up_dropped", athlete_id=athlete.id, rule=alert.rule,
+                              local_date=alert.local_date.isoformat(), sent_alert_id=blocker["id"])
+                    continue
                 if blocker is not None:
                     notified, cooled = False, True
                     reason = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
@@ -213,7 +220,8 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
     down: dict[str, tuple[str, datetime]] = {}
     seen: set[int] = set()
     while True:
-        batch = [d for d in svc.store.claim_due_deliveries(svc.clock(), lease_s=LEASE_S, limit=CLAIM_BATCH)
+        batch = [d for d in svc.store.claim_due_deliveries(svc.clock(), lease_s=cfg.delivery_lease_s,
+                                                           limit=CLAIM_BATCH)
                  if d["id"] not in seen]
         if not batch:
             break

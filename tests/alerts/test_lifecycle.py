@@ -207,6 +207,42 @@ def test_a_delivery_that_failed_for_good_is_sent_once_after_retry_failed(tmp_pat
         svc.close()
 
 
+def test_a_first_backfill_in_the_middle_of_a_ramp_sends_one_catch_up_then_keeps_the_cooldown(
+        tmp_path, store_url, smtp_receiver) -> None:
+    clock = Clock(NOW)
+    svc = service(tmp_path, store_url, clock, smtp=smtp_receiver)
+    try:
+        athlete = svc.athlete()
+        # 4 km a day, then 5 km a day for the last 6 days: the 7-day ramp passes +10% four days ago
+        records = [record(TODAY - timedelta(days=back), 4.0 if back > 6 else 5.0, source_id=3000 + back)
+                   for back in range(40, 0, -1)]
+        svc.store.record_import(athlete.id, path="backfill.zip", content_hash="bf", records=records, outcome="imported")
+        first = alerting.evaluate_and_deliver(svc, [athlete.id])
+        ramps = [a for a in alerting.list_alerts(svc, athlete) if a["rule"] == "weekly_ramp"]
+        by_day = {a["local_date"]: a for a in ramps}
+        assert sorted(by_day) == [(TODAY - timedelta(days=4)).isoformat(), (TODAY - timedelta(days=2)).isoformat()]
+        old = by_day[(TODAY - timedelta(days=4)).isoformat()]
+        catch_up = by_day[(TODAY - timedelta(days=2)).isoformat()]
+        assert old["notified"] is False and "older than the 48 h notify window" in old["deliveries"][0]["last_error"]
+        assert catch_up["notified"] is True and catch_up["deliveries"][0]["state"] == "sent"
+        ramp_mails = [m for m in smtp_receiver.messages if "weekly ramp" in str(m.message["Subject"])]
+        assert len(ramp_mails) == 1 and first["alerts_sent"] == len(smtp_receiver.messages)
+        assert "+17.9%" in str(ramp_mails[0].message["Subject"])  # 33 km vs 28 km on the catch-up's day
+        assert "already held on" in ramp_mails[0].part("text/plain")
+
+        # the next days: the ramp goes on, the catch-up's cooldown holds - no second ramp alert, nothing stored
+        for day in range(3):  # a 5 km run each day (warnings only: +25% at most), evaluated the day after
+            clock.advance(days=1)
+            svc.store.record_import(athlete.id, path=f"d{day}.fit", content_hash=f"d{day}", outcome="imported",
+                                    records=[record(TODAY + timedelta(days=day), 5.0, source_id=4000 + day)])
+            alerting.evaluate_and_deliver(svc, [athlete.id])
+            assert sorted(a["local_date"] for a in alerting.list_alerts(svc, athlete) if a["rule"] == "weekly_ramp") == \
+                sorted(by_day)
+        assert len([m for m in smtp_receiver.messages if "weekly ramp" in str(m.message["Subject"])]) == 1
+    finally:
+        svc.close()
+
+
 def test_notify_window_boundary(tmp_path, smtp_receiver) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     svc = service(tmp_path, url, Clock(NOW), smtp=smtp_receiver)

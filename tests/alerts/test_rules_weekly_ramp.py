@@ -18,10 +18,10 @@ from loadmon.engine import compute_load
 T = date(2026, 6, 14)  # a Sunday
 
 
-def ramp_alerts(runs: Runs, *, first=T, last=T, **thresholds):
+def ramp_alerts(runs: Runs, *, first=T, last=T, live_from=None, **thresholds):
     load = compute_load(runs.items, ATHLETE, until=last)
     return evaluate_rules(athlete=ATHLETE, load=load, activities=runs.items, rules=["weekly_ramp"],
-                          thresholds=RuleThresholds(**thresholds), first_day=first, last_day=last)
+                          thresholds=RuleThresholds(**thresholds), first_day=first, last_day=last, live_from=live_from)
 
 
 def weekly(previous_weeks: list[float], last_km: float) -> Runs:
@@ -136,3 +136,30 @@ def test_cooldown_one_alert_per_week_unless_severity_rises() -> None:
     assert ramp_alerts(runs, first=T, last=T) == []
     day_by_day = [a for i in range(6, -1, -1) for a in ramp_alerts(runs, first=T - timedelta(days=i), last=T - timedelta(days=i))]
     assert [a.dedupe_key for a in day_by_day] == [a.dedupe_key for a in alerts]
+
+
+def test_a_ramp_that_began_before_the_notify_window_gets_one_catch_up_on_a_live_day() -> None:
+    # 4 weeks of 4 km a day (28 km/week), then 5 km a day from t-6: the ramp passes +10% on t-4 (31 km, +10.7%)
+    # and grows to +25% on t (35 km), all warnings.
+    runs = Runs()
+    runs.daily(T - timedelta(days=34), 28, 4.0)
+    runs.daily(T - timedelta(days=6), 7, 5.0)
+    first = T - timedelta(days=34)
+    (history_only,) = ramp_alerts(runs, first=first)
+    assert history_only.local_date == T - timedelta(days=4) and "catch_up_after" not in history_only.numbers
+
+    # evaluated on t with a 48 h notify window: t-4 is history (recorded, not sent), t-2 is the first live day
+    live = T - timedelta(days=2)
+    alerts = ramp_alerts(runs, first=first, live_from=live)
+    assert [a.local_date for a in alerts] == [T - timedelta(days=4), live]  # t-1 and t: the catch-up's cooldown
+    old, catch_up = alerts
+    assert old == history_only  # history does not change
+    assert catch_up.numbers["catch_up_after"] == (T - timedelta(days=4)).isoformat()
+    assert catch_up.numbers["ramp_pct"] == round((33 / 28 - 1) * 100, 1)
+    assert "already held on Wed 2026-06-10, before the notify window" in catch_up.message
+    assert catch_up.dedupe_key == f"weekly_ramp:1:{live.isoformat()}:warning"
+
+    # when the first alert is itself live there is nothing to catch up
+    assert ramp_alerts(runs, first=first, live_from=T - timedelta(days=4)) == [history_only]
+    # and a catch-up is only ever raised inside the days asked for
+    assert ramp_alerts(runs, first=T - timedelta(days=1), last=T, live_from=live) == []

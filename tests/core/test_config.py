@@ -46,6 +46,7 @@ def test_file_values_and_environment_overrides(tmp_path) -> None:
         ("", {"LOADMON_NOPE__X": "1"}, "nope"),
         ("bogus = 1\n", {}, "bogus"),
         ("[alerts.email]\nsecurity = \"tls\"\n", {}, "alerts.email.security"),
+        ("[alerts]\ndelivery_lease_s = 10\n", {}, "alerts.delivery_lease_s"),  # shorter than one batch of sends
     ],
 )
 def test_bad_config_names_the_key(tmp_path, text, env, key) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,10 +106,14 @@ def _streams_requests(requests_log: list[dict[str, Any]], *, status: int | None 
                    if r["path"].endswith("/streams") and (status is None or r["status"] == status))
 
 
-def _check_alerts_sent_once(s: Setup, smtp, club: Club) -> None:
+def _check_alerts_sent_once(s: Setup, smtp, club: Club, *, killed_in_flight: int = 0) -> None:
+    """Every notified alert sent, one email each. ``killed_in_flight``: the pool size of a worker
+    killed during the test - a delivery it had claimed is sent again once its lease lapses, and
+    one it had handed to the SMTP server but not yet recorded arrives twice, with the same
+    Message-ID (the documented at-least-once window, docs/alerts-delivery.md)."""
     # an email arrives a moment before its outbox row is marked sent
-    wait_until(lambda: s.rows("SELECT count(*) FROM deliveries WHERE state <> 'sent'")[0][0] == 0, timeout=20,
-               what="every delivery to be recorded as sent")
+    wait_until(lambda: s.rows("SELECT count(*) FROM deliveries WHERE state = 'pending'")[0][0] == 0,
+               timeout=20 + (80 if killed_in_flight else 0), what="no delivery left pending")
     alerts = s.rows("SELECT a.athlete_id, a.rule, a.activity_id, x.source_id FROM alerts a "
                     "LEFT JOIN activities x ON x.id = a.activity_id WHERE a.notified")
     spikes = {(s.names[aid], sid) for aid, rule, _act, sid in alerts if rule == "run_spike"}
@@ -116,7 +121,8 @@ def _check_alerts_sent_once(s: Setup, smtp, club: Club) -> None:
     deliveries = s.rows("SELECT state, attempts, count(*) FROM deliveries GROUP BY state, attempts")
     assert deliveries == [("sent", 1, len(alerts))]
     ids = [m.message["Message-ID"] for m in smtp.messages]
-    assert len(ids) == len(alerts) == len(set(ids))  # one message per alert, none twice
+    assert len(set(ids)) == len(alerts)  # every alert arrived
+    assert len(ids) - len(set(ids)) <= killed_in_flight  # none twice, but for what a killed worker had in flight
 
 
 def test_two_workers_sync_a_club_of_50_once_each(setup_factory, smtp_receiver) -> None:
@@ -163,12 +169,11 @@ def test_a_worker_killed_mid_sync_loses_nothing(setup_factory, smtp_receiver) ->
     before_kill = set(s.stored())
     assert (victim, slow) not in before_kill and len(before_kill) < len(s.club.expected)
     a.kill_group()  # SIGKILL the worker and its pool: no cleanup, no ack
+    killed_at = time.monotonic()
 
     b = s.start_worker(1)  # another worker (another host): gets the queue and, after the visibility timeout, the lost tasks
     wait_until(b.ready, timeout=30, what="worker b ready")
-    n_alerts = lambda: s.rows("SELECT count(*) FROM alerts WHERE notified")[0][0]  # noqa: E731
-    wait_until(lambda: len(s.stored()) >= len(s.club.expected) and len(smtp_receiver.messages) >= n_alerts() > 0,
-               timeout=40, what="the club synced after the kill")
+    wait_until(lambda: len(s.stored()) >= len(s.club.expected), timeout=40, what="the club synced after the kill")
 
     stored = s.stored()
     assert sorted(stored) == sorted(s.club.expected) and len(stored) == len(set(stored))
@@ -182,7 +187,14 @@ def test_a_worker_killed_mid_sync_loses_nothing(setup_factory, smtp_receiver) ->
     victim_runs = lambda: s.rows("SELECT outcome FROM job_runs WHERE job = 'strava_sync' AND athlete_id = :a",  # noqa: E731
                                  a=s.ids[victim])
     wait_until(lambda: ("ok",) in victim_runs(), timeout=20, what="the victim's re-run to finish")
-    _check_alerts_sent_once(s, smtp_receiver, s.club)
+    pending = lambda: s.rows("SELECT count(*) FROM deliveries WHERE state = 'pending'")[0][0]  # noqa: E731
+    try:
+        wait_until(lambda: pending() == 0, timeout=20, what="worker b to send the alerts")
+    except AssertionError:  # one the killed worker had claimed: sent by the next delivery run after its 60 s lease
+        time.sleep(max(0.0, killed_at + 61 - time.monotonic()))
+        s.enqueue_round()
+    assert s.rows("SELECT count(*) FROM alerts WHERE notified")[0][0] > 0
+    _check_alerts_sent_once(s, smtp_receiver, s.club, killed_in_flight=2)
     # the killed worker's locks went with its connections; the re-run releases its own just after closing its run
     wait_until(lambda: s.rows("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2")[0][0] == 0,
                timeout=10, what="every athlete lock to be released")

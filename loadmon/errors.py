@@ -77,7 +77,18 @@ class RateLimitExhausted(StravaError):
 
 
 class DeliveryError(LoadmonError):
-    """An alert could not be delivered on one channel (retried by the outbox)."""
+    """An alert could not be delivered on one channel (retried by the outbox).
+
+    ``permanent``: the far side refused for good - an SMTP 5xx reply (RFC 5321: "permanent
+    negative completion"), such as 535 bad credentials or 550 no such mailbox, or a server
+    that cannot be used safely (no STARTTLS). Sending the same message again cannot succeed
+    until a setting changes, so the outbox marks it failed at once instead of retrying it for
+    hours; ``loadmon alerts deliver --retry-failed`` sends it after the fix.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class DaemonLockedError(LoadmonError):

@@ -184,7 +184,8 @@ class EmailChannel:
                 step = "starttls"
                 smtp.ehlo()
                 if not smtp.has_extn("starttls"):
-                    raise DeliveryError(self._describe_error("the server does not offer STARTTLS (not sending in clear)"))
+                    raise DeliveryError(self._describe_error("the server does not offer STARTTLS (not sending in clear)"),
+                                        permanent=True)
                 smtp.starttls(context=context or ssl.create_default_context())
                 smtp.ehlo()
             if s.username:
@@ -197,7 +198,7 @@ class EmailChannel:
             raise
         except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
             _close(smtp)
-            raise DeliveryError(self._describe_error(self._explain(exc, step))) from None
+            raise DeliveryError(self._describe_error(self._explain(exc, step)), permanent=_permanent(exc)) from None
         # The message is accepted (250 after DATA): from here on, nothing is an error.
         _quit(smtp)
         if refused:
@@ -306,3 +307,14 @@ def _is_loopback(host: str) -> bool:
 def _config(key: str, problem: str) -> ConfigError:
     full_key = f"{KEY_PREFIX}.{key}"
     return ConfigError(f"{full_key}: {problem}", key=full_key)
+
+
+def _permanent(exc: BaseException) -> bool:
+    """An SMTP 5xx reply is a permanent refusal (RFC 5321 4.2.1); 4xx, timeouts and network
+    errors are transient. All recipients refused counts as permanent only when every one was 5xx."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return bool(codes) and all(500 <= int(code) <= 599 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= int(exc.smtp_code) <= 599
+    return False

@@ -282,12 +282,14 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         error = str(exc) if isinstance(exc, (DeliveryError, LoadmonError)) else f"{name}: {type(exc).__name__}: {exc}"
         attempts += 1
         now = svc.clock()
-        if should_give_up(attempts, max_attempts):
+        permanent = bool(getattr(exc, "permanent", False))
+        if permanent or should_give_up(attempts, max_attempts):
             store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
             counts["failed"] += 1
             retry_at = next_attempt_at(1, now, base_s=base_s)
             log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
-                      attempts=attempts, error=error, retry_with="loadmon alerts deliver --retry-failed")
+                      attempts=attempts, permanent=permanent, error=error,
+                      retry_with="loadmon alerts deliver --retry-failed")
         else:
             retry_at = next_attempt_at(attempts, now, base_s=base_s)
             store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,

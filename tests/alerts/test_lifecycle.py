@@ -176,6 +176,33 @@ def test_gives_up_after_max_attempts_and_postpones_the_rest(tmp_path, smtp_recei
         svc.close()
 
 
+def test_a_permanent_smtp_refusal_fails_at_once_and_a_temporary_one_is_retried(tmp_path, store_url,
+                                                                                smtp_receiver) -> None:
+    clock = Clock(NOW)
+    svc = service(tmp_path, store_url, clock, smtp=smtp_receiver)  # max_attempts 16
+    try:
+        athlete = svc.athlete()
+        short_history(svc, athlete.id)
+        new_run(svc, athlete.id, 6.0)  # a run spike
+        smtp_receiver.reject_next(1, "550 5.7.1 Relaying denied")
+        out = alerting.evaluate_and_deliver(svc, [athlete.id])
+        assert (out["alerts_new"], out["alerts_sent"], out["deliveries_failed"]) == (1, 0, 1)
+        (d,) = alerting.list_alerts(svc, athlete)[0]["deliveries"]
+        assert (d["state"], d["attempts"]) == ("failed", 1) and "550" in d["last_error"]  # not 16 tries over 10 h
+
+        new_run(svc, athlete.id, 7.5, source_id=2, ended_ago=timedelta(minutes=30))  # another spike (+25%)
+        smtp_receiver.reject_next(1, "421 4.7.0 Try again later")
+        second = alerting.evaluate_and_deliver(svc, [athlete.id])  # the run spike, and the week's ramp
+        assert second["alerts_new"] >= 1 and second["deliveries_failed"] == 0  # a 4xx is retried, not failed
+        states = sorted((a["deliveries"][0]["state"], a["deliveries"][0]["attempts"]) for a in alerting.list_alerts(svc, athlete))
+        assert states[0] == ("failed", 1) and ("pending", 1) in states  # the first alert's 550 stays failed
+        clock.advance(seconds=60)
+        again = alerting.deliver_due(svc)
+        assert again["sent"] == second["alerts_new"] == len(smtp_receiver.messages) and again["failed"] == 0
+    finally:
+        svc.close()
+
+
 def test_a_delivery_that_failed_for_good_is_sent_once_after_retry_failed(tmp_path, store_url, smtp_receiver) -> None:
     clock = Clock(NOW)
     svc = service(tmp_path, store_url, clock, smtp=smtp_receiver, max_attempts=1)

@@ -76,6 +76,7 @@ def test_wrong_password_is_a_delivery_error_without_the_password(auth_server: Sm
         EmailChannel(settings_for(auth_server, username="ann", password=wrong)).send(ramp_alert, KEY)
     text = str(caught.value)
     assert "login" in text and "'ann'" in text and "535" in text
+    assert caught.value.permanent  # 5xx: retrying the same password cannot help
     assert wrong not in text and PASSWORD not in text
     assert auth_server.auth_attempts[-1].success is False
     assert auth_server.messages == []
@@ -90,6 +91,7 @@ def test_server_down_then_back(ramp_alert: Alert) -> None:
         with pytest.raises(DeliveryError, match="connection refused") as caught:
             channel.send(ramp_alert, KEY)
         assert f"127.0.0.1:{server.port}" in str(caught.value)
+        assert not caught.value.permanent  # a server that is down may come back
         server.start()  # the same port again
         channel.send(ramp_alert, KEY)
         assert len(server.messages) == 1
@@ -100,17 +102,25 @@ def test_server_down_then_back(ramp_alert: Alert) -> None:
 def test_temporary_refusal_of_the_data_then_success(smtp_receiver: SmtpReceiver, ramp_alert: Alert) -> None:
     channel = EmailChannel(settings_for(smtp_receiver))
     smtp_receiver.reject_next(1, "451 4.3.0 Mailbox busy, try later")
-    with pytest.raises(DeliveryError, match="451"):
+    with pytest.raises(DeliveryError, match="451") as caught:
         channel.send(ramp_alert, KEY)
+    assert not caught.value.permanent  # 4xx: transient (RFC 5321)
     channel.send(ramp_alert, KEY)
     assert len(smtp_receiver.messages) == 1
 
 
+def test_a_5xx_refusal_of_the_data_is_permanent(smtp_receiver: SmtpReceiver, ramp_alert: Alert) -> None:
+    smtp_receiver.reject_next(1, "554 5.7.1 Message rejected as spam")
+    with pytest.raises(DeliveryError, match="554") as caught:
+        EmailChannel(settings_for(smtp_receiver)).send(ramp_alert, KEY)
+    assert caught.value.permanent and smtp_receiver.messages == []
+
+
 def test_all_recipients_refused_is_an_error(smtp_receiver: SmtpReceiver, ramp_alert: Alert) -> None:
     smtp_receiver.refuse_recipients = {"ann@example.org"}
-    with pytest.raises(DeliveryError, match="recipients refused.*ann@example.org.*550"):
+    with pytest.raises(DeliveryError, match="recipients refused.*ann@example.org.*550") as caught:
         EmailChannel(settings_for(smtp_receiver)).send(ramp_alert, KEY)
-    assert smtp_receiver.messages == []
+    assert smtp_receiver.messages == [] and caught.value.permanent
 
 
 def test_one_refused_recipient_of_two_is_logged_not_retried(
@@ -125,8 +135,9 @@ def test_one_refused_recipient_of_two_is_logged_not_retried(
 
 
 def test_starttls_required_but_not_offered(smtp_receiver: SmtpReceiver, ramp_alert: Alert) -> None:
-    with pytest.raises(DeliveryError, match="STARTTLS"):
+    with pytest.raises(DeliveryError, match="STARTTLS") as caught:
         EmailChannel(settings_for(smtp_receiver, security="starttls")).send(ramp_alert, KEY)
+    assert caught.value.permanent  # the setting must change first
     assert smtp_receiver.messages == []
 
 

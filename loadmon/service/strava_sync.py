@@ -494,11 +494,14 @@ def _consume(
     on_page: Callable[[ActivityPage], None] | None = None,
     fresh_after: datetime | None = None,
     pause: Callable[[], None] | None = None,
+    recheck_state: Callable[[list[ActivityRecord]], dict[str, Any] | None] | None = None,
 ) -> bool:
     """Store what ``pages`` bring. Returns True when the listing was read to its end.
 
     An activity whose descent cost a request is stored at once (with the current, unchanged
     state); the rest of a page is stored with the page's new state in one transaction.
+    ``recheck_state(records)``: the re-read record (``RECHECK_KEY``) to store in the same
+    transaction, so a sync killed after storing a fresh activity does not read its streams again.
     """
     buffer: list[ActivityRecord] = []
     current = state
@@ -507,7 +510,9 @@ def _consume(
         nonlocal buffer
         if not buffer and (state_key is None or value is None):
             return
-        results = svc.store.record_strava_page(athlete.id, buffer, state_key, value)
+        rechecks = recheck_state(buffer) if recheck_state is not None else None
+        results = svc.store.record_strava_page(athlete.id, buffer, state_key, value,
+                                               more_state={RECHECK_KEY: rechecks} if rechecks is not None else None)
         for rec, res in zip(buffer, results, strict=True):
             if res.created:
                 tally.new += 1
@@ -516,7 +521,7 @@ def _consume(
             else:
                 tally.unchanged += 1
             hashes[rec.source_id] = rec.content_hash
-            if fresh_after is not None and rec.start_time >= fresh_after:
+            if fresh_after is not None and _read_for_good(rec, fresh_after):
                 tally.stored_fresh.add(rec.source_id)
         buffer = []
         if on_change is not None:
@@ -855,12 +860,20 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
                 return False  # fresh: read its streams again (Strava may have corrected the elevation)
         return True
 
+    def recheck_state(records: list[ActivityRecord]) -> dict[str, Any] | None:
+        fresh = [r.source_id for r in records if _read_for_good(r, fresh_after)]
+        if not fresh:
+            return None
+        checked.update(dict.fromkeys(fresh, now))
+        return _recheck_value(checked, fresh_after)
+
     tally = _Tally()
     seen: set[int] = set()
     with _strava(svc, athlete, wait=wait) as conn:
         pages = conn.iter_activity_pages(after=after, per_page=PER_PAGE, with_descent=False, known=known)
         try:
-            completed = _consume(svc, athlete, conn, pages, tally, hashes=hashes, seen=seen, fresh_after=fresh_after)
+            completed = _consume(svc, athlete, conn, pages, tally, hashes=hashes, seen=seen, fresh_after=fresh_after,
+                                 recheck_state=recheck_state)
         except RateLimitExhausted as exc:
             _save_rechecks(svc, athlete, checked, tally.stored_fresh, now, fresh_after)
             exc.counts = tally.as_dict()  # type: ignore[attr-defined]
@@ -883,10 +896,23 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
 
 def _save_rechecks(svc: Service, athlete: Athlete, checked: dict[int, datetime], ids: set[int], now: datetime,
                    fresh_after: datetime) -> None:
-    keep = {k: v for k, v in checked.items() if v >= fresh_after - timedelta(hours=RECHECK_EVERY_HOURS)}
-    keep.update({i: now for i in ids})
-    if keep != checked:
-        svc.store.set_state(athlete.id, RECHECK_KEY, {str(k): _iso(v) for k, v in keep.items()})
+    before = _recheck_value(checked, fresh_after)
+    checked.update(dict.fromkeys(ids, now))
+    value = _recheck_value(checked, fresh_after)
+    if value != before or len(value) != len(checked):
+        svc.store.set_state(athlete.id, RECHECK_KEY, value)
+
+
+def _read_for_good(rec: ActivityRecord, fresh_after: datetime) -> bool:
+    """A fresh activity whose streams were read (or need no reading) until its next re-check;
+    one that got the estimate because Strava answered 5xx is read again at the next sync."""
+    return rec.start_time >= fresh_after and not str(rec.extra.get("descent_note", "")).startswith("streams failed")
+
+
+def _recheck_value(checked: dict[int, datetime], fresh_after: datetime) -> dict[str, Any]:
+    """The stored form of ``checked`` without the entries too old to matter."""
+    oldest = fresh_after - timedelta(hours=RECHECK_EVERY_HOURS)
+    return {str(k): _iso(v) for k, v in checked.items() if v >= oldest}
 
 
 def _finish(svc: Service, athlete: Athlete, out: dict[str, Any], *, alerts: bool) -> None:

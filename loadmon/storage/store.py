@@ -643,24 +643,29 @@ class Store:
 
     # -- Strava sync: pages, hashes, the shared request budget (added with the Strava service) --
     def record_strava_page(self, athlete_id: int, records: Sequence[ActivityRecord], state_key: str | None,
-                           state_value: dict[str, Any] | None) -> list[UpsertResult]:
+                           state_value: dict[str, Any] | None, *,
+                           more_state: dict[str, dict[str, Any]] | None = None) -> list[UpsertResult]:
         """Upsert ``records`` and set the sync state ``state_key`` in ONE transaction.
 
         The Strava backfill stores each page's activities together with its cursor, so a
         process killed between two calls never loses an activity nor advances past one.
-        ``state_key=None`` stores the records only.
+        ``state_key=None`` stores the records only. ``more_state``: further state keys set in
+        the same transaction (the sync's record of which fresh activities it has re-read).
         """
+        states = dict(more_state or {})
+        if state_key is not None and state_value is not None:
+            states[state_key] = state_value
         with self.session() as s:
             athlete = s.get(AthleteRow, athlete_id)
             if athlete is None:
                 raise NotFoundError(f"no athlete with id {athlete_id}")
             results = [self._upsert(s, athlete, rec, update_existing=True) for rec in records]
-            if state_key is not None and state_value is not None:
-                row = s.get(SyncStateRow, (athlete_id, state_key))
+            for key, value in states.items():
+                row = s.get(SyncStateRow, (athlete_id, key))
                 if row is None:
-                    s.add(SyncStateRow(athlete_id=athlete_id, key=state_key, value=state_value))
+                    s.add(SyncStateRow(athlete_id=athlete_id, key=key, value=value))
                 else:
-                    row.value = state_value
+                    row.value = value
             return results
 
     def source_hashes(self, athlete_id: int, source: str, *, since: datetime | None = None) -> dict[int, str]:

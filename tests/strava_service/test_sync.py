@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from loadmon.domain import ElevationSource
-from loadmon.errors import RateLimitExhausted
+from loadmon.errors import LoadmonError, RateLimitExhausted
 from loadmon.service import strava_sync
 from tests.strava.conftest import ATHLETE_ID
 from tests.strava_server import hill_streams, summary_activity
@@ -137,3 +137,26 @@ def test_429_without_waiting_stops_with_resume_time_and_partial_counts(svc, athl
     sim_clock.set(err.value.resume_at)  # after the reset: nothing was lost
     out = strava_sync.sync(svc, athlete, wait=False)
     assert len(svc.store.list_activities(athlete.id)) == 3 and out["errors"] == 0
+
+
+def test_a_sync_that_fails_midway_does_not_read_the_fresh_streams_it_stored_again(svc, athlete, strava_server,
+                                                                                   sim_clock) -> None:
+    start = sim_clock.now() - timedelta(hours=6)
+    for aid in (90, 91, 92):  # three fresh runs (an hour apart): their streams are re-read only every 12 h
+        strava_server.add_activity(summary_activity(aid, athlete_id=ATHLETE_ID, start=start + timedelta(hours=aid - 90),
+                                                    total_elevation_gain=40.0), streams=hill_streams(120, climb_m=40.0))
+    # 91's and 92's streams fail with 500s (every retry): two activities in a row look like an outage, the sync stops
+    strava_server.inject("500", 100, r"/activities/9[12]/streams$")
+    with pytest.raises(LoadmonError):
+        strava_sync.sync(svc, athlete)
+    stored = _stored(svc, athlete)
+    assert stored[90].elevation_source is ElevationSource.COMPUTED  # stored before the failure
+    assert stored[91].elevation_source is ElevationSource.ESTIMATED  # the first 5xx costs the estimate, not the sync
+
+    strava_server.faults.clear()
+    before = len(strava_server.requests(r"/activities/90/streams$"))
+    out = strava_sync.sync(svc, athlete)
+    assert len(strava_server.requests(r"/activities/90/streams$")) == before  # read and stored: not read again
+    assert len(strava_server.requests(r"/activities/91/streams$", status=200)) == 1  # the estimate is replaced
+    stored = _stored(svc, athlete)
+    assert all(stored[a].elevation_source is ElevationSource.COMPUTED for a in (90, 91, 92)), out

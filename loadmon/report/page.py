@@ -346,7 +346,9 @@ def render_report(
             big = band not in (None, "<=10%")
             tip = (f"{f.local_date.isoformat()} {names.get(f.activity_id, 'run')}: {fmt(f.distance_km)} km"
                    + (f"; longest of previous 30 days {fmt(f.longest_prev_30d_km)} km, band {band}"
-                      if band else f"; spike: {f.spike_reason}"))
+                      if band else f"; spike: {f.spike_reason}")
+                   + (f"; descent {fmt(f.descent_m, 0)} m" if f.descent_m is not None else "")
+                   + (f" ({fmt(f.steep_descent_m, 0)} m at -8 % or steeper)" if f.steep_descent_m is not None else ""))
             chart.dot(f.local_date, f.distance_km or 0.0, css=f"run {css}" if css != "run" else "run",
                       series=css if band else "unrated", tip=tip, r=4.5 if big else 2.6)
         parts.append(f"<figure>{chart.svg()}" + _legend("chart-runs", [

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -26,7 +27,8 @@ def story():
             acts.append(activity(i, km=8 + (i % 3), minutes=48, descent_m=60 + i, avg_hr=145, rpe=5))
         elif i % 7 == 6:
             acts.append(activity(i, km=12, minutes=75, descent_m=150, avg_hr=140, rpe=6))
-    acts.append(activity(70, km=21, minutes=130, descent_m=500, at=datetime.min.time().replace(hour=17)))
+    acts.append(replace(activity(70, km=21, minutes=130, descent_m=500, at=datetime.min.time().replace(hour=17)),
+                        steep_descent_m=320.0))
     acts.append(activity(71, km=30, sport="cycling", minutes=70))
     who = athlete(hr_rest=50, hr_max=190, tz="Europe/London")
     result = compute_load(acts, who)
@@ -72,6 +74,7 @@ def test_report_is_self_contained_and_draws_every_chart():
     # the spike run is marked with its Frandsen band (21 km vs the longest 12 km: +75% -> >30-100%)
     spike = [c for c in charts["chart-runs"].iter(SVG_NS + "circle") if "band-2" in (c.get("class") or "")]
     assert len(spike) == 1 and "21.0 km" in spike[0].find(SVG_NS + "title").text
+    assert "descent 500 m (320 m at -8 % or steeper)" in spike[0].find(SVG_NS + "title").text
     # alerts flagged and the symptom shaded on every chart
     for svg in charts.values():
         flags = [g for g in svg.iter(SVG_NS + "g") if "alert" in (g.get("class") or "").split()]

@@ -38,8 +38,12 @@ INVALID_ALTITUDE_M = -499.0
 _EPSILON_M = 1e-6
 
 
+def _valid_altitude(a: float | None) -> bool:
+    return a is not None and a == a and a > INVALID_ALTITUDE_M  # not None, not NaN, not the FIT sentinel
+
+
 def _valid(altitudes_m: Iterable[float | None]) -> list[float]:
-    return [a for a in altitudes_m if a is not None and a == a and a > INVALID_ALTITUDE_M]
+    return [a for a in altitudes_m if _valid_altitude(a)]
 
 
 def smooth(altitudes_m: list[float], samples: int = DEFAULT_SMOOTHING_SAMPLES) -> list[float]:
@@ -118,8 +122,7 @@ def steep_descent(
     its drop (the last stretch counts when it is at least half that long). A distance that goes backwards (a reset) starts a new stretch. Fewer than two
     usable points (no distance or no altitude stream): ``None``, not 0.
     """
-    pairs = [(float(d), float(a)) for d, a in points
-             if d is not None and a is not None and d == d and a == a and a > INVALID_ALTITUDE_M]
+    pairs = [(float(d), float(a)) for d, a in points if d is not None and d == d and _valid_altitude(a)]
     if len(pairs) < 2:
         return None
     altitudes = smooth([a for _, a in pairs], smoothing_samples)

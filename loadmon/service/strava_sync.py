@@ -452,7 +452,6 @@ class _Tally:
     pages: int = 0
     requests: int = 0
     error_messages: list[str] = field(default_factory=list)
-    stored_fresh: set[int] = field(default_factory=set)
 
     @property
     def changed(self) -> bool:
@@ -492,7 +491,6 @@ def _consume(
     seen: set[int] | None = None,
     on_change: Callable[[], None] | None = None,
     on_page: Callable[[ActivityPage], None] | None = None,
-    fresh_after: datetime | None = None,
     pause: Callable[[], None] | None = None,
     recheck_state: Callable[[list[ActivityRecord]], dict[str, Any] | None] | None = None,
 ) -> bool:
@@ -521,8 +519,6 @@ def _consume(
             else:
                 tally.unchanged += 1
             hashes[rec.source_id] = rec.content_hash
-            if fresh_after is not None and _read_for_good(rec, fresh_after):
-                tally.stored_fresh.add(rec.source_id)
         buffer = []
         if on_change is not None:
             on_change()
@@ -872,10 +868,10 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
     with _strava(svc, athlete, wait=wait) as conn:
         pages = conn.iter_activity_pages(after=after, per_page=PER_PAGE, with_descent=False, known=known)
         try:
-            completed = _consume(svc, athlete, conn, pages, tally, hashes=hashes, seen=seen, fresh_after=fresh_after,
+            completed = _consume(svc, athlete, conn, pages, tally, hashes=hashes, seen=seen,
                                  recheck_state=recheck_state)
         except RateLimitExhausted as exc:
-            _save_rechecks(svc, athlete, checked, tally.stored_fresh, now, fresh_after)
+            _prune_rechecks(svc, athlete, checked, fresh_after)
             exc.counts = tally.as_dict()  # type: ignore[attr-defined]
             log.info(f"strava.{job}.paused", athlete_id=athlete.id, resume_at=_iso(exc.resume_at),
                      **{k: v for k, v in tally.as_dict().items() if k != "error_messages"})
@@ -887,19 +883,17 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
         if gone:
             tally.deleted = svc.store.mark_deleted(athlete.id, SOURCE, gone)
             log.info("strava.deleted", athlete_id=athlete.id, activity_ids=gone)
-    _save_rechecks(svc, athlete, checked, tally.stored_fresh | rechecking, now, fresh_after)
+    _prune_rechecks(svc, athlete, checked, fresh_after)
     out = tally.as_dict()
     out.update({"athlete": athlete.name, "window_start": _iso(reconcile_from), "listed_from": _iso(after),
                 "complete": completed, "changed": tally.changed})
     return out
 
 
-def _save_rechecks(svc: Service, athlete: Athlete, checked: dict[int, datetime], ids: set[int], now: datetime,
-                   fresh_after: datetime) -> None:
-    before = _recheck_value(checked, fresh_after)
-    checked.update(dict.fromkeys(ids, now))
+def _prune_rechecks(svc: Service, athlete: Athlete, checked: dict[int, datetime], fresh_after: datetime) -> None:
+    """Drop the re-read times too old to matter (new ones are stored with their activities)."""
     value = _recheck_value(checked, fresh_after)
-    if value != before or len(value) != len(checked):
+    if len(value) != len(checked):
         svc.store.set_state(athlete.id, RECHECK_KEY, value)
 
 

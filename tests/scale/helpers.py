@@ -7,8 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +14,10 @@ from typing import Any
 
 
 from tests.conftest import REPO_ROOT, _to_toml
-from tests.daemon.helpers import cli_env
+from tests.daemon.helpers import cli_env, wait_until
 from tests.strava_server import ServerProcess, StravaState, hill_streams, summary_activity
 
-__all__ = ["cli_env"]  # re-exported for the scale tests
+__all__ = ["cli_env", "wait_until"]  # re-exported for the scale tests
 
 SERVER = REPO_ROOT / "tests" / "strava_server.py"
 CLIENT_ID = 4242
@@ -148,13 +146,3 @@ class WorkerProcess:
                 pass
         self._log.close()
 
-
-def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)

@@ -93,3 +93,21 @@ class DeliveryError(LoadmonError):
 
 class DaemonLockedError(LoadmonError):
     """Another daemon already runs against the same database."""
+
+
+class ImplausibleValueError(LoadmonError):
+    """A value from outside (a FIT file, a Strava activity) is outside its plausible range.
+
+    Raised at the connector boundary (``connectors.plausibility``) when a whole activity must be
+    refused (a start in 2126, a negative elapsed time); an implausible optional value (descent,
+    max heart rate) is dropped to null with a warning instead. ``source`` names the file or the
+    activity (``strava activity 123``), ``field`` the record field, ``value`` the offending value
+    (as text, never a secret) and ``allowed`` the documented range.
+    """
+
+    def __init__(self, *, source: str, field: str, value: str, allowed: str) -> None:
+        super().__init__(f"{source}: {field} = {value} is not plausible (allowed: {allowed})")
+        self.source = source
+        self.field = field
+        self.value = value
+        self.allowed = allowed

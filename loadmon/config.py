@@ -147,6 +147,7 @@ class DaemonConfig:
     reconcile_hour_utc: int = _f(3, "Hour (UTC) of the nightly Strava reconciliation")
     misfire_grace_s: int = _f(3600, "A job late by up to this many seconds still runs once (coalesced)")
     stale_after_minutes: int = _f(60, "`daemon status` reports stale when a job is this late")
+    lock_check_s: int = _f(30, "How often the daemon checks it still holds its single-instance lock (seconds)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -226,14 +226,16 @@ def render_report(
         days, cols = _window(s, first, last)
         bars = _weekly_bars(days, cols["load"], s.unit, last)
         top = max((b.value for b in bars), default=0.0)
+        partial = any(b.partial for b in bars)
+        # room above the tallest bars for the "so far" note
         chart = TimeChart(chart_id=f"chart-weekly-{name}", title=label, unit=f"{s.unit} per week",
-                          first=first, last=last, y_min=0.0, y_max=max(top * 1.08, 1.0))
+                          first=first, last=last, y_min=0.0, y_max=max(top * (1.2 if partial else 1.08), 1.0))
         marks.draw(chart)
         chart.bars(bars, css=css, series=name)
         key = list(marks.key)
-        if any(b.partial for b in bars):
-            key.insert(0, (_swatch("k-partial"), f"Faded bar marked 'so far': the current week, {last.weekday() + 1} of 7 days "
-                                        f"(Monday to {last.strftime('%A')} {last.isoformat()})."))
+        if partial:
+            key.insert(0, (_swatch("k-partial"), f"Faded bar marked 'so far': the current week, {last.weekday() + 1} "
+                                                 f"of 7 days (Monday to {last.strftime('%A')} {last.isoformat()})."))
         parts.append(_figure(chart, key=key))
 
     # --- runs and spikes --------------------------------------------------------------------

@@ -281,3 +281,11 @@ def test_report_on_a_desktop_shows_the_wide_charts(tmp_path, browser):
     m = browser.evaluate(MEASURE)
     assert sorted(m["charts"]) == sorted(CHART_IDS) and m["scroll"] <= 1280
     assert min(t["px"] for t in m["texts"]) >= 11.0
+    # a legend button hides its series in both drawings of the chart, and shows it again
+    hidden = """[...document.querySelectorAll('svg[data-chart-id="chart-acwr"] [data-series="ewma"]')]
+                .map(e => e.classList.contains('hidden'))"""
+    assert browser.evaluate(hidden) == [False, False]
+    browser.evaluate("""document.querySelector('.legend button[data-chart="chart-acwr"][data-toggle="ewma"]').click()""")
+    assert browser.evaluate(hidden) == [True, True]
+    browser.evaluate("""document.querySelector('.legend button[data-chart="chart-acwr"][data-toggle="ewma"]').click()""")
+    assert browser.evaluate(hidden) == [False, False]

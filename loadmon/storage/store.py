@@ -50,9 +50,10 @@ class ImportOutcome:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UpsertResult:
-    activity_id: int
+    activity_id: int | None  # None when the record was refused (``error``)
     created: bool
     changed: bool
+    error: str | None = None  # why the database refused this one record (the others were stored)
 
 
 def _safe_url(url: str) -> str:
@@ -651,6 +652,8 @@ class Store:
         process killed between two calls never loses an activity nor advances past one.
         ``state_key=None`` stores the records only. ``more_state``: further state keys set in
         the same transaction (the sync's record of which fresh activities it has re-read).
+        Each record is written in its own SAVEPOINT: one the database refuses comes back with
+        ``error`` set and the rest of the page (and the cursor) is stored all the same.
         """
         states = dict(more_state or {})
         if state_key is not None and state_value is not None:
@@ -659,7 +662,7 @@ class Store:
             athlete = s.get(AthleteRow, athlete_id)
             if athlete is None:
                 raise NotFoundError(f"no athlete with id {athlete_id}")
-            results = [self._upsert(s, athlete, rec, update_existing=True) for rec in records]
+            results = [self._upsert_alone(s, athlete, rec) for rec in records]
             for key, value in states.items():
                 row = s.get(SyncStateRow, (athlete_id, key))
                 if row is None:
@@ -667,6 +670,19 @@ class Store:
                 else:
                     row.value = value
             return results
+
+    def _upsert_alone(self, s: Session, athlete: AthleteRow, rec: ActivityRecord) -> UpsertResult:
+        """Upsert one record in a SAVEPOINT: a value the database refuses (PostgreSQL DataError,
+        a date out of range) fails this record alone (``error``), never the page around it."""
+        try:
+            with s.begin_nested():
+                return self._upsert(s, athlete, rec, update_existing=True)
+        except (IntegrityError, OperationalError):
+            raise  # a race or a lost connection: the whole page is retried
+        except (SQLAlchemyError, OverflowError, ValueError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            reason = f"{type(exc).__name__}: {str(detail).strip().splitlines()[0][:200] if str(detail).strip() else ''}"
+            return UpsertResult(activity_id=None, created=False, changed=False, error=reason)
 
     def source_hashes(self, athlete_id: int, source: str, *, since: datetime | None = None) -> dict[int, str]:
         """``source_id -> content_hash`` of the athlete's stored (not deleted) activities of ``source``."""

@@ -98,7 +98,8 @@ class EmailConfig:
     password: str = _f("", "SMTP password (or env LOADMON_ALERTS__EMAIL__PASSWORD)", secret=True)
     from_addr: str = _f("loadmon@localhost", "Sender address", toml_name="from")
     to: list[str] = _f([], "Recipients")
-    timeout_s: float = _f(15.0, "SMTP connection timeout in seconds")
+    timeout_s: float = _f(15.0, "SMTP deadline in seconds for the whole conversation up to the end of the message data (each read included)")
+    data_timeout_s: float = _f(300.0, "SMTP: seconds to wait for the server's reply after the message data (RFC 5321 allows 10 min); timeout_s + this must be shorter than alerts.delivery_lease_s")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,6 +372,12 @@ def _validate(cfg: Config) -> None:
     if not cfg.alerts.delivery_lease_s >= MIN_DELIVERY_LEASE_S:
         raise ConfigError(f"config key alerts.delivery_lease_s: must be at least {MIN_DELIVERY_LEASE_S:g} s (longer than "
                           f"one SMTP send), got {cfg.alerts.delivery_lease_s:g}", key="alerts.delivery_lease_s")
+    email = cfg.alerts.email
+    if email.enabled and not email.timeout_s + email.data_timeout_s < cfg.alerts.delivery_lease_s:
+        raise ConfigError(f"config key alerts.email.data_timeout_s: one send may take timeout_s + data_timeout_s = "
+                          f"{email.timeout_s + email.data_timeout_s:g} s, which must be shorter than "
+                          f"alerts.delivery_lease_s ({cfg.alerts.delivery_lease_s:g} s) or a second sender could send "
+                          "the same alert", key="alerts.email.data_timeout_s")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:

@@ -86,9 +86,10 @@ class DeliveryError(LoadmonError):
     hours; ``loadmon alerts deliver --retry-failed`` sends it after the fix.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, key: str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.key = key  # the config key at fault (``alerts.email.password``), when a setting is the cause
 
 
 class DaemonLockedError(LoadmonError):

@@ -7,6 +7,7 @@ Every public method is one transaction. SQLAlchemy and driver errors are transla
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -542,7 +543,13 @@ class Store:
                      "deliveries": deliveries.get(r.id, [])} for r in rows]
 
     def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[dict[str, Any]]:
-        """Claim pending deliveries that are due (a lease, so two workers never send the same one at once)."""
+        """Claim pending deliveries that are due (a lease, so two workers never send the same one at once).
+
+        Each row comes with ``lease``, a token new to this claim: pass it to
+        :meth:`renew_delivery_lease` before sending and to :meth:`finish_delivery`, which refuse a
+        sender whose lease ran out and was taken by another one.
+        """
+        lease = secrets.token_hex(16)
         with self.session() as s:
             q = (select(DeliveryRow).where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
                  .where((DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until < now))
@@ -553,32 +560,53 @@ class Store:
             out = []
             for d in rows:
                 d.claimed_until = now + timedelta(seconds=lease_s)
+                d.claimed_by = lease
                 alert = s.get(AlertRow, d.alert_id)
-                out.append({"id": d.id, "alert_id": d.alert_id, "channel": d.channel, "attempts": d.attempts,
+                out.append({"id": d.id, "alert_id": d.alert_id, "channel": d.channel, "attempts": d.attempts, "lease": lease,
                             "idempotency_key": d.idempotency_key, "payload": alert.payload if alert else {},
                             "athlete_id": alert.athlete_id if alert else None})
             return out
 
-    def finish_delivery(self, delivery_id: int, *, state: str, attempts: int, now: datetime,
-                        next_attempt_at: datetime | None = None, error: str | None = None) -> None:
+    def renew_delivery_lease(self, delivery_id: int, *, lease: str | None, now: datetime, lease_s: float) -> bool:
+        """Hold the row ``lease_s`` more seconds from ``now`` (just before sending it); False when
+        another sender has claimed it meanwhile (then do not send it). ``lease=None``: no check."""
         with self.session() as s:
-            d = s.get(DeliveryRow, delivery_id)
-            if d is None:
+            q = update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.state == "pending")
+            if lease is not None:
+                q = q.where(DeliveryRow.claimed_by == lease)
+            result = s.execute(q.values(claimed_until=now + timedelta(seconds=lease_s))
+                               .execution_options(synchronize_session=False))
+            return bool(result.rowcount)
+
+    def finish_delivery(self, delivery_id: int, *, state: str, attempts: int, now: datetime,
+                        next_attempt_at: datetime | None = None, error: str | None = None,
+                        lease: str | None = None) -> bool:
+        """Record the outcome of a send. With ``lease`` (from :meth:`claim_due_deliveries`) the
+        row is changed only while this sender still holds it, in the UPDATE's WHERE: a sender
+        whose lease ran out and was claimed by another one returns False and changes nothing
+        (it never turns the other's ``sent`` back into ``pending``)."""
+        values: dict[str, Any] = {"state": state, "attempts": attempts, "claimed_until": None, "claimed_by": None,
+                                  "last_error": error, "next_attempt_at": next_attempt_at}
+        if state == "sent":
+            values["sent_at"] = now
+        with self.session() as s:
+            q = update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+            if lease is not None:
+                q = q.where(DeliveryRow.claimed_by == lease)
+            result = s.execute(q.values(**values).execution_options(synchronize_session=False))
+            if result.rowcount:
+                return True
+            if s.get(DeliveryRow, delivery_id) is None:
                 raise NotFoundError(f"no delivery with id {delivery_id}")
-            d.state = state
-            d.attempts = attempts
-            d.claimed_until = None
-            d.last_error = error
-            d.next_attempt_at = next_attempt_at
-            if state == "sent":
-                d.sent_at = now
+            return False
 
     def requeue_failed_deliveries(self, now: datetime) -> int:
         """Put every ``failed`` delivery back in the outbox: ``pending``, due ``now``, attempts 0
         (its last error is kept until the next attempt). Returns how many."""
         with self.session() as s:
             result = s.execute(update(DeliveryRow).where(DeliveryRow.state == "failed")
-                               .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+                               .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None,
+                                       claimed_by=None)
                                .execution_options(synchronize_session=False))
             return int(result.rowcount or 0)
 

@@ -112,3 +112,14 @@ class ImplausibleValueError(LoadmonError):
         self.field = field
         self.value = value
         self.allowed = allowed
+
+
+class BrokerUnavailableError(LoadmonError):
+    """The task broker (``worker.broker_url``, Redis) cannot be reached. ``url`` is the broker
+    URL without its password; ``reason`` what the connection attempt said."""
+
+    def __init__(self, *, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the task broker {url} (worker.broker_url): {reason}; start Redis or fix "
+                         "worker.broker_url")
+        self.url = url
+        self.reason = reason

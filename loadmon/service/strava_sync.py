@@ -114,6 +114,12 @@ def _credentials(config: Config) -> tuple[str, str]:
     return client_id, secret
 
 
+def _session(svc: Service) -> requests.Session:
+    """The HTTP session to ``[strava] api_url``, each request within ``request_deadline_s``."""
+    cfg = svc.config.strava
+    return make_session(cfg.api_url, deadline_s=cfg.request_deadline_s)
+
+
 def _sleep(svc: Service) -> Callable[[float], None]:
     return svc.extras.get("sleep", time.sleep)
 
@@ -191,7 +197,7 @@ def complete_connect(svc: Service, athlete: Athlete, *, code: str, scope: str | 
     code = (code or "").strip()
     if not code:
         raise ValidationError("--code: empty authorization code")
-    session = make_session(svc.config.strava.api_url)
+    session = _session(svc)
     try:
         tokens = exchange_code(session, client_id, secret, code, scope=scope, sleep=_sleep(svc))
     finally:
@@ -345,7 +351,7 @@ def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
                           expires_at=row["expires_at"], athlete_id=row["strava_athlete_id"], scope=row["scope"] or "")
     cfg = svc.config.strava
     remote_error: str | None = None
-    session = make_session(cfg.api_url)
+    session = _session(svc)
     try:
         deauthorize(session, tokens, client_id=cfg.client_id.strip() or None, client_secret=cfg.client_secret or None,
                     now=svc.clock(), sleep=_sleep(svc))
@@ -397,7 +403,7 @@ def _connector(svc: Service, athlete: Athlete, *, wait: bool, session: requests.
         _save_tokens(svc, athlete, new)  # at once: the old refresh token may already be dead
 
     return StravaConnector(
-        session if session is not None else make_session(cfg.api_url), client_id=client_id, client_secret=secret,
+        session if session is not None else _session(svc), client_id=client_id, client_secret=secret,
         tokens=tokens, budget=make_budget(svc, sleep=sleep, prune=True), on_tokens=on_tokens, clock=svc.clock, sleep=sleep,
         stream_sports=cfg.stream_sports, hysteresis_m=svc.config.fit.hysteresis_m, wait=wait,
     )
@@ -407,7 +413,7 @@ def _connector(svc: Service, athlete: Athlete, *, wait: bool, session: requests.
 def _strava(svc: Service, athlete: Athlete, *, wait: bool,
             sleep: Callable[[float], None] | None = None) -> Iterator[StravaConnector]:
     """A connector whose session is closed afterwards; a refused grant marks the connection."""
-    session = make_session(svc.config.strava.api_url)
+    session = _session(svc)
     try:
         conn = _connector(svc, athlete, wait=wait, session=session, sleep=sleep)
         try:

@@ -117,7 +117,9 @@ class Store:
             parsed = make_url(url)
         except Exception:
             raise StorageError(f"database URL is not valid: {_safe_url(url)}") from None
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # hide_parameters: with echo (and in error messages) the SQL is shown without its values,
+        # which include the Strava tokens
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
             if db and db != ":memory:":

@@ -682,8 +682,8 @@ class Store:
         process killed between two calls never loses an activity nor advances past one.
         ``state_key=None`` stores the records only. ``more_state``: further state keys set in
         the same transaction (the sync's record of which fresh activities it has re-read).
-        Each record is written in its own SAVEPOINT: one the database refuses comes back with
-        ``error`` set and the rest of the page (and the cursor) is stored all the same.
+        A record the database refuses comes back with ``error`` set and the rest of the page
+        (and the cursor) is stored all the same (see :meth:`_upsert_alone`).
         """
         states = dict(more_state or {})
         if state_key is not None and state_value is not None:
@@ -702,8 +702,20 @@ class Store:
             return results
 
     def _upsert_alone(self, s: Session, athlete: AthleteRow, rec: ActivityRecord) -> UpsertResult:
-        """Upsert one record in a SAVEPOINT: a value the database refuses (PostgreSQL DataError,
-        a date out of range) fails this record alone (``error``), never the page around it."""
+        """Upsert one record so that a value the database refuses fails this record alone
+        (``error``), never the page around it: a start time whose date arithmetic overflows is
+        refused before any write; on PostgreSQL each record has its own SAVEPOINT (a DataError:
+        NUL in text, a value longer than its column). SQLite takes such text, and a SAVEPOINT there
+        would hold a read snapshot that fails ("database is locked") against a concurrent writer."""
+        try:
+            for days in (-2, 2):
+                rec.start_time + timedelta(days=days)
+            local_date_of(rec.start_time, athlete.timezone)
+        except (OverflowError, ValueError) as exc:
+            return UpsertResult(activity_id=None, created=False, changed=False,
+                                error=f"start time {rec.start_time.isoformat()} out of range ({type(exc).__name__})")
+        if self.dialect != "postgresql":
+            return self._upsert(s, athlete, rec, update_existing=True)
         try:
             with s.begin_nested():
                 return self._upsert(s, athlete, rec, update_existing=True)

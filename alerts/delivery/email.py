@@ -312,7 +312,7 @@ class EmailChannel:
             _close(smtp)
             raise
         except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
-            watch.cancel()
+            watch.cancel()  # always before closing: a closed descriptor may be reused at once
             _close(smtp)
             if watch.expired:
                 raise DeliveryError(self._describe_error(
@@ -324,6 +324,10 @@ class EmailChannel:
                     "(the value is not shown); change it, then `loadmon alerts deliver --retry-failed`"),
                     permanent=True, key=key) from None
             raise DeliveryError(self._describe_error(self._explain(exc, step)), permanent=_permanent(exc)) from None
+        except BaseException:  # anything unexpected: the watchdog must not outlive the socket
+            watch.cancel()
+            _close(smtp)
+            raise
         # The message is accepted (250 after DATA): from here on, nothing is an error.
         watch.cancel()
         _quit(smtp)

@@ -50,8 +50,8 @@ __all__ = [
     "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "test_channels", "list_alerts",
 ]
 
-#: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) must
-#: outlast the sends of one batch (SMTP timeout 15 s, apprise 4 + 4 s): 10 rows * 15 s < 600 s.
+#: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
+#: before each send and must outlast one send (SMTP: timeout_s + data_timeout_s, checked in the config).
 CLAIM_BATCH = 10
 MAX_ERRORS_REPORTED = 20
 

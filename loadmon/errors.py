@@ -96,6 +96,17 @@ class DaemonLockedError(LoadmonError):
     """Another daemon already runs against the same database."""
 
 
+class BrokerUnavailableError(LoadmonError):
+    """The task broker (``worker.broker_url``, Redis) cannot be reached. ``url`` is the broker
+    URL without its password; ``reason`` what the connection attempt said."""
+
+    def __init__(self, *, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the task broker {url} (worker.broker_url): {reason}; start Redis or fix "
+                         "worker.broker_url")
+        self.url = url
+        self.reason = reason
+
+
 class ImplausibleValueError(LoadmonError):
     """A value from outside (a FIT file, a Strava activity) is outside its plausible range.
 
@@ -112,14 +123,3 @@ class ImplausibleValueError(LoadmonError):
         self.field = field
         self.value = value
         self.allowed = allowed
-
-
-class BrokerUnavailableError(LoadmonError):
-    """The task broker (``worker.broker_url``, Redis) cannot be reached. ``url`` is the broker
-    URL without its password; ``reason`` what the connection attempt said."""
-
-    def __init__(self, *, url: str, reason: str) -> None:
-        super().__init__(f"cannot reach the task broker {url} (worker.broker_url): {reason}; start Redis or fix "
-                         "worker.broker_url")
-        self.url = url
-        self.reason = reason

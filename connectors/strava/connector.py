@@ -278,7 +278,7 @@ class StravaConnector:
                 record = record_from_activity(item)
             except LoadmonError as e:  # malformed, or refused as implausible: skip it, named
                 error = e
-            except (ValueError, TypeError, OverflowError, ArithmeticError) as e:  # a mapping bug must not sink the page
+            except (ValueError, TypeError, ArithmeticError) as e:  # a mapping bug must not sink the page
                 error = StravaMalformedError(f"{activity_label(item, position)}: cannot be read ({type(e).__name__}: "
                                              f"{str(e)[:120]})")
             else:

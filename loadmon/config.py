@@ -82,6 +82,7 @@ class StravaConfig:
     budget_margin: int = _f(2, "Requests kept in reserve in every window")
     reconcile_days: int = _f(30, "`loadmon sync` re-reads this many days to catch edits and deletions")
     overlap_hours: int = _f(6, "Incremental sync re-reads this many hours before the newest known start")
+    request_deadline_s: float = _f(60.0, "Deadline in seconds for one whole Strava request (connect, headers, body), beyond the per-read timeout: a server trickling its answer is cut off and the request retried")
     stream_sports: list[str] = _f(
         ["running", "trail_running", "virtual_running", "walking", "hiking"],
         "Sports whose altitude stream is fetched to compute descent (Strava has no elevation loss)",
@@ -98,7 +99,8 @@ class EmailConfig:
     password: str = _f("", "SMTP password (or env LOADMON_ALERTS__EMAIL__PASSWORD)", secret=True)
     from_addr: str = _f("loadmon@localhost", "Sender address", toml_name="from")
     to: list[str] = _f([], "Recipients")
-    timeout_s: float = _f(15.0, "SMTP connection timeout in seconds")
+    timeout_s: float = _f(15.0, "SMTP deadline in seconds for the whole conversation up to the end of the message data (each read included)")
+    data_timeout_s: float = _f(300.0, "SMTP: seconds to wait for the server's reply after the message data (RFC 5321 allows 10 min); timeout_s + this must be shorter than alerts.delivery_lease_s")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -373,6 +375,15 @@ def _validate(cfg: Config) -> None:
     if not cfg.alerts.delivery_lease_s >= MIN_DELIVERY_LEASE_S:
         raise ConfigError(f"config key alerts.delivery_lease_s: must be at least {MIN_DELIVERY_LEASE_S:g} s (longer than "
                           f"one SMTP send), got {cfg.alerts.delivery_lease_s:g}", key="alerts.delivery_lease_s")
+    if not 0 < cfg.strava.request_deadline_s <= 3600:
+        raise ConfigError(f"config key strava.request_deadline_s: must be more than 0 and at most 3600 s, got "
+                          f"{cfg.strava.request_deadline_s:g}", key="strava.request_deadline_s")
+    email = cfg.alerts.email
+    if email.enabled and not email.timeout_s + email.data_timeout_s < cfg.alerts.delivery_lease_s:
+        raise ConfigError(f"config key alerts.email.data_timeout_s: one send may take timeout_s + data_timeout_s = "
+                          f"{email.timeout_s + email.data_timeout_s:g} s, which must be shorter than "
+                          f"alerts.delivery_lease_s ({cfg.alerts.delivery_lease_s:g} s) or a second sender could send "
+                          "the same alert", key="alerts.email.data_timeout_s")
 
 
 def load_config(path: str | os.PathLike[str] | None = None, *, env: typing.Mapping[str, str] | None = None) -> Config:

@@ -86,13 +86,25 @@ class DeliveryError(LoadmonError):
     hours; ``loadmon alerts deliver --retry-failed`` sends it after the fix.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, key: str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.key = key  # the config key at fault (``alerts.email.password``), when a setting is the cause
 
 
 class DaemonLockedError(LoadmonError):
     """Another daemon already runs against the same database."""
+
+
+class BrokerUnavailableError(LoadmonError):
+    """The task broker (``worker.broker_url``, Redis) cannot be reached. ``url`` is the broker
+    URL without its password; ``reason`` what the connection attempt said."""
+
+    def __init__(self, *, url: str, reason: str) -> None:
+        super().__init__(f"cannot reach the task broker {url} (worker.broker_url): {reason}; start Redis or fix "
+                         "worker.broker_url")
+        self.url = url
+        self.reason = reason
 
 
 class ImplausibleValueError(LoadmonError):

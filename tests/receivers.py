@@ -17,6 +17,7 @@ when the ``openssl`` command is missing). Register them in a conftest with
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -87,6 +88,12 @@ class _SmtpHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         r = self.receiver
         with r._lock:
+            hold = r._hold_left > 0
+            r._hold_left -= int(hold)
+        if hold:  # a slow MTA: the reply to the message data waits until release()
+            r.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, r._released.wait)
+        with r._lock:
             if r._reject_left > 0:
                 r._reject_left -= 1
                 return r._reject_reply
@@ -128,6 +135,9 @@ class SmtpReceiver:
         self._lock = threading.Lock()
         self._reject_left = 0
         self._reject_reply = ""
+        self._hold_left = 0
+        self.holding = threading.Event()  # set while a held DATA waits for release()
+        self._released = threading.Event()
         self._controller: Controller | None = None
 
     @property
@@ -162,6 +172,7 @@ class SmtpReceiver:
         return self
 
     def stop(self) -> None:
+        self._released.set()  # never leave a held reply behind
         if self._controller is not None:
             self._controller.stop()
             self._controller = None
@@ -170,11 +181,66 @@ class SmtpReceiver:
         self.stop()
         return self.start()
 
+    def hold_next(self, count: int = 1) -> None:
+        """Keep the reply to the next ``count`` message data waiting until :meth:`release`
+        (the message is then accepted, or refused by :meth:`reject_next`)."""
+        with self._lock:
+            self._hold_left = count
+            self.holding.clear()
+            self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
     def reject_next(self, count: int, reply: str = "451 4.3.0 Temporary failure, try again later") -> None:
         """Answer the next ``count`` DATA commands with ``reply`` instead of accepting."""
         with self._lock:
             self._reject_left = count
             self._reject_reply = reply
+
+
+class DripSmtpServer:
+    """A hostile SMTP server on 127.0.0.1: it greets one byte every ``interval_s`` seconds
+    (``220`` and then ``length`` filler bytes), so every read gets data in time and only a
+    deadline on the whole conversation ends it. ``hung_up_early`` tells whether the client
+    closed the connection before the greeting was complete."""
+
+    def __init__(self, *, interval_s: float = 0.2, length: int = 60) -> None:
+        self.host = LOCALHOST
+        self.interval_s = interval_s
+        self.length = length
+        self.hung_up_early = threading.Event()
+        self.finished = threading.Event()
+        self._listener = socket.create_server((self.host, 0))
+        self.port = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="drip-smtp", daemon=True)
+
+    def __enter__(self) -> DripSmtpServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._listener.close()
+        self._thread.join(timeout=5)
+
+    def _serve(self) -> None:
+        try:
+            conn, _addr = self._listener.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                for byte in b"220" + b"-" * self.length:
+                    if self._stop.wait(self.interval_s):
+                        return
+                    conn.sendall(bytes([byte]))
+                conn.sendall(b" drip\r\n")
+            except OSError:  # the client hung up (sendall into a closed connection)
+                self.hung_up_early.set()
+            finally:
+                self.finished.set()
 
 
 # ---------------------------------------------------------------------------------- HTTP

@@ -21,8 +21,10 @@ counted). The server counts requests per window and remembers the maximum, so te
 the budget was never exceeded.
 
 Fault injection: :meth:`StravaServer.inject` makes the next N matching API requests answer
-500/503/429/401, 403 "application inactive", a malformed (non-JSON) body, or drop the
-connection; ``streams_missing`` ids answer 404 on streams; :meth:`StravaServer.expire_access_tokens` makes access tokens
+500/503/429/401, 403 "application inactive", a malformed (non-JSON) body, drop the
+connection, or ``trickle`` (the real answer, its body one byte at a time over ``trickle_s``
+real seconds; ``trickles_cut`` counts the clients that hung up before its end);
+``streams_missing`` ids answer 404 on streams; :meth:`StravaServer.expire_access_tokens` makes access tokens
 expire at a given clock time (-> 401 with Strava's error JSON).
 
 Use: ``with StravaServer(clock=sim.now) as server: ... server.url`` (or the pytest fixtures in
@@ -40,6 +42,7 @@ import secrets
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -208,7 +211,7 @@ class _Activity:
 
 @dataclass
 class _Fault:
-    kind: str  # "500" | "502" | "503" | "429" | "401" | "403_inactive" | "malformed" | "drop"
+    kind: str  # "500" | "502" | "503" | "429" | "401" | "403_inactive" | "malformed" | "drop" | "trickle"
     remaining: int
     path: str | None  # regex matched against the request path; None = any API request
 
@@ -267,6 +270,8 @@ class StravaState:
         self.days: dict[str, WindowCount] = {}
         self.log: list[RequestRecord] = []
         self.token_requests: list[str] = []  # grant types seen on /oauth/token
+        self.trickle_s = 10.0  # how long a "trickle" fault takes to send its body (real seconds)
+        self.trickles_cut = 0  # trickled answers the client hung up on before their end
 
     # -- setup -------------------------------------------------------------------------------
     def add_athlete(self, athlete_id: int, firstname: str = "Test", lastname: str = "Runner") -> None:
@@ -332,7 +337,7 @@ class StravaState:
 
     def inject(self, kind: str, count: int = 1, path: str | None = None) -> None:
         """The next ``count`` API requests whose path matches ``path`` (regex) fail with ``kind``."""
-        if kind not in {"500", "502", "503", "429", "401", "403_inactive", "malformed", "drop"}:
+        if kind not in {"500", "502", "503", "429", "401", "403_inactive", "malformed", "drop", "trickle"}:
             raise ValueError(f"unknown fault {kind!r}")
         with self.lock:
             self.faults.append(_Fault(kind, count, path))
@@ -438,6 +443,7 @@ class _Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False
+    trickle_s: float = 0.0  # > 0: the body goes out one byte at a time, spread over this many (real) seconds
 
 
 def _json(status: int, obj: Any, headers: dict[str, str] | None = None) -> _Reply:
@@ -537,6 +543,14 @@ class StravaApp:
 
     def _api(self, method: str, path: str, headers: dict[str, str], params: dict[str, str]) -> _Reply:
         fault = self._take_fault(path)
+        if fault is not None and fault.kind == "trickle":  # the real answer, one byte at a time
+            reply = self._answer(method, path, headers, params, None)
+            reply.trickle_s = self.state.trickle_s
+            return reply
+        return self._answer(method, path, headers, params, fault)
+
+    def _answer(self, method: str, path: str, headers: dict[str, str], params: dict[str, str],
+                fault: _Fault | None) -> _Reply:
         if fault is not None and fault.kind == "429":
             self.state._counters()[0].rejected += 1
             return _json(429, RATE_ERROR, self._rate_headers())
@@ -733,7 +747,24 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(reply.body)
+        if reply.trickle_s > 0:
+            self._trickle(reply)
+        else:
+            self.wfile.write(reply.body)
+
+    def _trickle(self, reply: _Reply) -> None:
+        """Send the body one byte at a time over ``reply.trickle_s`` seconds: every read of the
+        client gets data in time, only a deadline on the whole request ends it early."""
+        pause = reply.trickle_s / max(1, len(reply.body))
+        try:
+            for i in range(len(reply.body)):
+                self.wfile.write(reply.body[i:i + 1])
+                self.wfile.flush()
+                time.sleep(pause)
+        except OSError:  # the client hung up
+            self.close_connection = True
+            with self.server.app.state.lock:
+                self.server.app.state.trickles_cut += 1
 
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 

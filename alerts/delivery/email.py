@@ -13,6 +13,7 @@ point (e.g. on QUIT) is ignored: the message was accepted, retrying would send i
 from __future__ import annotations
 
 import base64
+import functools
 import ipaddress
 import logging
 import math
@@ -20,6 +21,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 SECURITY_VALUES: tuple[str, ...] = ("none", "starttls", "ssl")
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
 KEY_PREFIX = "alerts.email"
+WATCHDOG_FIRST_S = 1.0  # socket timeouts exceed the deadlines by this: the watchdog ends a send first
 
 #: Builds a connected (not yet logged-in) SMTP client for the settings; the default is
 #: :func:`default_smtp_factory`. Tests or special set-ups pass their own.
@@ -57,7 +60,13 @@ class EmailSettings:
     password: str | None = field(default=None, repr=False)
     from_addr: str = ""
     to: tuple[str, ...] = ()
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # the whole conversation up to the end of the message data (and each read)
+    data_timeout_s: float = 300.0  # the server's reply after the message data (RFC 5321 4.5.3.2.6: 10 min)
+
+    @property
+    def send_deadline_s(self) -> float:
+        """The longest one send can take: ``timeout_s`` + ``data_timeout_s``."""
+        return self.timeout_s + self.data_timeout_s
 
     def __post_init__(self) -> None:
         if isinstance(self.to, list):  # the config file gives a list
@@ -100,6 +109,13 @@ class EmailSettings:
             or not 0 < self.timeout_s <= 600
         ):
             raise _config("timeout_s", f"{self.timeout_s!r} is not a number of seconds in (0, 600]")
+        if (
+            isinstance(self.data_timeout_s, bool)
+            or not isinstance(self.data_timeout_s, (int, float))
+            or not math.isfinite(self.data_timeout_s)
+            or not 0 < self.data_timeout_s <= 600
+        ):
+            raise _config("data_timeout_s", f"{self.data_timeout_s!r} is not a number of seconds in (0, 600]")
         if not isinstance(self.from_addr, str) or not looks_like_address(self.from_addr):
             raise _config("from", f"{self.from_addr!r} does not look like an e-mail address")
         if not isinstance(self.to, tuple):
@@ -138,9 +154,100 @@ def default_smtp_factory(settings: EmailSettings, ssl_context: ssl.SSLContext | 
 
     ``ssl_context`` is None only for ``security = "none"``.
     """
-    if settings.security == "ssl":
-        return smtplib.SMTP_SSL(settings.smtp_host, settings.port, timeout=settings.timeout_s, context=ssl_context)
-    return smtplib.SMTP(settings.smtp_host, settings.port, timeout=settings.timeout_s)
+    return _connect(settings, ssl_context, None)
+
+
+def _connect(settings: EmailSettings, ssl_context: ssl.SSLContext | None, watch: _Deadline | None) -> smtplib.SMTP:
+    """The default factory; ``watch`` learns the socket as soon as it exists, so a server that
+    drips its greeting (or the TLS handshake) is cut off at the deadline too."""
+
+    def get_socket(smtp: smtplib.SMTP, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), timeout, smtp.source_address)
+        if watch is not None:
+            watch.attach(sock)
+        if settings.security == "ssl":
+            assert ssl_context is not None
+            return ssl_context.wrap_socket(sock, server_hostname=settings.smtp_host)
+        return sock
+
+    cls = smtplib.SMTP_SSL if settings.security == "ssl" else smtplib.SMTP
+    kwargs: dict[str, object] = {"context": ssl_context} if settings.security == "ssl" else {}
+    # with a watchdog, it ends the conversation (with a clear error) before a read times out
+    timeout = settings.timeout_s + (WATCHDOG_FIRST_S if watch is not None else 0.0)
+    smtp = cls(timeout=timeout, **kwargs)  # type: ignore[arg-type]
+    smtp._get_socket = functools.partial(get_socket, smtp)  # type: ignore[method-assign]
+    smtp._host = settings.smtp_host  # what smtplib passes as server_hostname to STARTTLS (set by __init__ otherwise)
+    smtp.connect(settings.smtp_host, settings.port)
+    return smtp
+
+
+class _Deadline:
+    """A watchdog for one SMTP conversation: when ``seconds`` have passed it shuts the socket
+    down, so a blocked read returns at once however slowly the server drips its bytes (the
+    socket timeout alone only bounds each read). :meth:`restart` gives the reply after the
+    message data its own time."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds = seconds
+        self.what = what  # for the error message: which time ran out
+        self.expired = False
+        self._fd = -1
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self.restart(seconds, what)
+
+    def attach(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._fd = sock.fileno()  # TLS wrapping keeps the descriptor
+            expired = self.expired
+        if expired:
+            self._shutdown()
+
+    def restart(self, seconds: float, what: str) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self.seconds, self.what = seconds, what
+            self._timer = threading.Timer(seconds, self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def cancel(self) -> None:
+        """Before the socket is closed: the descriptor must never be shut down once reused."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._fd = -1
+
+    def _fire(self) -> None:
+        self.expired = True
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            if self._fd < 0:
+                return
+            sock = socket.socket(fileno=self._fd)
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                sock.detach()
+
+
+def _watch_data_reply(smtp: smtplib.SMTP, watch: _Deadline, data_timeout_s: float) -> None:
+    """Once the message data (ending ``CRLF . CRLF``) is sent, the reply gets ``data_timeout_s``."""
+    send = smtp.send
+
+    def send_then_wait(data: bytes | str) -> None:
+        send(data)
+        if isinstance(data, bytes) and data.endswith(b"\r\n.\r\n"):
+            watch.restart(data_timeout_s, f"the reply to the message data ({KEY_PREFIX}.data_timeout_s)")
+            if smtp.sock is not None:
+                smtp.sock.settimeout(data_timeout_s + WATCHDOG_FIRST_S)
+
+    smtp.send = send_then_wait  # type: ignore[method-assign]
 
 
 class EmailChannel:
@@ -178,8 +285,15 @@ class EmailChannel:
         context = self._ssl_context or (ssl.create_default_context() if s.security != "none" else None)
         step = "connect"
         smtp: smtplib.SMTP | None = None
+        watch = _Deadline(s.timeout_s, f"the conversation up to the message data ({KEY_PREFIX}.timeout_s)")
         try:
-            smtp = self._smtp_factory(s, context)
+            if self._smtp_factory is default_smtp_factory:
+                smtp = _connect(s, context, watch)
+            else:
+                smtp = self._smtp_factory(s, context)
+                if smtp.sock is not None:
+                    watch.attach(smtp.sock)
+            _watch_data_reply(smtp, watch, s.data_timeout_s)
             if s.security == "starttls":
                 step = "starttls"
                 smtp.ehlo()
@@ -194,12 +308,28 @@ class EmailChannel:
             step = "send"
             refused = smtp.send_message(message, from_addr=sender, to_addrs=recipients)
         except DeliveryError:
+            watch.cancel()
             _close(smtp)
             raise
         except (smtplib.SMTPException, OSError, ValueError, UnicodeError) as exc:
+            watch.cancel()  # always before closing: a closed descriptor may be reused at once
             _close(smtp)
+            if watch.expired:
+                raise DeliveryError(self._describe_error(
+                    f"deadline exceeded during {step}: {watch.what} took longer than {watch.seconds:g} s")) from None
+            if step == "login" and isinstance(exc, UnicodeError):  # a setting, not the message: never retried
+                key = f"{KEY_PREFIX}.{'username' if not (s.username or '').isascii() else 'password'}"
+                raise DeliveryError(self._describe_error(
+                    f"login impossible: config key {key} has non-ASCII characters, which SMTP AUTH cannot send "
+                    "(the value is not shown); change it, then `loadmon alerts deliver --retry-failed`"),
+                    permanent=True, key=key) from None
             raise DeliveryError(self._describe_error(self._explain(exc, step)), permanent=_permanent(exc)) from None
+        except BaseException:  # anything unexpected: the watchdog must not outlive the socket
+            watch.cancel()
+            _close(smtp)
+            raise
         # The message is accepted (250 after DATA): from here on, nothing is an error.
+        watch.cancel()
         _quit(smtp)
         if refused:
             # Some recipients took it, so a retry would duplicate it for them: report, don't raise.

@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import requests
@@ -38,18 +38,19 @@ import structlog
 
 from connectors.strava.client import auth_error, describe_fault, new_client
 from connectors.strava.descent import STREAM_KEYS, Descent, descent_from_streams, estimated_descent
-from connectors.strava.mapping import ItemError, activity_id_of, record_from_activity, start_time_of
+from connectors.strava.mapping import ItemError, activity_id_of, activity_label, record_from_activity, start_time_of
 from connectors.strava.ratelimit import RateBudget
 from connectors.strava.retry import RetryPolicy
 from connectors.strava.tokens import StravaTokens, refresh_with_client
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.errors import ConnectorError, RateLimitExhausted, StravaAuthError, StravaError, StravaMalformedError
+from loadmon.errors import ConnectorError, LoadmonError, RateLimitExhausted, StravaAuthError, StravaError, StravaMalformedError
 from loadmon.sports import FOOT_SPORTS
 
 log = structlog.get_logger("connectors.strava")
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200
+MAX_FUTURE = timedelta(days=2)  # a listed start later than now + this never moves the cursor
 
 
 class _NotFound(Exception):
@@ -275,9 +276,16 @@ class StravaConnector:
                 skip_ids.add(aid)
             try:
                 record = record_from_activity(item)
-            except StravaMalformedError as e:
-                log.warning("strava.activity.malformed", activity_id=aid, error=str(e))
-                errors.append(ItemError(activity_id=aid, position=position, error=e))
+            except LoadmonError as e:  # malformed, or refused as implausible: skip it, named
+                error = e
+            except (ValueError, TypeError, ArithmeticError) as e:  # a mapping bug must not sink the page
+                error = StravaMalformedError(f"{activity_label(item, position)}: cannot be read ({type(e).__name__}: "
+                                             f"{str(e)[:120]})")
+            else:
+                error = None
+            if error is not None:
+                log.info("strava.activity.unreadable", activity_id=aid, reason=type(error).__name__, error=str(error))
+                errors.append(ItemError(activity_id=aid, position=position, error=error))
                 continue
             if known is not None and known(record):
                 unchanged.append(record.source_id)
@@ -290,6 +298,13 @@ class StravaConnector:
                  cursor=cursor.isoformat() if cursor else None, api_requests=page.api_requests, done=done)
         return page
 
+    def _newest_start(self, items: list[Any]) -> datetime | None:
+        """The newest plausible ``start_date`` of a listing (the cursor): a start further than
+        :data:`MAX_FUTURE` ahead (9999-12-31) is an item to skip, not a place to jump to."""
+        limit = self._clock() + MAX_FUTURE
+        starts = [s for s in (start_time_of(i) for i in items) if s is not None and s <= limit]
+        return max(starts) if starts else None
+
     def list_activities(
         self, after: datetime | None = None, before: datetime | None = None, *, page: int = 1,
         per_page: int = MAX_PER_PAGE, with_descent: bool = False,
@@ -298,9 +313,8 @@ class StravaConnector:
         requests_before = self.requests_made
         items = self._list_raw(after=_epoch(after, "after"), before=_epoch(before, "before"), page=page,
                                per_page=min(per_page, MAX_PER_PAGE))
-        starts = [s for s in (start_time_of(i) for i in items) if s is not None]
         return self._page_from_items(items, number=page, done=len(items) < min(per_page, MAX_PER_PAGE),
-                                     cursor=max(starts) if starts else None, with_descent=with_descent, known=None,
+                                     cursor=self._newest_start(items), with_descent=with_descent, known=None,
                                      requests_before=requests_before)
 
     def iter_activity_pages(
@@ -335,8 +349,7 @@ class StravaConnector:
             items = self._list_raw(after=query_after, before=before_epoch, page=page_param, per_page=per_page)
             number += 1
             done = len(items) < per_page
-            starts = [s for s in (start_time_of(i) for i in items) if s is not None]
-            newest = max(starts) if starts else None
+            newest = self._newest_start(items)
             if newest is not None and (cursor is None or newest > cursor):
                 cursor = newest
                 page_param = 1

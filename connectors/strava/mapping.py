@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.errors import StravaMalformedError
+from loadmon.errors import LoadmonError, StravaMalformedError
 from loadmon.sports import normalise_strava_sport
 
 SOURCE = "strava"
@@ -39,7 +40,12 @@ class ItemError:
 
     activity_id: int | None  # None when even the id is unusable
     position: int  # 0-based index in the response page
-    error: StravaMalformedError
+    error: LoadmonError  # StravaMalformedError, or ImplausibleValueError for a refused activity
+
+    @property
+    def reason(self) -> str:
+        """The error class: ``StravaMalformedError``, ``ImplausibleValueError``..."""
+        return type(self.error).__name__
 
     @property
     def message(self) -> str:
@@ -88,6 +94,34 @@ def _text(item: dict[str, Any], key: str) -> str | None:
     return v
 
 
+# -- text sanitising (NUL and control characters, column sizes) ------------------------------
+NAME_MAX = 500  # column sizes of the activities table (loadmon/storage/models.py)
+DEVICE_MAX = 200
+EXTERNAL_ID_MAX = 500
+SPORT_TYPE_MAX = 64
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SPORT_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def clean_text(value: str | None, *, max_len: int) -> str | None:
+    """``value`` without NUL and control characters (tab and newline become spaces), cut to
+    ``max_len`` characters; ``None`` when nothing is left. PostgreSQL refuses NUL in text and
+    any value longer than its column, which would otherwise fail the whole page on every run."""
+    if value is None:
+        return None
+    text = _CONTROL.sub("", value.replace("\t", " ").replace("\n", " ")).strip()
+    return text[:max_len] or None
+
+
+def _sport_type(item: dict[str, Any]) -> str | None:
+    """``sport_type`` (else the legacy ``type``): a Strava identifier like ``TrailRun``, at most 64 characters."""
+    key = "sport_type" if item.get("sport_type") else "type"
+    value = _text(item, key)
+    if value is not None and (len(value) > SPORT_TYPE_MAX or not _SPORT_TYPE.fullmatch(value)):
+        raise _bad(item, key, value, f"a Strava sport type (letters and digits, at most {SPORT_TYPE_MAX} characters)")
+    return value
+
+
 def activity_id_of(item: Any) -> int | None:
     aid = item.get("id") if isinstance(item, dict) else None
     return aid if _is_int(aid) and 0 < aid <= _MAX_ID else None
@@ -127,7 +161,7 @@ def record_from_activity(item: Any) -> ActivityRecord:
     start = start_time_of(item)
     if start is None:
         raise _bad(item, "start_date", item.get("start_date"), "an ISO 8601 UTC time like 2018-02-04T21:56:56Z")
-    sport_type = _text(item, "sport_type") or _text(item, "type")
+    sport_type = _sport_type(item)
     offset = _number(item, "utc_offset", lo=-18 * 3600, hi=18 * 3600) if item.get("utc_offset") is not None else None
     avg_hr = _number(item, "average_heartrate", hi=300)
     max_hr = _number(item, "max_heartrate", hi=300)
@@ -159,9 +193,9 @@ def record_from_activity(item: Any) -> ActivityRecord:
         avg_hr=round(avg_hr) if avg_hr is not None else None,
         max_hr=round(max_hr) if max_hr is not None else None,
         perceived_exertion=rpe,
-        device=_text(item, "device_name"),
-        name=_text(item, "name"),
-        external_id=_text(item, "external_id"),
+        device=clean_text(_text(item, "device_name"), max_len=DEVICE_MAX),
+        name=clean_text(_text(item, "name"), max_len=NAME_MAX),
+        external_id=clean_text(_text(item, "external_id"), max_len=EXTERNAL_ID_MAX),
         utc_offset_s=round(offset) if offset is not None else None,
         private=bool(private_flag) or visibility == "only_me",
         content_hash=content_hash(item),
@@ -176,6 +210,6 @@ def map_items(items: Iterable[Any]) -> tuple[list[ActivityRecord], list[ItemErro
     for position, item in enumerate(items):
         try:
             records.append(record_from_activity(item))
-        except StravaMalformedError as e:
+        except LoadmonError as e:  # malformed, or refused as implausible
             errors.append(ItemError(activity_id=activity_id_of(item), position=position, error=e))
     return records, errors

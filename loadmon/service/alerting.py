@@ -50,8 +50,8 @@ __all__ = [
     "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "test_channels", "list_alerts",
 ]
 
-#: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) must
-#: outlast the sends of one batch (SMTP timeout 15 s, apprise 4 + 4 s): 10 rows * 15 s < 600 s.
+#: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
+#: before each send and must outlast one send (SMTP: timeout_s + data_timeout_s, checked in the config).
 CLAIM_BATCH = 10
 MAX_ERRORS_REPORTED = 20
 
@@ -74,7 +74,7 @@ def email_settings(config: Config) -> EmailSettings:
     e = config.alerts.email
     return EmailSettings(enabled=e.enabled, smtp_host=e.smtp_host, smtp_port=e.smtp_port, security=e.security,
                          username=e.username or None, password=e.password or None, from_addr=e.from_addr,
-                         to=tuple(e.to), timeout_s=e.timeout_s)
+                         to=tuple(e.to), timeout_s=e.timeout_s, data_timeout_s=e.data_timeout_s)
 
 
 def configured_channels(config: Config, *, validate: bool = True) -> list[Channel]:
@@ -229,7 +229,8 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
         for row in batch:
             seen.add(row["id"])
             counts["due"] += 1
-            _deliver_one(svc, row, by_name, down, counts, max_attempts=cfg.max_attempts, base_s=cfg.retry_base_s)
+            _deliver_one(svc, row, by_name, down, counts, max_attempts=cfg.max_attempts, base_s=cfg.retry_base_s,
+                         lease_s=cfg.delivery_lease_s)
     return counts
 
 
@@ -250,8 +251,9 @@ def _note_error(counts: dict[str, Any], text: str) -> None:
 
 def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channel],
                  down: dict[str, tuple[str, datetime]], counts: dict[str, Any], *, max_attempts: int,
-                 base_s: float) -> None:
+                 base_s: float, lease_s: float) -> None:
     store = svc.store
+    lease = row.get("lease")  # only the sender still holding the row may send or finish it
     name = row["channel"]
     attempts = int(row["attempts"])
     now = svc.clock()
@@ -259,7 +261,8 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
     if channel is None:
         error = (f"channel {name!r} is no longer configured (alerts.email.enabled / alerts.push_urls / alerts.maildir); "
                  f"configured: {', '.join(by_name) or 'none'}")
-        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+                              lease=lease)
         counts["failed"] += 1
         _note_error(counts, f"delivery {row['id']}: {error}")
         return
@@ -267,16 +270,21 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         alert = Alert.from_dict(row["payload"])
     except (ValueError, KeyError, TypeError) as exc:
         error = f"the stored alert {row['alert_id']} cannot be read: {exc}"
-        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+                              lease=lease)
         counts["failed"] += 1
         _note_error(counts, f"delivery {row['id']}: {error}")
         return
     if name in down:
         reason, retry_at = down[name]
         store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
-                              next_attempt_at=retry_at, error=f"not attempted: {name} failed earlier in this run: {reason}")
+                              next_attempt_at=retry_at, error=f"not attempted: {name} failed earlier in this run: {reason}",
+                              lease=lease)
         counts["postponed"] += 1
         return
+    if not store.renew_delivery_lease(row["id"], lease=lease, now=svc.clock(), lease_s=lease_s):
+        log.warning("alert.lease_lost", delivery_id=row["id"], alert_id=row["alert_id"], channel=name)
+        return  # another sender claimed it after this one's lease ran out: it sends it, not this one
     try:
         channel.send(alert, row["idempotency_key"])
     except Exception as exc:  # noqa: BLE001 - one bad send must not leave the batch leased
@@ -285,7 +293,8 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         now = svc.clock()
         permanent = bool(getattr(exc, "permanent", False))
         if permanent or should_give_up(attempts, max_attempts):
-            store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
+            store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+                                  lease=lease)
             counts["failed"] += 1
             retry_at = next_attempt_at(1, now, base_s=base_s)
             log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
@@ -294,14 +303,15 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         else:
             retry_at = next_attempt_at(attempts, now, base_s=base_s)
             store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
-                                  next_attempt_at=retry_at, error=error)
+                                  next_attempt_at=retry_at, error=error, lease=lease)
             counts["retry"] += 1
             log.warning("alert.delivery_retry", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
                         attempts=attempts, next_attempt_at=retry_at.isoformat(), error=error)
         down[name] = (error, retry_at)
         _note_error(counts, f"delivery {row['id']} ({name}): {error}")
         return
-    store.finish_delivery(row["id"], state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock())
+    store.finish_delivery(row["id"], state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock(),
+                          lease=lease)
     counts["sent"] += 1
     log.info("alert.sent", delivery_id=row["id"], alert_id=row["alert_id"], channel=name, attempts=attempts + 1)
 

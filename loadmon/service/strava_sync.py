@@ -114,6 +114,12 @@ def _credentials(config: Config) -> tuple[str, str]:
     return client_id, secret
 
 
+def _session(svc: Service) -> requests.Session:
+    """The HTTP session to ``[strava] api_url``, each request within ``request_deadline_s``."""
+    cfg = svc.config.strava
+    return make_session(cfg.api_url, deadline_s=cfg.request_deadline_s)
+
+
 def _sleep(svc: Service) -> Callable[[float], None]:
     return svc.extras.get("sleep", time.sleep)
 
@@ -191,7 +197,7 @@ def complete_connect(svc: Service, athlete: Athlete, *, code: str, scope: str | 
     code = (code or "").strip()
     if not code:
         raise ValidationError("--code: empty authorization code")
-    session = make_session(svc.config.strava.api_url)
+    session = _session(svc)
     try:
         tokens = exchange_code(session, client_id, secret, code, scope=scope, sleep=_sleep(svc))
     finally:
@@ -345,7 +351,7 @@ def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
                           expires_at=row["expires_at"], athlete_id=row["strava_athlete_id"], scope=row["scope"] or "")
     cfg = svc.config.strava
     remote_error: str | None = None
-    session = make_session(cfg.api_url)
+    session = _session(svc)
     try:
         deauthorize(session, tokens, client_id=cfg.client_id.strip() or None, client_secret=cfg.client_secret or None,
                     now=svc.clock(), sleep=_sleep(svc))
@@ -397,7 +403,7 @@ def _connector(svc: Service, athlete: Athlete, *, wait: bool, session: requests.
         _save_tokens(svc, athlete, new)  # at once: the old refresh token may already be dead
 
     return StravaConnector(
-        session if session is not None else make_session(cfg.api_url), client_id=client_id, client_secret=secret,
+        session if session is not None else _session(svc), client_id=client_id, client_secret=secret,
         tokens=tokens, budget=make_budget(svc, sleep=sleep, prune=True), on_tokens=on_tokens, clock=svc.clock, sleep=sleep,
         stream_sports=cfg.stream_sports, hysteresis_m=svc.config.fit.hysteresis_m, wait=wait,
     )
@@ -407,7 +413,7 @@ def _connector(svc: Service, athlete: Athlete, *, wait: bool, session: requests.
 def _strava(svc: Service, athlete: Athlete, *, wait: bool,
             sleep: Callable[[float], None] | None = None) -> Iterator[StravaConnector]:
     """A connector whose session is closed afterwards; a refused grant marks the connection."""
-    session = make_session(svc.config.strava.api_url)
+    session = _session(svc)
     try:
         conn = _connector(svc, athlete, wait=wait, session=session, sleep=sleep)
         try:
@@ -452,6 +458,14 @@ class _Tally:
     pages: int = 0
     requests: int = 0
     error_messages: list[str] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"activity_id", "reason", "error"} per skipped item
+
+    def skip(self, athlete: Athlete, activity_id: int | None, reason: str, message: str) -> None:
+        """One activity skipped with a named error (logged, counted); the sync goes on past it."""
+        self.error_messages.append(message)
+        self.skipped.append({"activity_id": activity_id, "reason": reason, "error": message})
+        log.warning("strava.activity.skipped", athlete_id=athlete.id, activity_id=activity_id, reason=reason,
+                    error=message)
 
     @property
     def changed(self) -> bool:
@@ -460,6 +474,7 @@ class _Tally:
     def as_dict(self) -> dict[str, Any]:
         return {"new": self.new, "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
                 "errors": len(self.error_messages), "error_messages": list(self.error_messages),
+                "skipped": [dict(x) for x in self.skipped],
                 "requests": self.requests, "pages": self.pages, "listed": self.listed, "rechecked": self.rechecked}
 
 
@@ -512,6 +527,11 @@ def _consume(
         results = svc.store.record_strava_page(athlete.id, buffer, state_key, value,
                                                more_state={RECHECK_KEY: rechecks} if rechecks is not None else None)
         for rec, res in zip(buffer, results, strict=True):
+            if res.error is not None:
+                label = activity_label({"id": rec.source_id, "name": rec.name})
+                tally.skip(athlete, rec.source_id, "StorageError", f"{label}: not stored, the database refused it "
+                                                                   f"({res.error})")
+                continue
             if res.created:
                 tally.new += 1
             elif res.changed:
@@ -526,8 +546,7 @@ def _consume(
     try:
         for page in pages:
             for err in page.errors:
-                tally.error_messages.append(err.message)
-                log.warning("strava.activity.error", athlete_id=athlete.id, activity_id=err.activity_id, error=err.message)
+                tally.skip(athlete, err.activity_id, err.reason, err.message)
             tally.unchanged += len(page.unchanged_ids)
             tally.listed += len(page.records) + len(page.unchanged_ids) + len(page.errors)
             tally.progressed += len(page.unchanged_ids) + len(page.errors)
@@ -747,7 +766,8 @@ def backfill(
                 "total_listed": int(final.get("listed", 0)), "stopped": not completed and resume_at is None})
     if resume_at is not None:
         out["message"] = f"Strava request budget spent: {format_resume(resume_at, svc.clock())}"
-    log.info("strava.backfill.end", athlete_id=athlete.id, **{k: v for k, v in out.items() if k != "error_messages"})
+    log.info("strava.backfill.end", athlete_id=athlete.id,
+             **{k: v for k, v in out.items() if k not in ("error_messages", "skipped")})
     if alerts and tally.changed:
         _evaluate(svc, athlete, out)
     return out
@@ -874,7 +894,7 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
             _prune_rechecks(svc, athlete, checked, fresh_after)
             exc.counts = tally.as_dict()  # type: ignore[attr-defined]
             log.info(f"strava.{job}.paused", athlete_id=athlete.id, resume_at=_iso(exc.resume_at),
-                     **{k: v for k, v in tally.as_dict().items() if k != "error_messages"})
+                     **{k: v for k, v in tally.as_dict().items() if k not in ("error_messages", "skipped")})
             raise
     tally.rechecked = len(rechecking)
     if completed:
@@ -913,7 +933,7 @@ def _finish(svc: Service, athlete: Athlete, out: dict[str, Any], *, alerts: bool
     changed = bool(out.pop("changed", False))
     if alerts and changed:
         _evaluate(svc, athlete, out)
-    summary = {k: v for k, v in out.items() if k not in ("error_messages", "alerts", "backfill")}
+    summary = {k: v for k, v in out.items() if k not in ("error_messages", "skipped", "alerts", "backfill")}
     svc.store.set_state(athlete.id, LAST_SYNC_KEY, {"at": _iso(svc.clock()), "counts": summary})
     log.info("strava.sync", athlete_id=athlete.id, **{k: v for k, v in summary.items() if k != "athlete"})
 

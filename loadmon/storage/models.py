@@ -183,6 +183,8 @@ class DeliveryRow(Base):
     sent_at: Mapped[datetime | None]
     idempotency_key: Mapped[str] = mapped_column(String(200))
     claimed_until: Mapped[datetime | None]
+    # the lease token of the sender holding the row: only that sender may finish it (0003_outbox_lease)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -7,6 +7,7 @@ Every public method is one transaction. SQLAlchemy and driver errors are transla
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -50,9 +51,10 @@ class ImportOutcome:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UpsertResult:
-    activity_id: int
+    activity_id: int | None  # None when the record was refused (``error``)
     created: bool
     changed: bool
+    error: str | None = None  # why the database refused this one record (the others were stored)
 
 
 def _safe_url(url: str) -> str:
@@ -115,7 +117,9 @@ class Store:
             parsed = make_url(url)
         except Exception:
             raise StorageError(f"database URL is not valid: {_safe_url(url)}") from None
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        # hide_parameters: with echo (and in error messages) the SQL is shown without its values,
+        # which include the Strava tokens
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database
             if db and db != ":memory:":
@@ -541,7 +545,13 @@ class Store:
                      "deliveries": deliveries.get(r.id, [])} for r in rows]
 
     def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[dict[str, Any]]:
-        """Claim pending deliveries that are due (a lease, so two workers never send the same one at once)."""
+        """Claim pending deliveries that are due (a lease, so two workers never send the same one at once).
+
+        Each row comes with ``lease``, a token new to this claim: pass it to
+        :meth:`renew_delivery_lease` before sending and to :meth:`finish_delivery`, which refuse a
+        sender whose lease ran out and was taken by another one.
+        """
+        lease = secrets.token_hex(16)
         with self.session() as s:
             q = (select(DeliveryRow).where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
                  .where((DeliveryRow.claimed_until.is_(None)) | (DeliveryRow.claimed_until < now))
@@ -552,32 +562,53 @@ class Store:
             out = []
             for d in rows:
                 d.claimed_until = now + timedelta(seconds=lease_s)
+                d.claimed_by = lease
                 alert = s.get(AlertRow, d.alert_id)
-                out.append({"id": d.id, "alert_id": d.alert_id, "channel": d.channel, "attempts": d.attempts,
+                out.append({"id": d.id, "alert_id": d.alert_id, "channel": d.channel, "attempts": d.attempts, "lease": lease,
                             "idempotency_key": d.idempotency_key, "payload": alert.payload if alert else {},
                             "athlete_id": alert.athlete_id if alert else None})
             return out
 
-    def finish_delivery(self, delivery_id: int, *, state: str, attempts: int, now: datetime,
-                        next_attempt_at: datetime | None = None, error: str | None = None) -> None:
+    def renew_delivery_lease(self, delivery_id: int, *, lease: str | None, now: datetime, lease_s: float) -> bool:
+        """Hold the row ``lease_s`` more seconds from ``now`` (just before sending it); False when
+        another sender has claimed it meanwhile (then do not send it). ``lease=None``: no check."""
         with self.session() as s:
-            d = s.get(DeliveryRow, delivery_id)
-            if d is None:
+            q = update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.state == "pending")
+            if lease is not None:
+                q = q.where(DeliveryRow.claimed_by == lease)
+            result = s.execute(q.values(claimed_until=now + timedelta(seconds=lease_s))
+                               .execution_options(synchronize_session=False))
+            return bool(result.rowcount)
+
+    def finish_delivery(self, delivery_id: int, *, state: str, attempts: int, now: datetime,
+                        next_attempt_at: datetime | None = None, error: str | None = None,
+                        lease: str | None = None) -> bool:
+        """Record the outcome of a send. With ``lease`` (from :meth:`claim_due_deliveries`) the
+        row is changed only while this sender still holds it, in the UPDATE's WHERE: a sender
+        whose lease ran out and was claimed by another one returns False and changes nothing
+        (it never turns the other's ``sent`` back into ``pending``)."""
+        values: dict[str, Any] = {"state": state, "attempts": attempts, "claimed_until": None, "claimed_by": None,
+                                  "last_error": error, "next_attempt_at": next_attempt_at}
+        if state == "sent":
+            values["sent_at"] = now
+        with self.session() as s:
+            q = update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+            if lease is not None:
+                q = q.where(DeliveryRow.claimed_by == lease)
+            result = s.execute(q.values(**values).execution_options(synchronize_session=False))
+            if result.rowcount:
+                return True
+            if s.get(DeliveryRow, delivery_id) is None:
                 raise NotFoundError(f"no delivery with id {delivery_id}")
-            d.state = state
-            d.attempts = attempts
-            d.claimed_until = None
-            d.last_error = error
-            d.next_attempt_at = next_attempt_at
-            if state == "sent":
-                d.sent_at = now
+            return False
 
     def requeue_failed_deliveries(self, now: datetime) -> int:
         """Put every ``failed`` delivery back in the outbox: ``pending``, due ``now``, attempts 0
         (its last error is kept until the next attempt). Returns how many."""
         with self.session() as s:
             result = s.execute(update(DeliveryRow).where(DeliveryRow.state == "failed")
-                               .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None)
+                               .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None,
+                                       claimed_by=None)
                                .execution_options(synchronize_session=False))
             return int(result.rowcount or 0)
 
@@ -651,6 +682,8 @@ class Store:
         process killed between two calls never loses an activity nor advances past one.
         ``state_key=None`` stores the records only. ``more_state``: further state keys set in
         the same transaction (the sync's record of which fresh activities it has re-read).
+        A record the database refuses comes back with ``error`` set and the rest of the page
+        (and the cursor) is stored all the same (see :meth:`_upsert_alone`).
         """
         states = dict(more_state or {})
         if state_key is not None and state_value is not None:
@@ -659,7 +692,7 @@ class Store:
             athlete = s.get(AthleteRow, athlete_id)
             if athlete is None:
                 raise NotFoundError(f"no athlete with id {athlete_id}")
-            results = [self._upsert(s, athlete, rec, update_existing=True) for rec in records]
+            results = [self._upsert_alone(s, athlete, rec) for rec in records]
             for key, value in states.items():
                 row = s.get(SyncStateRow, (athlete_id, key))
                 if row is None:
@@ -667,6 +700,31 @@ class Store:
                 else:
                     row.value = value
             return results
+
+    def _upsert_alone(self, s: Session, athlete: AthleteRow, rec: ActivityRecord) -> UpsertResult:
+        """Upsert one record so that a value the database refuses fails this record alone
+        (``error``), never the page around it: a start time whose date arithmetic overflows is
+        refused before any write; on PostgreSQL each record has its own SAVEPOINT (a DataError:
+        NUL in text, a value longer than its column). SQLite takes such text, and a SAVEPOINT there
+        would hold a read snapshot that fails ("database is locked") against a concurrent writer."""
+        try:
+            for days in (-2, 2):
+                rec.start_time + timedelta(days=days)
+            local_date_of(rec.start_time, athlete.timezone)
+        except (OverflowError, ValueError) as exc:
+            return UpsertResult(activity_id=None, created=False, changed=False,
+                                error=f"start time {rec.start_time.isoformat()} out of range ({type(exc).__name__})")
+        if self.dialect != "postgresql":
+            return self._upsert(s, athlete, rec, update_existing=True)
+        try:
+            with s.begin_nested():
+                return self._upsert(s, athlete, rec, update_existing=True)
+        except (IntegrityError, OperationalError):
+            raise  # a race or a lost connection: the whole page is retried
+        except (SQLAlchemyError, OverflowError, ValueError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            reason = f"{type(exc).__name__}: {str(detail).strip().splitlines()[0][:200] if str(detail).strip() else ''}"
+            return UpsertResult(activity_id=None, created=False, changed=False, error=reason)
 
     def source_hashes(self, athlete_id: int, source: str, *, since: datetime | None = None) -> dict[int, str]:
         """``source_id -> content_hash`` of the athlete's stored (not deleted) activities of ``source``."""

@@ -14,12 +14,15 @@ import socket
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from celery.schedules import crontab
 from celery.signals import worker_ready
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from loadmon.config import Config
 from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, validate
+from loadmon.errors import BrokerUnavailableError
 from loadmon.logs import get_logger
 from loadmon.service import Service, jobs
 from loadmon.worker import tasks
@@ -87,12 +90,36 @@ def run_worker(config: Config, *, concurrency: int | None = None, pool: str | No
     return int(worker.exitcode or 0)
 
 
+def safe_broker_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{netloc}", parts.path, parts.query, parts.fragment))
+
+
+def _enqueue(app: Any, config: Config, names: list[str]) -> None:
+    """Publish ``names``; a broker that cannot be reached is :class:`BrokerUnavailableError`
+    (one line naming the URL without its password), never a traceback."""
+    try:
+        for name in names:
+            app.tasks[name].apply_async()
+    except (KombuOperationalError, OSError) as exc:
+        url = config.worker.broker_url
+        password = urlsplit(url).password
+        reason = (str(exc) or type(exc).__name__).rstrip(". ")
+        if password:
+            reason = reason.replace(password, "***")
+        raise BrokerUnavailableError(url=safe_broker_url(url), reason=reason) from None
+
+
 def enqueue_once(config: Config) -> list[str]:
     """Enqueue one round of the scheduled work now (``loadmon scheduler --once``)."""
     app = make_app(config)
     names = initial_tasks(config)
-    for name in names:
-        app.tasks[name].apply_async()
+    _enqueue(app, config, names)
     log.info("scheduler.enqueued", tasks=names)
     return names
 
@@ -108,8 +135,7 @@ def run_scheduler(config: Config, *, loglevel: str = "WARNING") -> int:
     try:
         app = make_app(config)
         app.conf.beat_schedule = beat_schedule(config)
-        for name in initial_tasks(config):
-            app.tasks[name].apply_async()
+        _enqueue(app, config, initial_tasks(config))
         log.info("scheduler.started", pid=os.getpid(), lock=lock.description, queue=config.worker.queue,
                  schedule={k: str(v["schedule"]) for k, v in app.conf.beat_schedule.items()})
         beat = app.Beat(loglevel=loglevel, scheduler="celery.beat:Scheduler", quiet=True, redirect_stdouts=False)

@@ -94,7 +94,7 @@ def write_config(tmp_path: Path, *, name: str, database_url: str, broker_url: st
     if smtp_port is not None:
         sections["alerts"] = {"delivery_lease_s": 60,  # the shortest allowed: a killed worker's claims lapse soon
                               "email": {"enabled": True, "smtp_host": "127.0.0.1", "smtp_port": smtp_port,
-                                        "to": ["coach@club.example"], "timeout_s": 10}}
+                                        "to": ["coach@club.example"], "timeout_s": 10, "data_timeout_s": 30}}
     path = tmp_path / f"{name}.toml"
     path.write_text(_to_toml(sections), encoding="utf-8")
     return path

@@ -133,7 +133,8 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
     are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
     ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
     notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
-    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids, oldest first).
+    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids in the order they were stored:
+    per athlete, the ones to send - most severe first, one message per channel - then the rest).
     """
     cfg = svc.config
     now = svc.clock()

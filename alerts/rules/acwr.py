@@ -107,11 +107,11 @@ def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
     message = (
         f"Your {what} in the last 7 days (to {weekday_date(day)}): {amount(last_7d, unit)}; {usual_words}: "
         f"{usual_text}. Your acute:chronic workload ratio ({KIND_LABELS[t.acwr_kind]}) is {ratio(value)}, "
-        f"{pct((value - 1.0) * 100.0)} above your chronic load. {how} {next_step} "
+        f"{pct((value - 1.0) * 100.0)} above your chronic load. {how} "
         f"{ratio(value)} is in Gabbett's {zone} zone ({ratio(t.acwr_caution)}-{ratio(t.acwr_danger)} caution, "
         f"{ratio(t.acwr_danger)} and above danger). The ratio is contested as an injury predictor; "
-        f"read it as 'more than you are used to lately'."
-    )
+        f"read it as 'more than you are used to lately'. {next_step}"
+    ).strip()
     title = (f"More than you are used to: {amount_short(last_7d, unit)} in 7 days, your average week "
              f"{amount_short(usual_week, unit)} (ACWR {ratio(value)})" if usual_week is not None
              else f"More than you are used to: {amount_short(last_7d, unit)} in 7 days (ACWR {ratio(value)})")

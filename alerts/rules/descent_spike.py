@@ -82,9 +82,9 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase
                      f"your previous largest) while your legs get used to it.")
     message = (
         f"Your run on {run_label(f)}: {metres(f.descent_m)} of descent{per_km}{steep_part(f.steep_descent_m)}, "
-        f"{compare}. {next_step} Downhill running "
-        f"loads the thigh muscles eccentrically and causes muscle damage, most in runners not used to it. "
-        f"That descent spikes cause injuries is plausible, not proven."
+        f"{compare}. Downhill running "
+        f"loads the thigh muscles eccentrically and causes muscle damage, most in runners not used to it; "
+        f"that descent spikes cause injuries is plausible, not proven. {next_step}"
     )
     rule_text = (
         f"Descent spike: alert when a run descends at least {metres(t.descent_spike_floor_m)} and more than "

@@ -108,9 +108,9 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
         f"Hilly run on {run_label(f)}, {when} you logged {where} pain ({location}severity {s.severity}/10, "
         f"logged {weekday_date(symptom_day)}, not resolved): {dist}{metres(f.descent_m)} of descent{per_km}"
         f"{steep_part(f.steep_descent_m)} - "
-        f"{' and '.join(reasons)}. What to do: keep your runs flat (under {metres(t.hilly_descent_min_m)} of descent) "
-        f"until the {where} pain has settled, and if it persists or gets worse, have it checked. Downhill running "
-        f"loads the knee and thigh eccentrically."
+        f"{' and '.join(reasons)}. Downhill running loads the knee and thigh eccentrically. What to do: keep your "
+        f"runs flat (under {metres(t.hilly_descent_min_m)} of descent) until the {where} pain has settled, and if it "
+        f"persists or gets worse, have it checked."
     )
     title = f"Hilly run {'on the day of' if days == 0 else when} {where} pain: {metres(f.descent_m)} of descent"
     rule_text = (

@@ -165,27 +165,27 @@ def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: floa
         title = f"Your week jumped {pct0(change)}: {km_short(a)} after {km_short(p)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)}, {pct(change)} more than the 7 days before "
-            f"({km(p)}), an increase of {km(a - p)}. {next_step} A weekly increase above {pct(t.weekly_ramp_pct)} is "
+            f"({km(p)}), an increase of {km(a - p)}. A weekly increase above {pct(t.weekly_ramp_pct)} is "
             f"the classic warning threshold"
             + (f"; above {pct(t.weekly_ramp_danger_pct)} is the range where Nielsen 2014 saw the most injuries"
                if severity == AlertSeverity.DANGER else "")
-            + ". Its evidence is weak: a warning sign, not a verdict."
+            + f". Its evidence is weak: a warning sign, not a verdict. {next_step}"
         )
     elif mode == MODE_BASE:
         title = f"Back above your usual week: {km_short(a)}, {pct0(change)} over your usual {km_short(ref)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)} after a break (the 7 days before: {km(p)}). "
             f"That is {pct(change)} more than your usual week before the break ({km(ref)}, the weekly average "
-            f"of the 4 weeks before it), an increase of {km(a - ref)}. {next_step} Coming back above your old "
-            f"volume is where a ramp matters; the evidence for the 10% threshold itself is weak."
+            f"of the 4 weeks before it), an increase of {km(a - ref)}. Coming back above your old "
+            f"volume is where a ramp matters; the evidence for the 10% threshold itself is weak. {next_step}"
         )
     else:
         title = f"Big first week back: {km_short(a)} after a break"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)} after a break (the 7 days before: {km(p)}). "
             f"No usual week from before the break is known, and a first week back above "
-            f"{km(t.weekly_ramp_after_break_km)} is a big step. {next_step} The evidence for weekly-ramp limits "
-            f"is weak."
+            f"{km(t.weekly_ramp_after_break_km)} is a big step; the evidence for weekly-ramp limits "
+            f"is weak. {next_step}"
         )
     rule_text = (
         f"Weekly ramp: alert when the last 7 days' running distance is more than {pct(t.weekly_ramp_pct)} above "

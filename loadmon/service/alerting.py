@@ -228,6 +228,7 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
     if channels is None:
         channels = configured_channels(svc.config, validate=True)
     by_name = {c.name: c for c in channels}
+    svc.store.release_orphaned_bundles(svc.clock())  # a group whose carrying alert was deleted
     counts: dict[str, Any] = {"due": 0, "sent": 0, "retry": 0, "failed": 0, "postponed": 0, "errors": [],
                               "by_channel": {}}
     down: dict[str, tuple[str, datetime]] = {}

@@ -528,6 +528,17 @@ class Store:
                 continue
         return [None] * len(alerts)  # not stored: the next evaluation finds them again
 
+    def release_orphaned_bundles(self, now: datetime) -> int:
+        """Bundled rows whose carrying row is gone (its alert deleted) become ``pending``, due
+        ``now``, each its own message: an alert is never dropped with another one. Returns how many."""
+        with self.session() as s:
+            carriers = select(DeliveryRow.id)
+            result = s.execute(update(DeliveryRow)
+                               .where(DeliveryRow.state == "bundled", DeliveryRow.bundle_id.not_in(carriers))
+                               .values(state="pending", bundle_id=None, next_attempt_at=now, claimed_until=None)
+                               .execution_options(synchronize_session=False))
+            return int(result.rowcount or 0)
+
     def bundle_payloads(self, delivery_id: int) -> list[dict[str, Any]]:
         """The stored alerts (payloads) that the delivery row ``delivery_id`` carries besides its own."""
         with self.session() as s:

@@ -90,3 +90,26 @@ def test_the_numbers_block_shows_a_few_labelled_numbers_with_units(tmp_path, sto
         assert ramp["numbers"]["threshold_pct"] == 10.0 and ramp["numbers"]["min_volume_km"] == 15.0
     finally:
         svc.close()
+
+
+def test_an_alert_whose_message_carrier_was_deleted_is_still_sent(tmp_path, store_url, smtp_receiver) -> None:
+    from sqlalchemy import text
+
+    clock = Clock(NOW)
+    svc = service(tmp_path, store_url, clock, smtp=smtp_receiver)
+    try:
+        athlete = svc.athlete()
+        short_history(svc, athlete.id)
+        new_run(svc, athlete.id, 12.0)
+        out = alerting.evaluate(svc, [athlete.id])
+        spike = next(a for a in alerting.list_alerts(svc, ids=out["alert_ids"]) if a["rule"] == "run_spike")
+        with svc.store.engine.begin() as conn:  # the carrying alert goes (e.g. its run was deleted)
+            conn.execute(text("DELETE FROM deliveries WHERE alert_id = :a"), {"a": spike["id"]})
+            conn.execute(text("DELETE FROM alerts WHERE id = :a"), {"a": spike["id"]})
+        assert alerting.deliver_due(svc)["sent"] == 1
+        (mail,) = smtp_receiver.messages
+        assert mail.message["Subject"].strip() == f"[loadmon] {RAMP_TITLE}"
+        (ramp,) = alerting.list_alerts(svc, athlete=athlete, ids=out["alert_ids"])
+        assert [d["state"] for d in ramp["deliveries"]] == ["sent"]
+    finally:
+        svc.close()

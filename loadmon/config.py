@@ -131,6 +131,7 @@ class RulesConfig:
 class AlertsConfig:
     notify_window_hours: float = _f(48.0, "Alerts about activities older than this are recorded but not sent (backfills)")
     push_urls: list[str] = _f([], "Apprise URLs for push, e.g. ntfy://host/topic, json://host/path, tgram://...")
+    maildir: str = _f("", "Also write each alert e-mail into this local Maildir folder (new/<key>.eml), e.g. for a machine without SMTP; empty: off")
     max_attempts: int = _f(16, "Delivery attempts per alert and channel before it is marked failed (1 min doubling to 1 h: failed ~10 h after the first try)")
     retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
     delivery_lease_s: float = _f(600.0, "A process sending an outbox row holds it this long; after a crash the row is sent again once it lapses (>= 60 s)")
@@ -147,6 +148,7 @@ class DaemonConfig:
     reconcile_hour_utc: int = _f(3, "Hour (UTC) of the nightly Strava reconciliation")
     misfire_grace_s: int = _f(3600, "A job late by up to this many seconds still runs once (coalesced)")
     stale_after_minutes: int = _f(60, "`daemon status` reports stale when a job is this late")
+    lock_check_s: int = _f(30, "How often the daemon checks it still holds its single-instance lock (seconds)")
 
 
 @dataclass(frozen=True, kw_only=True)

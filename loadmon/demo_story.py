@@ -18,6 +18,10 @@ from zoneinfo import ZoneInfo
 from connectors.fit.factory import RunSpec, encode_activity
 
 TIMEZONE = "Europe/London"
+#: The runner's heart-rate settings (``loadmon athlete set``), so TRIMP is computed from each run's HR.
+HR_REST = 52
+HR_MAX = 188
+SEX = "female"
 
 
 @dataclass(frozen=True, kw_only=True)

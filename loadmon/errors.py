@@ -111,3 +111,13 @@ class ImplausibleValueError(LoadmonError):
         self.field = field
         self.value = value
         self.allowed = allowed
+
+
+class OutputFileError(LoadmonError):
+    """A file loadmon writes (the HTML report) could not be written: ``path`` and ``reason``
+    (the operating system's words, e.g. "Permission denied")."""
+
+    def __init__(self, *, path: str, reason: str) -> None:
+        super().__init__(f"{path}: cannot write: {reason}")
+        self.path = path
+        self.reason = reason

@@ -6,6 +6,8 @@ import ssl
 from collections.abc import Sequence
 
 from alerts.delivery.email import EmailChannel, EmailSettings, SmtpFactory, default_smtp_factory
+from alerts.delivery.maildir import CONFIG_KEY as MAILDIR_KEY
+from alerts.delivery.maildir import MaildirChannel
 from alerts.delivery.policy import Channel
 from alerts.delivery.push import CONFIG_KEY, AppriseFactory, build_push_channels, default_apprise_factory
 from loadmon.errors import ConfigError
@@ -19,8 +21,11 @@ def build_channels(
     smtp_factory: SmtpFactory = default_smtp_factory,
     ssl_context: ssl.SSLContext | None = None,
     apprise_factory: AppriseFactory = default_apprise_factory,
+    maildir: str = "",
 ) -> list[Channel]:
-    """``[email]`` (when enabled) + one push channel per URL (``push[0]``, ``push[1]``, ...).
+    """``[email]`` (when enabled) + one push channel per URL (``push[0]``, ``push[1]``, ...)
+    + ``maildir`` (when a folder is given: the e-mail written to a local Maildir, with the
+    ``[email]`` sender and recipients).
 
     With ``validate`` (the default, at start-up) every setting is checked first and a
     :class:`ConfigError` names the key (``alerts.email.security``, ``alerts.push_urls[2]``).
@@ -37,4 +42,11 @@ def build_channels(
         if validate:
             push.validate()
         channels.append(push)
+    if not isinstance(maildir, str):
+        raise ConfigError(f"{MAILDIR_KEY}: expected a folder path, got {type(maildir).__name__}", key=MAILDIR_KEY)
+    if maildir.strip():
+        box = MaildirChannel(maildir.strip(), **({"from_addr": email.from_addr, "to": email.to} if email else {}))
+        if validate:
+            box.validate()
+        channels.append(box)
     return channels

@@ -75,8 +75,9 @@ def _print_once(results) -> None:
 def daemon_status(json_out: Annotated[bool, typer.Option("--json", help="Print the health report as JSON.")] = False) -> None:
     """Health of the daemon's jobs: last run, next expected run, last error.
 
-    Exit 0 when healthy; 1 when a job's last run failed, a job is overdue, or the daemon never
-    ran (usable by systemd and a container HEALTHCHECK)."""
+    Exit 0 when healthy; 1 when the daemon is not running (stopped, killed, crashed), a job's
+    last run failed, a job is overdue, or the daemon never ran (usable by systemd and a
+    container HEALTHCHECK). After a `--once` pass (cron) the recorded runs decide."""
     from loadmon.daemon import report
 
     with handled():
@@ -110,8 +111,10 @@ def _print_report(rep) -> None:
         console.print("daemon: never ran on this database", highlight=False)
     elif d.get("running"):
         console.print(f"daemon: running since {_t(d['started_at'])} UTC", highlight=False)
+    elif d.get("not_running"):
+        console.print(f"daemon: not running ({d['not_running']})", highlight=False, soft_wrap=True)
     else:
-        kind = "one pass (--once)" if d.get("once") else "stopped"
+        kind = "not running; last pass (--once)" if d.get("once") else "stopped"
         console.print(f"daemon: {kind}, started {_t(d['started_at'])} UTC, ended {_t(d.get('stopped_at'))} UTC", highlight=False)
     table = Table(title=f"jobs at {_t(rep.checked_at)} UTC")
     for col in ("job", "athlete", "schedule", "last start (UTC)", "outcome", "counts", "next expected (UTC)", "state"):

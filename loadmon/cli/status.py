@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from loadmon.cli.app import app, console, get_service, handled, parse_date, print_json, state
+from loadmon.cli.app import app, console, fail, get_service, handled, parse_date, print_json, state
 from loadmon.service import load as load_service
 
 ZONE_LABEL = {"low": "below 0.8", "sweet_spot": "0.8-1.3", "caution": "1.3-1.5", "danger": ">= 1.5", None: ""}
@@ -66,14 +66,17 @@ def _print_status(d: dict) -> None:
 
 @app.command("report")
 def report_cmd(
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write (self-contained, works offline).")],
-    since: Annotated[str | None, typer.Option("--since", help="First day shown (YYYY-MM-DD).")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write (self-contained, works offline; mode 0600).")],
+    since: Annotated[str | None, typer.Option("--since", help="First day shown (YYYY-MM-DD; default: the last 6 months).")] = None,
+    all_history: Annotated[bool, typer.Option("--all", help="Show the whole history (default: the last 6 months).")] = False,
 ) -> None:
     """Write a self-contained HTML report: weekly distance and descent, ACWRs, fitness/fatigue/form, spikes, symptoms, alerts."""
+    if since is not None and all_history:
+        fail("--since and --all: use one of them (--all shows the whole history)", 2)
+    first = parse_date(since, "--since")
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
-        html = load_service.report_html(svc, athlete, since=parse_date(since, "--since"))
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
-        console.print(f"report written to {out} ({len(html) // 1024} KiB)", highlight=False)
+        size = load_service.write_report(svc, athlete, out, since=first,
+                                         months=None if all_history else load_service.REPORT_MONTHS)
+        console.print(f"report written to {out} ({size // 1024} KiB, readable by you only)", highlight=False)

@@ -5,6 +5,11 @@
 means: the daemon ran at least once on this database, no scheduled job's last finished run
 failed, and no scheduled job is overdue (its last start + interval + ``stale_after_minutes``
 is in the past; a job that never ran counts from the daemon's start).
+
+A long-running ``loadmon daemon`` must also still be running: when its last record says it
+stopped, or says running while its single-instance lock is free or its process is gone
+(killed, crashed), it is unhealthy at once. A ``--once`` pass (cron) and the Celery scheduler
+(worker mode) are judged by their recorded runs only, as above.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from loadmon.config import Config
 from loadmon.daemon.schedule import JobSpec, job_specs
-from loadmon.service import jobs
+from loadmon.service import jobs, liveness as live
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,12 +69,13 @@ def _schedule_text(spec: JobSpec | None) -> str:
 
 
 def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava: dict[int, bool],
-           names: dict[int, str], failed_deliveries: int = 0) -> HealthReport:
+           names: dict[int, str], failed_deliveries: int = 0, liveness: dict[str, Any] | None = None) -> HealthReport:
     """Judge the runs in ``overview`` (from :func:`loadmon.service.jobs.job_overview`).
 
     ``strava`` maps athlete id -> needs_reauth for every Strava connection; ``names`` athlete
     id -> name; ``failed_deliveries`` the outbox rows that gave up (a warning, not a problem:
-    the daemon itself is fine, a channel is not).
+    the daemon itself is fine, a channel is not); ``liveness`` what
+    :func:`loadmon.service.liveness.daemon_liveness` found about the last daemon's process.
     """
     stale = timedelta(minutes=cfg.daemon.stale_after_minutes)
     specs = {s.name: s for s in job_specs(cfg)}
@@ -89,6 +95,10 @@ def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava
         daemon.update({"started_at": daemon_start, "running": running,
                        "stopped_at": None if running else d_last["finished_at"],
                        "once": bool((d_last.get("counts") or {}).get("once"))})
+        gone = _not_running(d_last, liveness or {})
+        if gone:
+            daemon.update({"running": False, "not_running": gone})
+            problems.append(f"the daemon is not running: {gone} (start it again: `loadmon daemon`, or its service)")
 
     connected = sorted(a for a, reauth in strava.items() if not reauth)
     for a, reauth in sorted(strava.items()):
@@ -126,6 +136,25 @@ def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava
         if j.problem:
             problems.append(j.problem)
     return HealthReport(healthy=not problems, checked_at=now, daemon=daemon, jobs=out, problems=problems, warnings=warnings)
+
+
+def _not_running(d_last: dict[str, Any], liveness: dict[str, Any]) -> str | None:
+    """Why the long-running daemon of this record is not running, or None (running, or not such a daemon)."""
+    counts = d_last.get("counts") or {}
+    if counts.get("kind") != live.KIND_DAEMON:
+        return None  # a --once pass, the Celery scheduler, or a record from before kinds were recorded
+    pid = f"process {counts['pid']}" if counts.get("pid") else "its process"
+    if d_last["outcome"] != "running":
+        end = d_last["finished_at"] or d_last["started_at"]
+        how = f" with exit status {counts['exit_status']}" if counts.get("exit_status") else ""
+        why = f": {d_last['error']}" if d_last.get("error") else ""
+        return f"it stopped at {end:%Y-%m-%d %H:%M:%S} UTC{how}{why}"
+    if liveness.get("lock_held") is False:
+        return (f"its record says running since {d_last['started_at']:%Y-%m-%d %H:%M:%S} UTC but its lock is free: "
+                f"{pid} was killed or crashed")
+    if liveness.get("pid_alive") is False:
+        return f"{pid}, running since {d_last['started_at']:%Y-%m-%d %H:%M:%S} UTC, is gone (killed or crashed)"
+    return None
 
 
 def _row(job: str, athlete_id: int | None, names: dict[int, str], entry: dict[str, Any] | None, **kw: Any) -> JobHealth:
@@ -173,5 +202,8 @@ def _judge(spec: JobSpec | None, entry: dict[str, Any] | None, athlete_id: int |
 
 def report(svc: Any, *, now: datetime | None = None) -> HealthReport:
     """The health report for the service's database (reads only)."""
-    return assess(jobs.job_overview(svc), svc.config, now=now or svc.clock(), strava=jobs.strava_connections(svc),
-                  names=jobs.athlete_names(svc), failed_deliveries=jobs.failed_deliveries(svc))
+    overview = jobs.job_overview(svc)
+    d_entry = next((e for e in overview if e["job"] == jobs.JOB_DAEMON and e["athlete_id"] is None), None)
+    return assess(overview, svc.config, now=now or svc.clock(), strava=jobs.strava_connections(svc),
+                  names=jobs.athlete_names(svc), failed_deliveries=jobs.failed_deliveries(svc),
+                  liveness=live.daemon_liveness(svc, d_entry["last"] if d_entry else None))

@@ -11,7 +11,6 @@ from loadmon.errors import ConfigError
 from loadmon.service import jobs
 
 HOUSEKEEPING_INTERVAL_S = 6 * 3600
-LOCK_CHECK_INTERVAL_S = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +39,8 @@ def validate(cfg: Config) -> None:
     d = cfg.daemon
     for key, value, low in (("sync_interval_minutes", d.sync_interval_minutes, 1), ("watch_interval_s", d.watch_interval_s, 1),
                             ("deliver_interval_s", d.deliver_interval_s, 1), ("sync_jitter_s", d.sync_jitter_s, 0),
-                            ("misfire_grace_s", d.misfire_grace_s, 1), ("stale_after_minutes", d.stale_after_minutes, 0)):
+                            ("misfire_grace_s", d.misfire_grace_s, 1), ("stale_after_minutes", d.stale_after_minutes, 0),
+                            ("lock_check_s", d.lock_check_s, 1)):
         if value < low:
             raise ConfigError(f"config key daemon.{key}: must be at least {low}, got {value}", key=f"daemon.{key}")
     if not 0 <= d.reconcile_hour_utc <= 23:

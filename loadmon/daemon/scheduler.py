@@ -29,10 +29,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, LOCK_CHECK_INTERVAL_S, validate
+from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, validate
 from loadmon.errors import DaemonLockedError, LoadmonError
 from loadmon.logs import get_logger
-from loadmon.service import Service, jobs
+from loadmon.service import Service, jobs, liveness
 
 log = get_logger("loadmon.daemon")
 
@@ -82,7 +82,7 @@ class Daemon:
                       id=jobs.JOB_RECONCILE, name="nightly Strava reconciliation", **opts)
         sched.add_job(self._housekeeping, IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_S, timezone=timezone.utc),
                       id=jobs.JOB_HOUSEKEEPING, name="housekeeping", **opts, next_run_time=now + timedelta(seconds=2))
-        sched.add_job(self._check_lock, IntervalTrigger(seconds=LOCK_CHECK_INTERVAL_S, timezone=timezone.utc),
+        sched.add_job(self._check_lock, IntervalTrigger(seconds=d.lock_check_s, timezone=timezone.utc),
                       id="lock_check", name="single-instance lock check", **opts)
         sched.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         return sched
@@ -150,6 +150,10 @@ class Daemon:
             return
         log.warning("daemon.lock_lost", lock=lock.description)
         try:
+            lock.release()  # what is left of it (a deleted lock file's descriptor, a dead session)
+        except Exception:  # noqa: BLE001
+            pass
+        try:
             self._lock = jobs.acquire_daemon_lock(self.svc)
             log.info("daemon.lock_reacquired", lock=self._lock.description)
         except DaemonLockedError as exc:
@@ -196,7 +200,8 @@ class Daemon:
         """
         self._install_signal_handlers()
         self._acquire()
-        run_id = jobs.daemon_started(self.svc)
+        me = liveness.identity(liveness.KIND_DAEMON)  # `daemon status` checks this process is still there
+        run_id = jobs.daemon_started(self.svc, counts=me)
         error = None
         try:
             self.scheduler = self.build_scheduler()
@@ -218,7 +223,8 @@ class Daemon:
                 self._shutdown_scheduler()
             raise
         finally:
-            jobs.daemon_stopped(self.svc, run_id, counts={"runs": self._runs, "forced": self.forced}, error=error)
+            jobs.daemon_stopped(self.svc, run_id, counts={**me, "runs": self._runs, "forced": self.forced,
+                                                          "exit_status": self.exit_code}, error=error)
             self._release()
             log.info("daemon.stopped", exit_status=self.exit_code, runs=self._runs, forced=self.forced)
         return self.exit_code

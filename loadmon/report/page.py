@@ -1,17 +1,20 @@
 """``render_report``: a :class:`~loadmon.engine.LoadResult` in, one self-contained HTML page out.
 
-Pure: no I/O, no clock, no network. The charts are inline SVG drawn here (server side); the
-only script is a few lines of inline vanilla JavaScript that lets the reader hide/show a
+Pure: no I/O, no clock, no network. The charts are inline SVG drawn here (server side), each
+twice (a wide drawing and a narrow one for phones, :func:`loadmon.report.svg.responsive_svg`);
+the only script is a few lines of inline vanilla JavaScript that lets the reader hide/show a
 series by clicking its legend entry (the page is complete without it).
 
-Charts (all on the same local-day axis, with symptoms shaded and alerts flagged):
-weekly running distance, weekly descent, every run (distance spikes coloured by Frandsen
-2025 band), the three ACWRs with the 0.8-1.3 band and the 1.5 line, and fitness / fatigue /
-form.
+Charts (all on the same local-day axis, with symptoms shaded and alerts flagged, each with a
+key saying what its markers mean): weekly running distance and descent (the current week
+marked "so far"), every run (distance spikes coloured by Frandsen 2025 band), the three ACWRs
+with the 0.8-1.3 band and the 1.5 line, and fitness / fatigue / form. By default the page
+shows the last :data:`DEFAULT_MONTHS` months.
 """
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from html import escape
@@ -19,109 +22,29 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loadmon.domain import Activity, Symptom
-from loadmon.engine import ACWR_KINDS, ActivityFinding, ChannelSeries, LoadResult, acwr_zone, spike_words
-from loadmon.report.svg import TimeChart, fmt
+from loadmon.engine import ACWR_KINDS, ChannelSeries, LoadResult, spike_words
+from loadmon.report.style import CSS, ERROR_HOOK, JS
+from loadmon.report.svg import Bar, TimeChart, fmt, responsive_svg
+from loadmon.report.tables import (
+    BAND_CSS, CHANNEL_LABELS, KIND_LABELS, alert_table, as_date, spike_table, summary_table, symptom_table,
+)
 
-__all__ = ["render_report"]
+__all__ = ["DEFAULT_MONTHS", "default_first_day", "render_report"]
 
-KIND_LABELS = {
-    "rolling_coupled": "rolling, coupled (Hulin 2014)",
-    "rolling_uncoupled": "rolling, uncoupled (Lolli/Windt 2019)",
-    "ewma": "EWMA 7/28 (Williams 2017)",
-}
-CHANNEL_LABELS = {
-    "distance_km": "running distance",
-    "duration_min": "training time",
-    "descent_m": "running descent",
-    "trimp": "TRIMP (heart rate)",
-    "srpe": "session RPE load",
-}
-BAND_CSS = {"<=10%": "band-ref", ">10-30%": "band-1", ">30-100%": "band-2", ">100%": "band-3"}
+#: The period shown when neither ``since`` nor ``months=None`` (the whole history) is asked for.
+DEFAULT_MONTHS = 6
 SEVERITY_ORDER = {"info": 0, "warning": 1, "danger": 2}
-
-CSS = """
-:root { --ink:#1d2430; --muted:#5b6576; --line:#d8dde6; --bg:#ffffff; --panel:#f6f8fb; }
-* { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-       background: var(--bg); }
-main { max-width: 1000px; margin: 0 auto; padding: 20px 16px 40px; }
-h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
-p.meta, p.note, .muted { color: var(--muted); } p.note { font-size: 13px; max-width: 80ch; }
-table { border-collapse: collapse; width: 100%; margin: 6px 0 12px; font-size: 13px; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: var(--panel); font-weight: 600; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.zone-low { color: #52607a; } .zone-sweet_spot { color: #1c7c3a; } .zone-caution { color: #b86b00; }
-.zone-danger { color: #c62828; font-weight: 600; }
-.sev-info { color: #305d9e; } .sev-warning { color: #b86b00; font-weight: 600; } .sev-danger { color: #c62828; font-weight: 700; }
-figure { margin: 8px 0 18px; } figcaption { font-size: 12px; color: var(--muted); }
-svg.chart { width: 100%; height: auto; display: block; background: #fff; }
-svg .title { font-size: 13px; font-weight: 600; fill: var(--ink); } svg .unit { font-weight: 400; fill: var(--muted); }
-svg .tick { font-size: 10px; fill: var(--muted); }
-svg .grid { stroke: #eef1f5; stroke-width: 1; } svg .axis { stroke: #9aa3b2; stroke-width: 1; fill: none; }
-svg .bars-distance rect { fill: #3f7fd1; } svg .bars-descent rect { fill: #8a5a2b; }
-svg path.line { fill: none; stroke-width: 1.6; stroke-linejoin: round; }
-svg .acwr-rolling_coupled { stroke: #3f7fd1; } svg .acwr-rolling_uncoupled { stroke: #8e44ad; }
-svg .acwr-ewma { stroke: #e67e22; }
-svg .pmc-fitness { stroke: #1f77b4; } svg .pmc-fatigue { stroke: #d6336c; } svg .pmc-form { stroke: #2e8b57; stroke-dasharray: 4 2; }
-svg .sweet { fill: #2e9e4f; fill-opacity: 0.12; } svg .danger-line { stroke: #c62828; stroke-dasharray: 6 4; stroke-width: 1.2; }
-svg .zero-line { stroke: #9aa3b2; stroke-width: 1; }
-svg circle.run { fill: #9aa3b2; } svg circle.band-ref { fill: #3f7fd1; } svg circle.band-1 { fill: #f0a202; }
-svg circle.band-2 { fill: #e8590c; } svg circle.band-3 { fill: #c62828; }
-svg circle.band-1, svg circle.band-2, svg circle.band-3 { stroke: #1d2430; stroke-width: 0.8; }
-svg .symptom { fill: #d6336c; fill-opacity: 0.10; }
-svg .alert .rule { stroke-width: 1; stroke-dasharray: 2 3; fill: none; }
-svg .alert-info .rule { stroke: #305d9e; } svg .alert-info .flag { fill: #305d9e; }
-svg .alert-warning .rule { stroke: #e8a400; } svg .alert-warning .flag { fill: #e8a400; }
-svg .alert-danger .rule { stroke: #c62828; } svg .alert-danger .flag { fill: #c62828; }
-svg .hidden { display: none; }
-.legend { display: flex; flex-wrap: wrap; gap: 6px 14px; font-size: 12px; margin: 2px 0 0 58px; }
-.legend button { font: inherit; background: none; border: 0; padding: 0; cursor: pointer; color: var(--ink); }
-.legend button.off { opacity: 0.4; text-decoration: line-through; }
-.legend .sw { display: inline-block; width: 14px; height: 3px; vertical-align: middle; margin-right: 4px; }
-.legend .dotsw { display: inline-block; width: 9px; height: 9px; border-radius: 50%; vertical-align: middle; margin-right: 4px; }
-"""
-
-# Reports errors into the page (a data attribute) and toggles series from the legends.
-JS = """
-(function () {
-  var buttons = document.querySelectorAll('.legend button[data-toggle]');
-  for (var i = 0; i < buttons.length; i++) {
-    buttons[i].addEventListener('click', function (ev) {
-      var btn = ev.currentTarget, name = btn.getAttribute('data-toggle');
-      var chart = document.getElementById(btn.getAttribute('data-chart'));
-      if (!chart) { return; }
-      var items = chart.querySelectorAll('[data-series="' + name + '"]');
-      var off = !btn.classList.contains('off');
-      btn.classList.toggle('off', off);
-      btn.setAttribute('aria-pressed', off ? 'false' : 'true');
-      for (var j = 0; j < items.length; j++) { items[j].classList.toggle('hidden', off); }
-    });
-  }
-  var drawn = document.querySelectorAll('svg.chart path, svg.chart rect, svg.chart circle').length;
-  document.documentElement.setAttribute('data-chart-elements', String(drawn));
-  document.documentElement.setAttribute('data-report-ready', '1');
-})();
-"""
-
-ERROR_HOOK = """
-window.addEventListener('error', function (e) {
-  var n = Number(document.documentElement.getAttribute('data-js-errors') || '0') + 1;
-  document.documentElement.setAttribute('data-js-errors', String(n));
-});
-"""
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value[:10])
-        except ValueError:
-            return None
-    return None
+def default_first_day(last: date, months: int = DEFAULT_MONTHS) -> date:
+    """The Monday on or before the same day ``months`` calendar months before ``last``
+    (whole weeks from the first bar on)."""
+    index = last.year * 12 + last.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    day = date(year, month, min(last.day, calendar.monthrange(year, month)[1]))
+    return day - timedelta(days=day.weekday())
 
 
 def _local_day(moment: datetime, zone: ZoneInfo) -> date:
@@ -144,15 +67,21 @@ def _window(series: ChannelSeries, first: date, last: date) -> tuple[list[date],
     return days, {k: v[i0:i1] for k, v in series.columns.items()}
 
 
-def _weekly(days: Sequence[date], values: Sequence[float]) -> list[tuple[date, int, float]]:
-    """Monday-start week sums: (first day of the week within range, days in range, sum)."""
+def _weekly_bars(days: Sequence[date], values: Sequence[float], unit: str, last: date) -> list[Bar]:
+    """Monday-start week sums; the week of ``last`` is marked "so far" unless ``last`` is a Sunday."""
     weeks: dict[date, list[Any]] = {}
     for d, v in zip(days, values):
-        monday = d - timedelta(days=d.weekday())
-        w = weeks.setdefault(monday, [d, 0, 0.0])
+        w = weeks.setdefault(d - timedelta(days=d.weekday()), [d, 0, 0.0])
         w[1] += 1
         w[2] += v or 0.0
-    return [(w[0], w[1], w[2]) for w in weeks.values()]
+    bars = []
+    for monday, (first_day, n, total) in weeks.items():
+        partial = monday == last - timedelta(days=last.weekday()) and last.weekday() < 6
+        span = f", {DAY_NAMES[0]}-{DAY_NAMES[last.weekday()]}, {last.weekday() + 1} of 7 days" if partial else ""
+        tip = f"week of {monday.isoformat()}{' so far' if partial else ''}{span}: {fmt(total)} {unit}"
+        bars.append(Bar(first_day=first_day, days=n, value=total, tip=tip, partial=partial,
+                        note="so far" if partial else ""))
+    return bars
 
 
 def _legend(chart_id: str, entries: Sequence[tuple[str, str, str]], *, dots: bool = False) -> str:
@@ -166,11 +95,30 @@ def _legend(chart_id: str, entries: Sequence[tuple[str, str, str]], *, dots: boo
     return f'<div class="legend">{items}</div>'
 
 
+def _swatch(css: str) -> str:
+    return f'<span class="k {css}" aria-hidden="true"></span>'
+
+
+def _key(items: Sequence[tuple[str, str]]) -> str:
+    """What the chart's markers mean: (swatch HTML, plain text)."""
+    if not items:
+        return ""
+    return '<ul class="key">' + "".join(f"<li>{swatch}{escape(text)}</li>" for swatch, text in items) + "</ul>"
+
+
+ALERT_SWATCH = ('<span class="k k-alert" aria-hidden="true"><b style="color:#305d9e">&#9660;</b>'
+                '<b style="color:#e8a400">&#9660;</b><b style="color:#c62828">&#9660;</b></span>')
+SPIKE_KEY = (_swatch("k-spike"), "Large dot with a dark ring: a distance spike, a run more than 10% longer than the longest run "
+                        "of the previous 30 days (its colour gives how much longer, as in the legend above).")
+BAND_KEY = (_swatch("k-sweet"), "Green band, 0.8-1.3: the ratio Gabbett (2016) called the 'sweet spot'.")
+LINE_KEY = (_swatch("k-danger"), "Red dashed line, 1.5: where Gabbett's 'danger zone' starts.")
+
+
 class _Marks:
-    """Symptoms and alerts, to be drawn on every chart."""
+    """Symptoms and alerts, to be drawn on every chart and explained in its key."""
 
     def __init__(self, symptoms: Sequence[Symptom], alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo,
-                 last: date) -> None:
+                 first: date, last: date) -> None:
         self.spans: list[tuple[date, date, str]] = []
         for s in symptoms:
             start = _local_day(s.started_at, zone)
@@ -181,13 +129,20 @@ class _Marks:
                                             + (f" - {s.note}" if s.note else "")))
         self.flags: list[tuple[date, str, str]] = []
         for a in alerts:
-            day = _date(a.get("local_date"))
+            day = as_date(a.get("local_date"))
             if day is None:
                 continue
             severity = str(a.get("severity", "info"))
             if severity not in SEVERITY_ORDER:
                 severity = "info"
             self.flags.append((day, severity, f"{day.isoformat()} {severity} {a.get('rule', '')}: {a.get('message', '')}"))
+        self.key: list[tuple[str, str]] = []
+        if any(start <= last and end >= first for start, end, _ in self.spans):
+            self.key.append((_swatch("k-symptom"), "Pink shading: a symptom, from the day it started until it resolved "
+                                          "(or today); see Symptoms below."))
+        if any(first <= day <= last for day, _, _ in self.flags):
+            self.key.append((ALERT_SWATCH, "Triangle and dotted line: an alert that day (blue info, amber warning, "
+                                           "red danger); see Alerts below."))
 
     def draw(self, chart: TimeChart) -> None:
         for start, end, tip in self.spans:
@@ -196,78 +151,22 @@ class _Marks:
             chart.marker(day, css=f"alert alert-{severity}", tip=tip)
 
 
-def _summary_table(result: LoadResult, day: date) -> str:
-    rows = []
-    for name, series in result.channels.items():
-        if not series.available:
-            rows.append(f"<tr><td>{escape(CHANNEL_LABELS.get(name, name))}</td>"
-                        f'<td colspan="8" class="muted">not available: {escape(series.reason or "")}</td></tr>')
-            continue
-        m = series.day(day)
-        unit = escape(series.unit)
-
-        def ratio_cell(value: float | None, reason: str | None, *, zone: bool = False) -> str:
-            if value is None:
-                return f'<td class="num muted">{escape(reason or "-")}</td>'
-            z = acwr_zone(value) if zone else None
-            css = f' zone-{z}' if z else ""
-            return f'<td class="num{css}" title="{escape(z.replace("_", " ") if z else "")}">{value:.2f}</td>'
-
-        ramp = (f'<td class="num">{m.ramp_pct:+.0f}%</td>' if m.ramp_pct is not None
-                else f'<td class="num muted">{escape(m.ramp_reason or "-")}</td>')
-        rows.append(
-            f"<tr><td>{escape(CHANNEL_LABELS.get(name, name))}</td>"
-            f'<td class="num">{fmt(m.acute_7d)} {unit}</td>{ramp}'
-            + "".join(ratio_cell(*m.acwr(k), zone=True) for k in ACWR_KINDS)
-            + f'<td class="num">{fmt(m.fitness)} / {fmt(m.fatigue)} / {fmt(m.form)}</td>'
-            + ratio_cell(m.monotony, m.monotony_reason)
-            + "</tr>"
-        )
-    head = ("<tr><th>channel</th><th>last 7 days</th><th>weekly ramp</th>"
-            + "".join(f"<th>ACWR {escape(KIND_LABELS[k])}</th>" for k in ACWR_KINDS)
-            + "<th>fitness / fatigue / form</th><th>monotony</th></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+def _figure(chart: TimeChart, *, legend: str = "", key: Sequence[tuple[str, str]] = (), caption: str = "") -> str:
+    """A chart's title (HTML, so it wraps on a phone), its drawings, legend, key and caption."""
+    unit = f' <span class="unit">({escape(chart.unit)})</span>' if chart.unit else ""
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return (f'<figure><h3 class="chart-title">{escape(chart.title)}{unit}</h3>{responsive_svg(chart)}{legend}'
+            f"{_key(key)}{cap}</figure>")
 
 
-def _spike_rows(findings: Sequence[ActivityFinding], names: Mapping[int, str]) -> str:
-    rows = []
-    for f in findings:
-        if f.spike_band in (None, "<=10%"):
-            continue
-        ci = f" ({f.spike_hrr_ci[0]:.2f}-{f.spike_hrr_ci[1]:.2f})" if f.spike_hrr_ci else ""
-        rows.append(
-            f"<tr><td>{f.local_date.isoformat()}</td><td>{escape(names.get(f.activity_id, '') or '')}</td>"
-            f'<td class="num">{fmt(f.distance_km)} km</td><td class="num">{fmt(f.longest_prev_30d_km)} km</td>'
-            f'<td class="num">{f.distance_increase_pct:+.1f}%</td>'
-            f'<td class="{BAND_CSS.get(f.spike_band or "", "")}">{escape(f.spike_band or "")}</td>'
-            f'<td class="num">{f.spike_hrr:.2f}{ci}</td></tr>'
-        )
-    if not rows:
-        return '<p class="muted">No run was more than 10% longer than the longest run of its previous 30 days.</p>'
-    return ("<table><tr><th>day</th><th>run</th><th>distance</th><th>longest previous 30 days</th><th>longer by</th>"
-            "<th>band</th><th>hazard rate ratio (95% CI)</th></tr>" + "".join(rows) + "</table>")
-
-
-def _alert_rows(alerts: Sequence[Mapping[str, Any]], first: date, last: date) -> str:
-    rows = []
-    ordered = sorted(alerts, key=lambda a: (str(_date(a.get("local_date")) or ""), str(a.get("rule", ""))))
-    for a in ordered:
-        day = _date(a.get("local_date"))
-        if day is None or not first <= day <= last:
-            continue
-        severity = str(a.get("severity", "info"))
-        rows.append(f"<tr><td>{day.isoformat()}</td><td class=\"sev-{escape(severity)}\">{escape(severity)}</td>"
-                    f"<td>{escape(str(a.get('rule', '')))}</td><td>{escape(str(a.get('message', '')))}</td></tr>")
-    if not rows:
-        return '<p class="muted">No alerts in this period.</p>'
-    return "<table><tr><th>day</th><th>severity</th><th>rule</th><th>message</th></tr>" + "".join(rows) + "</table>"
-
-
-def _symptom_rows(marks: _Marks) -> str:
-    if not marks.spans:
-        return '<p class="muted">No symptoms recorded.</p>'
-    return "<table><tr><th>symptom</th></tr>" + "".join(
-        f"<tr><td>{escape(tip)}</td></tr>" for _, _, tip in sorted(marks.spans)) + "</table>"
+def _period(first: date, last: date, since: date | None, months: int | None, history_start: date | None) -> str:
+    if since is not None:
+        what = f"from {since.isoformat()}"
+    elif months is not None and history_start is not None and first > history_start:
+        what = f"the last {months} months"
+    else:
+        what = "the whole history"
+    return f"{first.isoformat()} to {last.isoformat()} ({what})"
 
 
 def render_report(
@@ -278,6 +177,7 @@ def render_report(
     symptoms: Sequence[Symptom] = (),
     alerts: Sequence[Mapping[str, Any]] = (),
     since: date | None = None,
+    months: int | None = DEFAULT_MONTHS,
 ) -> str:
     """One self-contained HTML page (inline CSS, SVG and JS; no network access needed).
 
@@ -285,8 +185,9 @@ def render_report(
     ``activities``: the athlete's activities (run names in the tables). ``symptoms``: shaded
     on the charts from their start to their resolution (or the last day). ``alerts``: dicts
     with at least ``local_date`` (date or ISO string), ``rule``, ``severity``, ``message``;
-    flagged on the charts and listed. ``since``: first day shown (default: the result's
-    first day).
+    flagged on the charts and listed. ``since``: first day shown; without it, the last
+    ``months`` months (from a Monday, :func:`default_first_day`), or the whole history when
+    ``months`` is None.
     """
     zone = ZoneInfo(result.timezone)
     title = f"Training load - {athlete_name}"
@@ -301,16 +202,16 @@ def render_report(
         return "".join(parts)
 
     last = result.last_day
-    first = max(result.first_day, since) if since is not None else result.first_day
-    first = min(first, last)
-    marks = _Marks(symptoms, alerts, zone, last)
+    start = since if since is not None else (default_first_day(last, months) if months is not None else None)
+    first = min(max(result.first_day, start) if start is not None else result.first_day, last)
+    marks = _Marks(symptoms, alerts, zone, first, last)
     names = {a.id: a.name or a.sport for a in activities}
     parts.append(
-        f'<p class="meta">{first.isoformat()} to {last.isoformat()} (local days, {escape(result.timezone)}); '
-        f"history since {result.history_start.isoformat() if result.history_start else '-'}; "
-        f"{len([f for f in result.findings if f.local_date >= first])} runs in this period.</p>"
+        f'<p class="meta">{_period(first, last, since, months, result.first_day)}, local days in '
+        f"{escape(result.timezone)}; history since {result.history_start.isoformat() if result.history_start else '-'}; "
+        f"{len([f for f in result.findings if first <= f.local_date <= last])} runs in this period.</p>"
     )
-    parts.append(f"<h2>On {last.isoformat()}</h2>" + _summary_table(result, last))
+    parts.append(f"<h2>On {last.isoformat()}</h2>" + summary_table(result, last))
     parts.append('<p class="note">Ratios need 28 days of history ("warming up") and a non-zero base ("no base"); '
                  "they are left blank rather than shown as 0 or infinity.</p>")
 
@@ -323,14 +224,19 @@ def render_report(
             parts.append(f'<p class="muted">{escape(label)}: not available ({escape(s.reason if s else "")}).</p>')
             continue
         days, cols = _window(s, first, last)
-        weeks = _weekly(days, cols["load"])
-        top = max((w[2] for w in weeks), default=0.0)
+        bars = _weekly_bars(days, cols["load"], s.unit, last)
+        top = max((b.value for b in bars), default=0.0)
+        partial = any(b.partial for b in bars)
+        # room above the tallest bars for the "so far" note
         chart = TimeChart(chart_id=f"chart-weekly-{name}", title=label, unit=f"{s.unit} per week",
-                          first=first, last=last, y_min=0.0, y_max=max(top * 1.08, 1.0))
+                          first=first, last=last, y_min=0.0, y_max=max(top * (1.2 if partial else 1.08), 1.0))
         marks.draw(chart)
-        chart.bars(((d, n, v, f"week of {(d - timedelta(days=d.weekday())).isoformat()}: {fmt(v)} {s.unit}")
-                    for d, n, v in weeks), css=css, series=name)
-        parts.append(f"<figure>{chart.svg()}</figure>")
+        chart.bars(bars, css=css, series=name)
+        key = list(marks.key)
+        if partial:
+            key.insert(0, (_swatch("k-partial"), f"Faded bar marked 'so far': the current week, {last.weekday() + 1} "
+                                                 f"of 7 days (Monday to {last.strftime('%A')} {last.isoformat()})."))
+        parts.append(_figure(chart, key=key))
 
     # --- runs and spikes --------------------------------------------------------------------
     runs = [f for f in result.findings if first <= f.local_date <= last and f.distance_km is not None]
@@ -351,15 +257,16 @@ def render_report(
                    + (f" ({fmt(f.steep_descent_m, 0)} m at -8 % or steeper)" if f.steep_descent_m is not None else ""))
             chart.dot(f.local_date, f.distance_km or 0.0, css=f"run {css}" if css != "run" else "run",
                       series=css if band else "unrated", tip=tip, r=4.5 if big else 2.6)
-        parts.append(f"<figure>{chart.svg()}" + _legend("chart-runs", [
+        legend = _legend("chart-runs", [
             ("band-ref", "not a spike (within 10%, reference)", "#3f7fd1"), ("band-1", ">10-30% longer (HRR 1.64)", "#f0a202"),
             ("band-2", ">30-100% longer (HRR 1.52)", "#e8590c"), ("band-3", ">100% longer (HRR 2.28)", "#c62828"),
             ("unrated", "warming up / no base", "#9aa3b2")], dots=True)
-            + "<figcaption>Compared with the longest run of the previous 30 days (Frandsen et al. 2025, BJSM "
-              "59:1203; hazard rate ratios vs the reference band).</figcaption></figure>")
+        parts.append(_figure(chart, legend=legend, key=[SPIKE_KEY, *marks.key], caption=(
+            "Compared with the longest run of the previous 30 days (Frandsen et al. 2025, BJSM 59:1203; hazard rate "
+            "ratios vs the reference band).")))
     else:
         parts.append('<p class="muted">No runs with a distance in this period.</p>')
-    parts.append(_spike_rows([f for f in result.findings if first <= f.local_date <= last], names))
+    parts.append(spike_table([f for f in result.findings if first <= f.local_date <= last], names))
 
     # --- ACWR ---------------------------------------------------------------------------------
     days, cols = _window(series, first, last)
@@ -374,11 +281,12 @@ def render_report(
     colours = {"rolling_coupled": "#3f7fd1", "rolling_uncoupled": "#8e44ad", "ewma": "#e67e22"}
     for k in ACWR_KINDS:
         chart.line(days, cols[f"acwr_{k}"], css=f"line acwr-{k}", series=k, label=f"ACWR {KIND_LABELS[k]}")
-    parts.append(f"<figure>{chart.svg()}" + _legend("chart-acwr", [(k, KIND_LABELS[k], colours[k]) for k in ACWR_KINDS])
-                 + "<figcaption>Shaded: 0.8-1.3 ('sweet spot'); dashed: 1.5 ('danger zone') (Gabbett 2016). The ACWR is "
-                   "contested: Impellizzeri et al. 2020 found fixed or random chronic loads predict about as well, and "
-                   "Frandsen et al. 2025 found no positive dose-response in runners. Values above 4 are drawn at 4."
-                   "</figcaption></figure>")
+    parts.append(_figure(
+        chart, legend=_legend("chart-acwr", [(k, KIND_LABELS[k], colours[k]) for k in ACWR_KINDS]),
+        key=[BAND_KEY, LINE_KEY, *marks.key],
+        caption="The ACWR is contested: Impellizzeri et al. 2020 found fixed or random chronic loads predict about as "
+                "well, and Frandsen et al. 2025 found no positive dose-response in runners. Values above 4 are drawn "
+                "at 4."))
 
     # --- fitness / fatigue / form ---------------------------------------------------------------
     parts.append(f"<h2>Fitness, fatigue and form ({escape(label)})</h2>")
@@ -393,14 +301,14 @@ def render_report(
     for k in ("fitness", "fatigue", "form"):
         chart.line(days, cols[k], css=f"line pmc-{k}", series=k, label=pmc_labels[k])
     conv = "decay exp(-1/N) (GoldenCheetah)" if result.settings.pmc_convention == "exp" else "lambda 2/(N+1) (Williams/Runalyze)"
-    parts.append(f"<figure>{chart.svg()}" + _legend("chart-pmc", [
+    parts.append(_figure(chart, legend=_legend("chart-pmc", [
         ("fitness", pmc_labels["fitness"], "#1f77b4"), ("fatigue", pmc_labels["fatigue"], "#d6336c"),
-        ("form", pmc_labels["form"], "#2e8b57")]) + f"<figcaption>Convention: {escape(conv)}.</figcaption></figure>")
+        ("form", pmc_labels["form"], "#2e8b57")]), key=marks.key, caption=f"Convention: {escape(conv)}."))
 
     # --- lists --------------------------------------------------------------------------------
-    parts.append("<h2>Alerts</h2>" + _alert_rows(alerts, first, last))
-    parts.append("<h2>Symptoms</h2>" + _symptom_rows(marks))
-    parts.append('<p class="note">Symptoms are shaded on every chart; alerts are flagged at the top of every chart '
-                 "(hover for details). Click a legend entry to hide or show a series.</p>")
+    parts.append("<h2>Alerts</h2>" + alert_table(alerts, first, last))
+    parts.append("<h2>Symptoms</h2>" + symptom_table([tip for _, _, tip in sorted(marks.spans)]))
+    parts.append('<p class="note">On a computer, hover over a bar, dot or marker for its details. Click a legend '
+                 "entry to hide or show a series.</p>")
     parts.append(f"</main><script>{JS}</script></body></html>")
     return "".join(parts)

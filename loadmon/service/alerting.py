@@ -81,11 +81,12 @@ def email_settings(config: Config) -> EmailSettings:
 
 
 def configured_channels(config: Config, *, validate: bool = True) -> list[Channel]:
-    """``email`` (when enabled) and ``push[0]``, ``push[1]``, ... (one per URL).
+    """``email`` (when enabled), ``push[0]``, ``push[1]``, ... (one per URL) and ``maildir`` (when set).
 
     With ``validate`` a bad setting is a :class:`ConfigError` naming the key (never a secret).
     """
-    return build_channels(email=email_settings(config), push_urls=list(config.alerts.push_urls), validate=validate)
+    return build_channels(email=email_settings(config), push_urls=list(config.alerts.push_urls), validate=validate,
+                          maildir=config.alerts.maildir)
 
 
 def channel_names(config: Config) -> list[str]:
@@ -276,7 +277,7 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
     now = svc.clock()
     channel = by_name.get(name)
     if channel is None:
-        error = (f"channel {name!r} is no longer configured (alerts.email.enabled / alerts.push_urls); "
+        error = (f"channel {name!r} is no longer configured (alerts.email.enabled / alerts.push_urls / alerts.maildir); "
                  f"configured: {', '.join(by_name) or 'none'}")
         store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error)
         _count(counts, name, "failed")

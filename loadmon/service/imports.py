@@ -10,7 +10,7 @@ from pathlib import Path
 from connectors.fit.files import iter_fit_inputs
 from connectors.fit.reader import read_fit
 from loadmon.domain import Athlete
-from loadmon.errors import ImportFileError, LoadmonError
+from loadmon.errors import ImportFileError, LoadmonError, StorageError
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
 
@@ -23,6 +23,7 @@ class FileResult:
     outcome: str  # imported | duplicate | skipped | failed
     activities: int = 0
     reason: str | None = None
+    transient: bool = False  # failed for the database's sake (StorageError), not the file's: worth a retry
 
 
 @dataclass(kw_only=True)
@@ -85,7 +86,7 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
             result = FileResult(name=item.name, outcome="failed", reason=exc.problem)
             _log_failure(service, athlete, item.name, exc.problem)
         except LoadmonError as exc:
-            result = FileResult(name=item.name, outcome="failed", reason=str(exc))
+            result = FileResult(name=item.name, outcome="failed", reason=str(exc), transient=isinstance(exc, StorageError))
             _log_failure(service, athlete, item.name, str(exc))
         summary.files.append(result)
         log.debug("import.file", file=item.name, outcome=result.outcome, activities=result.activities, reason=result.reason)

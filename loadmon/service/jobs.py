@@ -294,6 +294,7 @@ class _Seen:
     size: int
     mtime_ns: int
     done: bool
+    failures: int = 0  # scans in a row whose import of this file failed for a transient reason
 
 
 @dataclass
@@ -330,13 +331,19 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
     and a file still being written (modified less than ``settle_s`` ago, or whose size or
     mtime changed since the previous scan) waits for the next scan. The import itself is
     idempotent by content hash. When activities were added, the alert rules are evaluated.
+
+    A file whose import failed for a reason other than its content (the database unreachable
+    or the connection lost: a StorageError, or an unexpected exception) is not marked done: the
+    next scan retries it, and the run is recorded as ``error`` naming the file and how many
+    scans in a row it failed, so ``daemon status`` shows it until it is imported. A corrupt or
+    unsupported file is read once and reported (``failed``); it does not fail the run.
     """
     state = _watch_state(svc)
     dirs = [Path(d).expanduser() for d in svc.config.fit.watch_dirs]
 
     def body() -> _Body:
         counts = {"files": 0, "imported": 0, "duplicate": 0, "skipped": 0, "failed": 0, "new_activities": 0,
-                  "pending": 0, "unchanged": 0}
+                  "pending": 0, "unchanged": 0, "retry": 0}
         problems: list[str] = []
         touched: set[int] = set()
         present: set[str] = set()
@@ -378,11 +385,12 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                     counts["stopped"] = True
                     break
                 st = path.stat() if path.exists() else None
+                retry: str | None = None  # why this file must be read again at the next scan
                 try:
                     summary = imports.import_paths(svc, athlete, [path])
                 except Exception as exc:  # noqa: BLE001 - one file never stops the scan
                     counts["failed"] += 1
-                    problems.append(f"{path}: {error_text(exc, svc)}")
+                    retry = error_text(exc, svc)
                 else:
                     d = summary.as_dict()
                     for k in ("imported", "duplicate", "skipped", "failed", "new_activities"):
@@ -390,9 +398,18 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                     for f in d["failures"]:
                         log.warning("import.file_failed", file=f["file"], reason=f["reason"])
                     touched.update(summary.athlete_ids)
+                    transient = [f.reason or "database error" for f in summary.failed if f.transient]
+                    retry = "; ".join(transient) if transient else None
                 counts["files"] += 1
+                prev = state.seen.get(str(path))
+                failures = (prev.failures if prev else 0) + 1 if retry else 0
+                if retry:
+                    counts["retry"] += 1
+                    problems.append(f"{path}: not imported ({failures} scan(s) in a row), retried at the next scan: "
+                                    f"{safe_text(retry, svc)}")
                 if st is not None:
-                    state.seen[str(path)] = _Seen(size=st.st_size, mtime_ns=st.st_mtime_ns, done=True)
+                    state.seen[str(path)] = _Seen(size=st.st_size, mtime_ns=st.st_mtime_ns, done=retry is None,
+                                                  failures=failures)
         return _Body(counts=counts, touched=frozenset(touched), error="; ".join(problems) if problems else None)
 
     result = run_job(svc, JOB_IMPORT, body)
@@ -443,8 +460,9 @@ def acquire_daemon_lock(svc: Service) -> Any:
     return _acquire(svc.store)
 
 
-def daemon_started(svc: Service, *, once: bool = False) -> int | None:
-    """Record a daemon start (closing runs a killed daemon left open). Returns the run id."""
+def daemon_started(svc: Service, *, once: bool = False, counts: dict[str, Any] | None = None) -> int | None:
+    """Record a daemon start (closing runs a killed daemon left open), with ``counts`` (who it
+    is: :func:`loadmon.service.liveness.identity`). Returns the run id."""
     from loadmon.storage.jobruns import interrupt_running_job_runs
 
     now = svc.clock()
@@ -452,7 +470,8 @@ def daemon_started(svc: Service, *, once: bool = False) -> int | None:
         interrupted = interrupt_running_job_runs(svc.store, finished_at=now, jobs=list(DAEMON_JOBS))
         if interrupted:
             log.warning("daemon.interrupted_runs", count=interrupted)
-        return svc.store.start_job_run(JOB_DAEMON, athlete_id=None, started_at=now)
+        return svc.store.start_job_run(JOB_DAEMON, athlete_id=None, started_at=now,
+                                       counts=_json_safe({**(counts or {}), **({"once": True} if once else {})}))
     except Exception as exc:  # noqa: BLE001
         log.error("job.record_failed", job=JOB_DAEMON, phase="start", error=error_text(exc, svc))
         return None

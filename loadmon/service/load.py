@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,8 @@ from loadmon.engine import ACWR_KINDS, EngineSettings, LoadResult, compute_load,
 from loadmon.service.context import Service
 
 STATUS_CHANNELS = ("distance_km", "descent_m", "duration_min", "trimp", "srpe")
+#: The period `loadmon report` shows without --since or --all.
+REPORT_MONTHS = 6
 
 
 def engine_settings(config: Config) -> EngineSettings:
@@ -162,8 +165,10 @@ def symptom_dict(s: Symptom) -> dict[str, Any]:
             "note": s.note}
 
 
-def report_html(svc: Service, athlete: Athlete, *, since: date | None = None, day: date | None = None) -> str:
-    """The self-contained HTML report (charts inlined; no network needed to view it)."""
+def report_html(svc: Service, athlete: Athlete, *, since: date | None = None, day: date | None = None,
+                months: int | None = REPORT_MONTHS) -> str:
+    """The self-contained HTML report (charts inlined; no network needed to view it): from
+    ``since``, else the last ``months`` months, else (``months=None``) the whole history."""
     from loadmon.report import render_report
 
     view = compute(svc, athlete, day=day)
@@ -173,4 +178,13 @@ def report_html(svc: Service, athlete: Athlete, *, since: date | None = None, da
         for a in svc.store.list_alerts(athlete.id)
     ]
     return render_report(view.result, athlete_name=athlete.name, activities=view.activities,
-                         symptoms=svc.store.list_symptoms(athlete.id), alerts=alerts, since=since)
+                         symptoms=svc.store.list_symptoms(athlete.id), alerts=alerts, since=since, months=months)
+
+
+def write_report(svc: Service, athlete: Athlete, out: Path, *, since: date | None = None,
+                 months: int | None = REPORT_MONTHS) -> int:
+    """Write :func:`report_html` to ``out``, readable by the owner only (0600, it holds symptoms),
+    atomically (a temporary file renamed over ``out``); returns its size in bytes."""
+    from loadmon.service.files import write_private_text
+
+    return write_private_text(out, report_html(svc, athlete, since=since, months=months))

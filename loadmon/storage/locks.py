@@ -1,17 +1,21 @@
 """The daemon's single-instance lock, one per database.
 
 - SQLite: an exclusive ``flock`` (the filelock package) on ``<database file>.daemon.lock``,
-  next to the database. The kernel drops it when the process dies, even on SIGKILL.
+  next to the database. The kernel drops it when the process dies, even on SIGKILL. The lock
+  object is not thread-local (``thread_local=False``): the daemon checks it from a scheduler
+  thread, and filelock's default per-thread context reads "not locked" there.
 - PostgreSQL: ``pg_try_advisory_lock`` on a connection held for the daemon's lifetime
   (advisory locks belong to one database; the server drops it when the session ends).
 - SQLite in memory: a lock inside this process only (nothing else can open that database).
 
 :func:`acquire_daemon_lock` raises :class:`DaemonLockedError` naming the lock when another
 daemon holds it. The caller keeps the returned :class:`DaemonLock` and calls ``release()``.
+:func:`daemon_lock_held` tells another process (``daemon status``) whether a daemon holds it.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -29,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # pg_try_advisory_lock(bigint): a fixed key, the 8 ASCII bytes "lmdaemon" big-endian (7813011298033954670).
 PG_ADVISORY_KEY = int.from_bytes(b"lmdaemon", "big", signed=True)
 LOCK_SUFFIX = ".daemon.lock"
+ACQUIRE_WAIT_S = 1.0  # a `daemon status` probe holds the file lock for microseconds: wait that out, not more
 _memory_lock = threading.Lock()
 
 
@@ -53,7 +58,8 @@ class _FileDaemonLock(DaemonLock):
         import filelock
 
         self.path = path
-        self._lock = filelock.FileLock(str(path), timeout=0)
+        # thread_local=False: check() runs in a scheduler thread, release() in the main thread.
+        self._lock = filelock.FileLock(str(path), timeout=ACQUIRE_WAIT_S, thread_local=False)
         try:
             self._lock.acquire()
         except filelock.Timeout:
@@ -62,18 +68,21 @@ class _FileDaemonLock(DaemonLock):
                 f"(stop the other daemon first{_pid_hint(path)})") from None
         except OSError as exc:
             raise StorageError(f"cannot create the daemon lock file {path}: {exc.strerror}") from None
+        self._inode = _inode(path)  # the file we locked: a lock file deleted or replaced is a lost lock
         try:  # who holds it, for the message a second daemon prints (the lock file itself is truncated on open)
             _pid_file(path).write_text(f"{os.getpid()}\n", encoding="ascii")
         except OSError:
             pass
 
     def check(self) -> bool:
-        return not self.released and self._lock.is_locked
+        """Held by this object (from any thread) and still the file at ``path``."""
+        return not self.released and self._lock.is_locked and self._inode is not None and _inode(self.path) == self._inode
 
     def release(self) -> None:
         if not self.released:
-            try:
-                _pid_file(self.path).unlink(missing_ok=True)
+            try:  # only our own pid: after a lost lock the file may name the daemon that took it
+                if _pid_file(self.path).read_text(encoding="ascii").strip() == str(os.getpid()):
+                    _pid_file(self.path).unlink(missing_ok=True)
             except OSError:
                 pass
             self._lock.release()
@@ -105,12 +114,7 @@ class _PgDaemonLock(DaemonLock):
             raise StorageError(f"cannot connect to take the daemon lock: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from None
         try:
             got = conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": PG_ADVISORY_KEY})
-            holder = None
-            if not got:
-                holder = conn.scalar(text(
-                    "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
-                    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                    "AND ((l.classid::bigint << 32) | l.objid::bigint) = :k LIMIT 1"), {"k": PG_ADVISORY_KEY})
+            holder = None if got else _pg_holder(conn)
         except SQLAlchemyError as exc:
             conn.close()
             raise StorageError(f"cannot take the daemon lock: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from None
@@ -152,6 +156,66 @@ def release_pg_advisory(conn: Any, unlock_sql: str, params: dict[str, int]) -> N
             pass
 
 
+def _pg_holder(conn: Any) -> int | None:
+    """The server process holding the daemon's advisory lock on this database, or None."""
+    return conn.scalar(text(
+        "SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = :k LIMIT 1"), {"k": PG_ADVISORY_KEY})
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _file_lock_held(path: Path) -> bool:
+    """Whether some process holds the ``flock`` on ``path`` (a shared lock taken and dropped at once)."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)  # closing drops our shared lock
+    return False
+
+
+def daemon_lock_held(store: "Store") -> tuple[bool | None, int | None]:
+    """(held, pid) for ``daemon status``: whether a daemon (or scheduler) holds this database's
+    lock, and the pid it recorded (SQLite) or the server process holding it (PostgreSQL).
+    ``held`` is None when it cannot be known (in-memory SQLite, a platform without ``flock``)."""
+    if store.engine.url.get_backend_name() == "postgresql":
+        try:
+            with store.engine.connect() as conn:
+                holder = _pg_holder(conn)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot read the daemon lock: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from None
+        return holder is not None, holder
+    path = daemon_lock_path(store)
+    if path is None:
+        return None, None
+    try:
+        held = _file_lock_held(path)
+    except (ImportError, OSError):
+        return None, None
+    try:
+        pid_text = _pid_file(path).read_text(encoding="ascii").strip()
+    except OSError:
+        pid_text = ""
+    return held, int(pid_text) if pid_text.isdigit() else None
+
+
 def _pid_file(lock_path: Path) -> Path:
     return lock_path.with_name(lock_path.name + ".pid")
 
@@ -183,4 +247,4 @@ def acquire_daemon_lock(store: "Store") -> DaemonLock:
     return _FileDaemonLock(path)
 
 
-__all__: list[Any] = ["DaemonLock", "acquire_daemon_lock", "daemon_lock_path", "PG_ADVISORY_KEY"]
+__all__: list[Any] = ["DaemonLock", "acquire_daemon_lock", "daemon_lock_held", "daemon_lock_path", "PG_ADVISORY_KEY"]

@@ -739,9 +739,10 @@ class Store:
         return SqlBudgetStore(self.engine)
 
     # -- job runs (daemon health) -----------------------------------------------------------
-    def start_job_run(self, job: str, *, athlete_id: int | None, started_at: datetime) -> int:
+    def start_job_run(self, job: str, *, athlete_id: int | None, started_at: datetime,
+                      counts: dict[str, Any] | None = None) -> int:
         with self.session() as s:
-            row = JobRunRow(job=job, athlete_id=athlete_id, started_at=started_at, outcome="running", counts={})
+            row = JobRunRow(job=job, athlete_id=athlete_id, started_at=started_at, outcome="running", counts=counts or {})
             s.add(row)
             s.flush()
             return row.id

@@ -38,11 +38,20 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def loadmon_cmd(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "loadmon", "--config", str(config), *args]
+def clean_install_env(tmp_path: Path) -> dict[str, str]:
+    """A new user's environment: no config file anywhere, an empty home and data directory."""
+    env = cli_env(tmp_path)
+    home = tmp_path / "home"
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local" / "share"))
+    return env
 
 
-def run_cli(config: Path, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def loadmon_cmd(config: Path | None, *args: str) -> list[str]:
+    """The CLI; ``config`` None means the default config search (none on a clean install)."""
+    return [sys.executable, "-m", "loadmon", *(["--config", str(config)] if config else []), *args]
+
+
+def run_cli(config: Path | None, *args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(loadmon_cmd(config, *args), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
@@ -61,7 +70,7 @@ def wait_until(predicate: Callable[[], Any], *, timeout: float, interval: float 
 class DaemonProcess:
     """`loadmon daemon` as a real subprocess; its JSON log lines go to a file."""
 
-    def __init__(self, config: Path, env: dict[str, str], log_path: Path, *extra: str) -> None:
+    def __init__(self, config: Path | None, env: dict[str, str], log_path: Path, *extra: str) -> None:
         self.log_path = log_path
         self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(loadmon_cmd(config, "daemon", *extra), env=env, cwd=REPO_ROOT,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
+import filelock
 import pytest
 
-from tests.daemon.helpers import DaemonProcess, cli_env, fit_file, run_cli, wait_until, write_config
+from tests.daemon.helpers import (DaemonProcess, clean_install_env, cli_env, fit_file, run_cli, wait_until,
+                                  write_config)
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +99,10 @@ def test_once_runs_every_job_once_and_exits_0(tmp_path) -> None:
     status = run_cli(config, "daemon", "status", "--json", env=env)
     report = json.loads(status.stdout)
     assert status.returncode == 0, status.stdout
-    assert report["daemon"]["once"] is True
+    assert report["daemon"]["once"] is True and report["daemon"]["running"] is False
+    # Not running after a pass, by design (cron, `make demo`): said, but not a failure.
+    text = run_cli(config, "daemon", "status", env=env)
+    assert text.returncode == 0 and "daemon: not running; last pass (--once), started" in text.stdout, text.stdout
     jobs = {j["job"] for j in report["jobs"] if j["last_started_at"]}
     assert {"import_watched", "evaluate", "deliver"} <= jobs
 
@@ -146,3 +153,93 @@ def test_on_postgresql_a_second_daemon_refuses_and_sigterm_exits_0(tmp_path, pg_
         first.stop()
     status = run_cli(config, "daemon", "status", "--json", env=env)
     assert json.loads(status.stdout)["daemon"]["running"] is False
+
+
+def test_daemon_on_a_clean_install_keeps_running_past_several_lock_checks(tmp_path) -> None:
+    """A new user: no config file, an empty data directory, the embedded SQLite default. The lock
+    is checked every second (the default is 30 s); the daemon must keep it past several checks."""
+    env = clean_install_env(tmp_path)
+    env["LOADMON_DAEMON__LOCK_CHECK_S"] = "1"
+    daemon = DaemonProcess(None, env, tmp_path / "daemon.log")
+    try:
+        started = daemon.wait_for_event("daemon.started")
+        assert "lock_check" in started["jobs"]
+        assert (tmp_path / "data" / "loadmon.sqlite.daemon.lock").exists()  # the default database, created here
+        t_end = time.monotonic() + 6  # six lock checks
+        while time.monotonic() < t_end:
+            assert daemon.proc.poll() is None, f"the daemon exited with {daemon.proc.returncode}:\n{daemon.log_text()}"
+            time.sleep(0.2)
+        events = [e["event"] for e in daemon.events()]
+        assert "daemon.lock_lost" not in events and "daemon.stopping" not in events, daemon.log_text()
+
+        status = run_cli(None, "daemon", "status", "--json", env=env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        report = json.loads(status.stdout)
+        assert report["healthy"] is True and report["daemon"]["running"] is True
+        code, _ = daemon.terminate()
+        assert code == 0, daemon.log_text()
+    finally:
+        daemon.stop()
+
+
+def _status(config, env) -> tuple[int, dict]:
+    res = run_cli(config, "daemon", "status", "--json", env=env)
+    return res.returncode, json.loads(res.stdout)
+
+
+def test_status_is_unhealthy_at_once_when_the_daemon_stopped_or_was_killed(tmp_path) -> None:
+    config = write_config(tmp_path)
+    env = cli_env(tmp_path)
+    daemon = DaemonProcess(config, env, tmp_path / "first.log")
+    try:
+        daemon.wait_for_event("daemon.started")
+        assert _status(config, env)[0] == 0
+        code, _ = daemon.terminate()
+        assert code == 0
+    finally:
+        daemon.stop()
+    # Stopped a moment ago: every job ran recently, but nothing runs any more.
+    code, report = _status(config, env)
+    assert code == 1 and report["daemon"]["running"] is False
+    assert report["problems"][0].startswith("the daemon is not running: it stopped at ")
+    text = run_cli(config, "daemon", "status", env=env)
+    assert text.returncode == 1 and "daemon: not running (it stopped at" in text.stdout
+
+    daemon = DaemonProcess(config, env, tmp_path / "second.log")
+    try:
+        daemon.wait_for_event("daemon.started")
+        pid = daemon.proc.pid
+        daemon.proc.send_signal(signal.SIGKILL)  # no clean-up: its records still say "running"
+        daemon.proc.wait(timeout=10)
+    finally:
+        daemon.stop()
+    lock_file = tmp_path / "loadmon.sqlite.daemon.lock"
+    assert lock_file.exists() and (tmp_path / "loadmon.sqlite.daemon.lock.pid").read_text().strip() == str(pid)
+    code, report = _status(config, env)
+    assert code == 1 and report["daemon"]["running"] is False
+    assert f"but its lock is free: process {pid} was killed or crashed" in report["problems"][0]
+
+    # The lock file is held by some other process, but the recorded daemon process is gone.
+    holder = filelock.FileLock(str(lock_file), timeout=0, thread_local=False)
+    with holder:
+        code, report = _status(config, env)
+    assert code == 1 and f"process {pid}, running since" in report["problems"][0]
+
+
+@pytest.mark.postgres
+def test_on_postgresql_status_is_unhealthy_at_once_when_the_daemon_was_killed(tmp_path, pg_database_url) -> None:
+    config = write_config(tmp_path, database_url=pg_database_url)
+    env = cli_env(tmp_path)
+    daemon = DaemonProcess(config, env, tmp_path / "daemon.log")
+    try:
+        daemon.wait_for_event("daemon.started")
+        assert _status(config, env)[0] == 0
+        daemon.proc.send_signal(signal.SIGKILL)
+        daemon.proc.wait(timeout=10)
+    finally:
+        daemon.stop()
+    # The server ends the session (and its advisory lock) once it sees the connection closed.
+    code, report = wait_until(lambda: (lambda r: r if r[0] == 1 else None)(_status(config, env)), timeout=20,
+                              what="daemon status to see the killed daemon")
+    assert report["daemon"]["running"] is False
+    assert f"but its lock is free: process {daemon.proc.pid} was killed or crashed" in report["problems"][0]

@@ -158,3 +158,45 @@ def test_failed_deliveries_are_a_warning_that_names_the_way_out(cfg) -> None:
     assert rep.healthy  # the daemon runs; a channel is broken
     (warning,) = rep.warnings
     assert warning.startswith("3 alert deliveries failed for good") and "alerts deliver --retry-failed" in warning
+
+
+def _daemon_record(outcome="running", **counts):
+    run = _run("daemon", NOW - timedelta(hours=2), outcome)
+    run["counts"] = {"kind": "daemon", "pid": 4242, "host": "h", **counts}
+    return _entry(run)
+
+
+ALIVE = {"lock_held": True, "pid": 4242, "pid_alive": True}
+
+
+def test_a_long_running_daemon_that_is_not_running_is_unhealthy_at_once(cfg) -> None:
+    def judge(record, liveness):
+        return assess([record, *_healthy_overview()[1:]], cfg, now=NOW, strava={}, names={}, liveness=liveness)
+
+    assert judge(_daemon_record(), ALIVE).healthy  # running, lock held, process there
+    # Killed (SIGKILL, OOM): the record still says running, but nobody holds the lock.
+    killed = judge(_daemon_record(), {**ALIVE, "lock_held": False, "pid_alive": False})
+    assert not killed.healthy and killed.daemon["running"] is False
+    assert killed.problems[0].startswith("the daemon is not running: its record says running since 2024-06-10 10:00:00 UTC "
+                                         "but its lock is free: process 4242 was killed or crashed")
+    # The lock file is still held (by something else) but the recorded process is gone.
+    gone = judge(_daemon_record(), {**ALIVE, "pid_alive": False})
+    assert not gone.healthy and "process 4242, running since 2024-06-10 10:00:00 UTC, is gone" in gone.problems[0]
+    # Stopped cleanly (SIGTERM) one second after it started: every job is recent, yet it does not run.
+    stopped = judge(_daemon_record("ok", exit_status=0), {**ALIVE, "lock_held": False})
+    assert not stopped.healthy and stopped.problems[0].startswith(
+        "the daemon is not running: it stopped at 2024-06-10 10:00:01 UTC (start it again")
+    lost = judge(_daemon_record("ok", exit_status=1), {**ALIVE, "lock_held": False})
+    assert "it stopped at 2024-06-10 10:00:01 UTC with exit status 1" in lost.problems[0]
+    # What cannot be known (another host, no flock) is not held against it.
+    assert judge(_daemon_record(), {"lock_held": None, "pid": 4242, "pid_alive": None}).healthy
+
+
+def test_once_passes_and_the_worker_scheduler_are_judged_by_their_runs_only(cfg) -> None:
+    free = {"lock_held": False, "pid": None, "pid_alive": None}
+    once = _run("daemon", NOW - timedelta(minutes=1), "ok")
+    once["counts"] = {"once": True, "runs": 4}
+    rep = assess([_entry(once), *_healthy_overview()[1:]], cfg, now=NOW, strava={}, names={}, liveness=free)
+    assert rep.healthy, rep.problems  # cron runs `daemon --once`: not running in between is normal
+    scheduler = _entry(_run("daemon", NOW - timedelta(hours=2), "running"))  # `loadmon scheduler` records no kind
+    assert assess([scheduler, *_healthy_overview()[1:]], cfg, now=NOW, strava={}, names={}, liveness=free).healthy

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import threading
+
 import pytest
 
 from loadmon.errors import DaemonLockedError
 from loadmon.service import Service, jobs
+from loadmon.storage.locks import daemon_lock_held
 from tests.conftest import make_config
 
 
@@ -57,11 +61,46 @@ def test_postgresql_advisory_lock_excludes_a_second_daemon_on_the_same_database(
         message = str(err.value)
         assert "advisory lock" in message and "held by server process" in message
         assert "@" not in message  # no credentials in the message
+        held, holder = daemon_lock_held(b.store)  # `daemon status` sees it from another session
+        assert held is True and isinstance(holder, int)
         lock.release()
         assert not lock.check()
+        assert daemon_lock_held(b.store) == (False, None)
         again = jobs.acquire_daemon_lock(b)
         assert again.check()
         again.release()
     finally:
         a.close()
         b.close()
+
+
+def test_sqlite_lock_checks_held_from_another_thread_and_lost_when_its_file_is_replaced(tmp_path) -> None:
+    # The daemon takes its lock in the main thread and checks it from a scheduler thread.
+    svc = _open(tmp_path)
+    try:
+        lock = jobs.acquire_daemon_lock(svc)
+        seen: list[bool] = []
+        worker = threading.Thread(target=lambda: seen.append(lock.check()))
+        worker.start()
+        worker.join()
+        assert seen == [True]
+        # Another process (`daemon status`) sees it held, and who holds it.
+        assert daemon_lock_held(svc.store) == (True, os.getpid())
+
+        # Someone deletes the lock file: a second daemon could lock a new one, so ours is lost.
+        path = tmp_path / "loadmon.sqlite.daemon.lock"
+        path.unlink()
+        path.write_text("")
+        assert lock.check() is False
+        lock.release()
+        assert daemon_lock_held(svc.store)[0] is False
+    finally:
+        svc.close()
+
+
+def test_an_unused_database_has_a_free_lock(tmp_path) -> None:
+    svc = _open(tmp_path)
+    try:
+        assert daemon_lock_held(svc.store) == (False, None)
+    finally:
+        svc.close()

@@ -28,11 +28,12 @@ _TEXT_FIELDS = ("rule", "athlete_name", "title", "message", "rule_text", "eviden
 class Alert:
     """One alert for one athlete on one local day.
 
-    ``title`` is short (it becomes the e-mail subject and the push title, e.g.
-    "weekly ramp +24% (38.2 km)"); ``message`` says in plain language what happened
-    ("Your last 7 days: 38.2 km, 24% more than the 7 days before (30.8 km) ...");
-    ``numbers`` holds the inputs and computed numbers, in display order, keys with units
-    (``last_7d_km``); ``rule_text`` the rule and its threshold in words; ``evidence`` the
+    ``title`` says it in words (it becomes the e-mail subject and the push title, e.g.
+    "Your week jumped 24%: 38.2 km after 30.8 km"); ``message`` says in plain language what
+    happened and what to do ("Your last 7 days: 38.2 km, 24% more than the 7 days before
+    (30.8 km) ... What to do: keep the next 7 days near ..."); ``numbers`` holds the inputs and
+    computed numbers, in display order, keys with units (``last_7d_km``; a message shows only
+    its rule's :data:`alerts.rules.SHOWN_NUMBERS`, the JSON keeps them all); ``rule_text`` the rule and its threshold in words; ``evidence`` the
     citation and how strong it is. ``dedupe_key`` identifies "the same alert" across runs
     (rule + athlete + day/activity), so the store never records it twice.
     """

@@ -22,7 +22,7 @@ import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import getaddresses
@@ -275,8 +275,9 @@ class EmailChannel:
         """Same as :meth:`EmailSettings.validate`."""
         self.settings.validate()
 
-    def send(self, alert: Alert, idempotency_key: str) -> None:
-        """Send one alert; return when the server accepted it, else raise :class:`DeliveryError`."""
+    def send(self, alert: Alert | Sequence[Alert], idempotency_key: str) -> None:
+        """Send one alert (or a group as one message); return when the server accepted it, else
+        raise :class:`DeliveryError`."""
         s = self.settings
         message = render_email(alert, idempotency_key=idempotency_key, from_addr=s.from_addr, to=s.to, now=self._clock())
         sender = envelope_address(s.from_addr)

@@ -61,8 +61,9 @@ class MaildirChannel:
         """Where the message of ``idempotency_key`` is written (``new/<key>.eml``)."""
         return self.folder / "new" / f"{_safe(idempotency_key)}.eml"
 
-    def send(self, alert: Alert, idempotency_key: str) -> None:
-        """Write one alert e-mail; return once it is on disk, else raise :class:`DeliveryError`."""
+    def send(self, alert: Alert | Sequence[Alert], idempotency_key: str) -> None:
+        """Write one alert e-mail (or a group's, as one message); return once it is on disk, else
+        raise :class:`DeliveryError`."""
         message = render_email(alert, idempotency_key=idempotency_key, from_addr=self.from_addr, to=self.to,
                                now=self._clock())
         target = self.path_for(idempotency_key)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -30,6 +30,7 @@ class DeliveryState(enum.StrEnum):
     SENT = "sent"  # the channel accepted it (SMTP 250 after DATA / HTTP 2xx)
     FAILED = "failed"  # gave up after max_attempts; kept with its last error
     SUPPRESSED = "suppressed"  # recorded but never sent: outside the notify window
+    BUNDLED = "bundled"  # sent inside another alert's message (same evaluation, same athlete): that row's state is its state
 
 
 @runtime_checkable
@@ -37,13 +38,14 @@ class Channel(Protocol):
     """A delivery channel: e-mail, one push URL, ...
 
     ``name`` is stable and secret-free (it is stored in the outbox row and shown in the CLI).
-    ``send`` returns once the far side accepted the alert and raises
+    ``send`` takes one alert or a group (the alerts of one evaluation for one athlete, sent as
+    one message); it returns once the far side accepted it and raises
     :class:`loadmon.errors.DeliveryError` otherwise (the outbox retries).
     """
 
     name: str
 
-    def send(self, alert: Alert, idempotency_key: str) -> None: ...
+    def send(self, alert: Alert | Sequence[Alert], idempotency_key: str) -> None: ...
 
 
 def backoff_delay_s(

@@ -31,7 +31,7 @@ from contextlib import contextmanager
 import apprise
 
 from alerts.alert import Alert
-from alerts.delivery.render import IDEMPOTENCY_HEADER, render_push
+from alerts.delivery.render import IDEMPOTENCY_HEADER, as_group, render_push
 from loadmon.domain import AlertSeverity
 from loadmon.errors import ConfigError, DeliveryError, LoadmonError
 
@@ -161,10 +161,11 @@ class PushChannel:
             raise _make(error, f"{label} {problem}")
         return apobj
 
-    def send(self, alert: Alert, idempotency_key: str) -> None:
-        """Notify every URL; raise :class:`DeliveryError` naming each URL that failed and why."""
+    def send(self, alert: Alert | Sequence[Alert], idempotency_key: str) -> None:
+        """Notify every URL (one alert, or a group as one push); raise :class:`DeliveryError`
+        naming each URL that failed and why."""
         message = render_push(alert, idempotency_key)
-        notify_type = _NOTIFY_TYPES.get(alert.severity, apprise.NotifyType.INFO)
+        notify_type = _NOTIFY_TYPES.get(as_group(alert)[0].severity, apprise.NotifyType.INFO)
         failures: list[str] = []
         for offset, url in enumerate(self.urls):
             try:

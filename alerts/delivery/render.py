@@ -1,8 +1,11 @@
-"""Render an :class:`~alerts.alert.Alert` as an e-mail (text + HTML) or a short push.
+"""Render one :class:`~alerts.alert.Alert`, or the alerts of one evaluation for one athlete
+(a group: most severe first), as an e-mail (text + HTML) or a short push.
 
 Both forms carry the idempotency key so a receiver can drop a duplicate: the e-mail in its
 ``Message-ID`` (derived from the key) and an ``X-Loadmon-Idempotency-Key`` header, the push
-in its body ("ref: ...").
+in its body ("ref: ..."). The numbers block shows the few numbers that explain each alert,
+labelled with units (:data:`alerts.rules.SHOWN_NUMBERS`); every number stays in the alert's
+JSON (``loadmon alerts --json``).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 
 from alerts.alert import Alert, NumberValue
+from alerts.rules import SEVERITY_RANK, SHOWN_NUMBERS
 
 SUBJECT_PREFIX = "[loadmon]"
 IDEMPOTENCY_HEADER = "X-Loadmon-Idempotency-Key"
@@ -25,6 +29,11 @@ PUSH_BODY_MAX_CHARS = 1000
 DISCLAIMER = "loadmon reports training-load signals, not a medical diagnosis."
 
 _WHITESPACE = re.compile(r"\s+")
+#: Where the other numbers are (the numbers block shows only the few that explain an alert).
+ALL_NUMBERS_HINT = "All numbers: loadmon alerts --json"
+
+#: One alert, or the alerts of one evaluation for one athlete (sent as one message).
+Alerts = Alert | Sequence[Alert]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,9 +67,56 @@ def format_number(value: NumberValue) -> str:
     return "0" if text == "-0" else text
 
 
-def email_subject(alert: Alert) -> str:
-    """E.g. ``[loadmon] warning: weekly ramp +24% (38.2 km)``."""
-    return one_line(f"{SUBJECT_PREFIX} {alert.severity.value}: {alert.title}")
+def as_group(alerts: Alerts) -> list[Alert]:
+    """The alerts of a message, most severe first (ties keep their order: day, then rule)."""
+    group = [alerts] if isinstance(alerts, Alert) else list(alerts)
+    if not group:
+        raise ValueError("alerts: a message needs at least one alert")
+    return sorted(group, key=lambda a: -SEVERITY_RANK[a.severity])
+
+
+def _more(group: Sequence[Alert]) -> str:
+    n = len(group) - 1
+    return f" (+{n} more alert{'s' if n != 1 else ''})" if n else ""
+
+
+def email_subject(alerts: Alerts) -> str:
+    """The most severe alert's title in words, e.g. ``[loadmon] Your week jumped 118%: 61 km
+    after 28 km``, and ``(+1 more alert)`` when the message carries several."""
+    group = as_group(alerts)
+    return one_line(f"{SUBJECT_PREFIX} {group[0].title}{_more(group)}")
+
+
+def _with_unit(value: NumberValue, unit: str) -> str:
+    text = format_number(value)
+    if not unit or isinstance(value, str):
+        return text
+    if unit == "%":
+        return f"{text}%"
+    if unit == "x":
+        return f"{text} times"
+    return f"{text} {unit}"
+
+
+def shown_numbers(alert: Alert) -> list[tuple[str, str]]:
+    """(label, value with unit) for the few numbers that explain ``alert`` (its rule's
+    :data:`~alerts.rules.SHOWN_NUMBERS`; ``None`` values are left out). A rule without a list
+    (the self-test) shows its numbers as they are."""
+    spec = SHOWN_NUMBERS.get(alert.rule)
+    if spec is None:
+        return [(key, format_number(value)) for key, value in alert.numbers.items()]
+    out = []
+    for key, label, unit in spec:
+        if "{u}" in key:  # the channel's unit: "last_7d_{u}" is "last_7d_km" (or _m, _min, ...)
+            prefix = key.split("{u}", 1)[0]
+            found = next((k for k in alert.numbers if k.startswith(prefix)), None)
+            if found is None:
+                continue
+            key, unit = found, unit.replace("{u}", found[len(prefix):])
+        value = alert.numbers.get(key)
+        if value is not None:
+            out.append((label, _with_unit(value, unit)))
+    return out
 
 
 def message_id(idempotency_key: str, from_addr: str) -> str:
@@ -76,94 +132,127 @@ def message_id(idempotency_key: str, from_addr: str) -> str:
     return f"<loadmon.{digest}@{domain}>"
 
 
-def render_text(alert: Alert, idempotency_key: str) -> str:
-    """The plain-text body: who/when, the message, the numbers, the rule, the evidence."""
-    lines = [
-        f"{alert.athlete_name} - {alert.local_date.isoformat()} ({alert.severity.value})",
-        "",
-        alert.message.strip(),
-        "",
-    ]
-    if alert.numbers:
+def _heading(alert: Alert, index: int | None) -> str:
+    number = f"{index}. " if index is not None else ""
+    return f"{number}{alert.title} ({alert.severity.value}, {alert.local_date.isoformat()})"
+
+
+def _text_section(alert: Alert, index: int | None) -> list[str]:
+    lines = [_heading(alert, index), "", alert.message.strip(), ""]
+    shown = shown_numbers(alert)
+    if shown:
+        width = max(len(label) for label, _ in shown)
         lines.append("Numbers:")
-        width = max(len(key) for key in alert.numbers)
-        lines.extend(f"  {key.ljust(width)}  {format_number(value)}" for key, value in alert.numbers.items())
+        lines.extend(f"  {label.ljust(width)}  {value}" for label, value in shown)
         lines.append("")
-    lines += [
-        f"Rule: {alert.rule_text.strip()} [{alert.rule}]",
-        "",
-        f"Evidence: {alert.evidence.strip()}",
-        "",
-        "--",
-        DISCLAIMER,
-        f"ref: {idempotency_key}",
-        "",
-    ]
+    lines += [f"Rule: {alert.rule_text.strip()} [{alert.rule}]", "", f"Evidence: {alert.evidence.strip()}", ""]
+    return lines
+
+
+def _intro(group: Sequence[Alert]) -> str:
+    if len(group) == 1:
+        return f"{group[0].athlete_name}: 1 alert"
+    return f"{group[0].athlete_name}: {len(group)} alerts from the same check, most severe first"
+
+
+def render_text(alerts: Alerts, idempotency_key: str) -> str:
+    """The plain-text body: who, then per alert (most severe first) its title, message, the
+    numbers that explain it (labelled, with units), the rule and the evidence."""
+    group = as_group(alerts)
+    lines = [_intro(group), ""]
+    if len(group) > 1:
+        lines += [f"  {i}. {a.title} ({a.severity.value})" for i, a in enumerate(group, 1)] + [""]
+    for i, alert in enumerate(group, 1):
+        lines += _text_section(alert, i if len(group) > 1 else None)
+    lines += ["--", ALL_NUMBERS_HINT, DISCLAIMER, f"ref: {idempotency_key}", ""]
     return "\n".join(lines)
 
 
-def render_html(alert: Alert, idempotency_key: str) -> str:
-    """The HTML body: the same content as :func:`render_text`, everything escaped."""
+def _html_section(alert: Alert, index: int | None) -> str:
     e = html.escape
+    shown = shown_numbers(alert)
     rows = "\n".join(
-        f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{e(key)}</th>'
-        f'<td style="text-align:right;padding:2px 0">{e(format_number(value))}</td></tr>'
-        for key, value in alert.numbers.items()
+        f'<tr><th style="text-align:left;padding:2px 12px 2px 0">{e(label)}</th>'
+        f'<td style="text-align:right;padding:2px 0">{e(value)}</td></tr>'
+        for label, value in shown
     )
     paragraphs = "\n".join(f"<p>{e(part.strip())}</p>" for part in alert.message.split("\n\n") if part.strip())
-    table = f"<h3>Numbers</h3>\n<table>\n{rows}\n</table>\n" if alert.numbers else ""
+    table = f"<h4>Numbers</h4>\n<table>\n{rows}\n</table>\n" if shown else ""
+    return (
+        f"<h2>{e(_heading(alert, index))}</h2>\n"
+        f"{paragraphs}\n"
+        f"{table}"
+        f"<h4>Rule</h4>\n<p>{e(alert.rule_text.strip())} <code>{e(alert.rule)}</code></p>\n"
+        f"<h4>Evidence</h4>\n<p>{e(alert.evidence.strip())}</p>\n"
+    )
+
+
+def render_html(alerts: Alerts, idempotency_key: str) -> str:
+    """The HTML body: the same content as :func:`render_text`, everything escaped."""
+    e = html.escape
+    group = as_group(alerts)
+    listing = ""
+    if len(group) > 1:
+        items = "\n".join(f"<li>{e(a.title)} ({e(a.severity.value)})</li>" for a in group)
+        listing = f"<ol>\n{items}\n</ol>\n"
+    sections = "".join(_html_section(a, i if len(group) > 1 else None) for i, a in enumerate(group, 1))
     return (
         "<!DOCTYPE html>\n"
         '<html><head><meta charset="utf-8">'
-        f"<title>{e(email_subject(alert))}</title></head>\n"
+        f"<title>{e(email_subject(group))}</title></head>\n"
         '<body style="font-family:sans-serif">\n'
-        f"<h2>{e(alert.title)}</h2>\n"
-        f"<p><strong>{e(alert.athlete_name)}</strong> &middot; {e(alert.local_date.isoformat())}"
-        f" &middot; {e(alert.severity.value)}</p>\n"
-        f"{paragraphs}\n"
-        f"{table}"
-        f"<h3>Rule</h3>\n<p>{e(alert.rule_text.strip())} <code>{e(alert.rule)}</code></p>\n"
-        f"<h3>Evidence</h3>\n<p>{e(alert.evidence.strip())}</p>\n"
-        f'<hr><p style="color:#666;font-size:small">{e(DISCLAIMER)}<br>ref: {e(idempotency_key)}</p>\n'
+        f"<p><strong>{e(_intro(group))}</strong></p>\n"
+        f"{listing}"
+        f"{sections}"
+        f'<hr><p style="color:#666;font-size:small">{e(ALL_NUMBERS_HINT)}<br>{e(DISCLAIMER)}<br>'
+        f"ref: {e(idempotency_key)}</p>\n"
         "</body></html>\n"
     )
 
 
 def render_email(
-    alert: Alert,
+    alerts: Alerts,
     *,
     idempotency_key: str,
     from_addr: str,
     to: Sequence[str],
     now: datetime | None = None,
 ) -> EmailMessage:
-    """A complete multipart/alternative message (text/plain + text/html).
+    """A complete multipart/alternative message (text/plain + text/html) for one alert or a group.
 
     Headers: Subject, From, To, Date (``now``, when given), Message-ID (from the key),
-    X-Loadmon-Idempotency-Key, X-Loadmon-Rule, X-Loadmon-Severity and
-    ``Auto-Submitted: auto-generated`` (RFC 3834: auto-responders must not answer).
+    X-Loadmon-Idempotency-Key, X-Loadmon-Rule and X-Loadmon-Severity (of each alert, most
+    severe first, comma-separated) and ``Auto-Submitted: auto-generated`` (RFC 3834:
+    auto-responders must not answer).
     """
+    group = as_group(alerts)
     msg = EmailMessage()
-    msg["Subject"] = email_subject(alert)
+    msg["Subject"] = email_subject(group)
     msg["From"] = from_addr
     msg["To"] = ", ".join(to)
     if now is not None:
         msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(idempotency_key, from_addr)
     msg[IDEMPOTENCY_HEADER] = one_line(idempotency_key)
-    msg["X-Loadmon-Rule"] = one_line(alert.rule)
-    msg["X-Loadmon-Severity"] = alert.severity.value
+    msg["X-Loadmon-Rule"] = one_line(", ".join(a.rule for a in group))
+    msg["X-Loadmon-Severity"] = ", ".join(a.severity.value for a in group)
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(render_text(alert, idempotency_key))
-    msg.add_alternative(render_html(alert, idempotency_key), subtype="html")
+    msg.set_content(render_text(group, idempotency_key))
+    msg.add_alternative(render_html(group, idempotency_key), subtype="html")
     return msg
 
 
-def render_push(alert: Alert, idempotency_key: str, *, max_body_chars: int = PUSH_BODY_MAX_CHARS) -> PushMessage:
-    """Title ``loadmon warning: <title>`` and a short body: the message and a ``ref:`` line."""
-    title = one_line(f"loadmon {alert.severity.value}: {alert.title}")
+def render_push(alerts: Alerts, idempotency_key: str, *, max_body_chars: int = PUSH_BODY_MAX_CHARS) -> PushMessage:
+    """Title ``loadmon: <title of the most severe alert>`` (``(+1 more alert)`` for a group) and a
+    short body: the message (for a group: each alert's title, then the most severe one's
+    message), cut to ``max_body_chars``, and a ``ref:`` line."""
+    group = as_group(alerts)
+    title = one_line(f"loadmon: {group[0].title}{_more(group)}")
     ref = f"ref: {one_line(idempotency_key)}"
-    message = alert.message.strip()
+    message = group[0].message.strip()
+    if len(group) > 1:
+        listing = "\n".join(f"{i}. {one_line(a.title)} ({a.severity.value})" for i, a in enumerate(group, 1))
+        message = f"{listing}\n\n{message}"
     room = max(max_body_chars - len(ref) - 1, 1)
     if len(message) > room:
         message = message[: room - 1].rstrip() + "\u2026"
@@ -176,7 +265,11 @@ def envelope_address(address: str) -> str:
 
 
 __all__ = [
+    "ALL_NUMBERS_HINT",
+    "Alerts",
     "IDEMPOTENCY_HEADER",
+    "as_group",
+    "shown_numbers",
     "PushMessage",
     "email_subject",
     "envelope_address",

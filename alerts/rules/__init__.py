@@ -30,6 +30,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 
 from alerts.alert import Alert
+from alerts.rules import acwr as _acwr
+from alerts.rules import descent_spike as _descent_spike
+from alerts.rules import hilly as _hilly
+from alerts.rules import run_spike as _run_spike
+from alerts.rules import weekly_ramp as _weekly_ramp
 from alerts.rules.acwr import acwr
 from alerts.rules.base import (
     ACTIVITY_RULES, DAY_RULES, DayCandidate, RuleInput, activity_key, cooldown_blocks, cooldown_days, day_key,
@@ -44,7 +49,7 @@ from loadmon.domain import Activity, Athlete, Symptom
 from loadmon.engine import LoadResult
 
 __all__ = [
-    "RULES", "RULE_NAMES", "DAY_RULES", "ACTIVITY_RULES", "EVIDENCE_STRENGTH", "RuleThresholds", "RuleInput",
+    "RULES", "RULE_NAMES", "SHOWN_NUMBERS", "DAY_RULES", "ACTIVITY_RULES", "EVIDENCE_STRENGTH", "RuleThresholds", "RuleInput",
     "DayCandidate", "SEVERITY_RANK", "ACWR_CHANNELS", "evaluate_rules", "cooldown_days", "cooldown_blocks",
     "day_key", "activity_key", "weekly_ramp", "acwr", "run_spike", "descent_spike", "hilly_after_symptoms",
 ]
@@ -58,6 +63,16 @@ RULES: dict[str, Callable[[RuleInput], list[Alert]]] = {
     "hilly_after_symptoms": hilly_after_symptoms,
 }
 RULE_NAMES: tuple[str, ...] = tuple(RULES)
+#: Per rule, the few numbers a message shows, as (key, label, unit): the rest stay in the
+#: alert's JSON (``loadmon alerts --json``). In ``acwr`` keys and units, ``{u}`` is the unit
+#: of the watched channel (``km``, ``m``, ``min``, ...).
+SHOWN_NUMBERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "weekly_ramp": _weekly_ramp.SHOWN,
+    "acwr": _acwr.SHOWN,
+    "run_spike": _run_spike.SHOWN,
+    "descent_spike": _descent_spike.SHOWN,
+    "hilly_after_symptoms": _hilly.SHOWN,
+}
 EVIDENCE_STRENGTH: dict[str, str] = dict(STRENGTH)
 
 

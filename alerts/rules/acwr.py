@@ -16,12 +16,20 @@ from datetime import date
 from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_cooldown
-from alerts.rules.text import pct, r1, r2, ratio, reaches, weekday_date
+from alerts.rules.text import amount, amount_short, pct, r1, r2, ratio, reaches, weekday_date
 from loadmon.domain import AlertSeverity
 
-__all__ = ["RULE", "acwr"]
+__all__ = ["RULE", "SHOWN", "acwr"]
 
 RULE = "acwr"
+
+#: The numbers a message shows (key, label, unit; ``{u}`` = the channel's unit suffix); the rest stay in the JSON.
+SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("last_7d_{u}", "Last 7 days", "{u}"),
+    ("usual_week_{u}", "Your average week", "{u}"),
+    ("acwr", "Acute:chronic ratio", ""),
+    ("next_7d_target_{u}", "Next 7 days: at most about", "{u}"),
+)
 
 CHANNEL_LABELS = {
     "distance_km": "running distance",
@@ -35,16 +43,6 @@ KIND_LABELS = {
     "rolling_coupled": "rolling averages, last 7 vs last 28 days",
     "rolling_uncoupled": "rolling averages, last 7 days vs the 21 days before",
 }
-
-
-def _amount(value: float, unit: str) -> str:
-    if unit == "km":
-        return f"{value:.1f} km"
-    if unit == "m":
-        return f"{value:.0f} m"
-    if unit == "min":
-        return f"{value:.0f} min"
-    return f"{value:.0f} {unit}"
 
 
 def acwr(inp: RuleInput) -> list[Alert]:
@@ -78,31 +76,49 @@ def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
     m = series.day(day)
     value = getattr(m, f"acwr_{t.acwr_kind}")
     unit = series.unit
+    # the plain sums a runner can check: the last 7 days, and the average week of the last 28
+    last_7d, usual_week = m.acute_7d, m.chronic_weekly
     if t.acwr_kind == "ewma":
         acute_weekly = m.ewma_acute * 7 if m.ewma_acute is not None else None
         chronic_weekly = m.ewma_chronic * 7 if m.ewma_chronic is not None else None
-        acute_label, chronic_label = "7-day EWMA", "28-day EWMA"
+        how = (
+            f"The ratio compares exponentially weighted averages (EWMA, Williams 2017): they weigh the most recent "
+            f"days most, so your 7-day EWMA reads {amount(acute_weekly, unit)} a week and your 28-day EWMA "
+            f"{amount(chronic_weekly, unit)} a week, not the plain sums above."
+        )
     elif t.acwr_kind == "rolling_coupled":
         acute_weekly, chronic_weekly = m.acute_7d, m.chronic_weekly
-        acute_label, chronic_label = "last 7 days", "average week of the last 28 days"
+        how = "The ratio is the last 7 days against the average week of the last 28 days (Hulin 2014)."
     else:
         acute_weekly, chronic_weekly = m.acute_7d, m.chronic_uncoupled_weekly
-        acute_label, chronic_label = "last 7 days", "average week of the 21 days before them"
+        usual_week = m.chronic_uncoupled_weekly
+        how = "The ratio is the last 7 days against the average week of the 21 days before them (Lolli 2019)."
+    usual_words = ("your average week of the 21 days before them" if t.acwr_kind == "rolling_uncoupled"
+                   else "your average week of the last 28 days")
     zone = "danger" if severity == AlertSeverity.DANGER else "caution"
     what = CHANNEL_LABELS.get(t.acwr_channel, t.acwr_channel)
-    message = (
-        f"Your acute:chronic workload ratio ({what}; {KIND_LABELS[t.acwr_kind]}) is {ratio(value)} on "
-        f"{weekday_date(day)}: your recent load ({acute_label}, {_amount(acute_weekly, unit)} a week) is "
-        f"{pct((value - 1.0) * 100.0)} above your chronic load ({chronic_label}, {_amount(chronic_weekly, unit)} a week). "
-        f"That is Gabbett's {zone} zone ({ratio(t.acwr_caution)}-{ratio(t.acwr_danger)} caution, "
-        f"{ratio(t.acwr_danger)} and above danger). The ratio is contested as an injury predictor; "
-        f"read it as 'more than you are used to lately'."
+    target = usual_week * t.acwr_caution if usual_week is not None else None
+    next_step = (
+        f"What to do: keep the next 7 days at or below about {amount(target, unit)} ({ratio(t.acwr_caution)} times "
+        f"{usual_words}, the top of the 0.8-{ratio(t.acwr_caution)} range), then let the load settle before "
+        f"adding more." if target is not None else ""
     )
-    title = f"ACWR {ratio(value)} ({zone})"
+    usual_text = f"{amount(usual_week, unit)}" if usual_week is not None else "unknown"
+    message = (
+        f"Your {what} in the last 7 days (to {weekday_date(day)}): {amount(last_7d, unit)}; {usual_words}: "
+        f"{usual_text}. Your acute:chronic workload ratio ({KIND_LABELS[t.acwr_kind]}) is {ratio(value)}, "
+        f"{pct((value - 1.0) * 100.0)} above your chronic load. {how} "
+        f"{ratio(value)} is in Gabbett's {zone} zone ({ratio(t.acwr_caution)}-{ratio(t.acwr_danger)} caution, "
+        f"{ratio(t.acwr_danger)} and above danger). The ratio is contested as an injury predictor; "
+        f"read it as 'more than you are used to lately'. {next_step}"
+    ).strip()
+    title = (f"More than you are used to: {amount_short(last_7d, unit)} in 7 days, your average week "
+             f"{amount_short(usual_week, unit)} (ACWR {ratio(value)})" if usual_week is not None
+             else f"More than you are used to: {amount_short(last_7d, unit)} in 7 days (ACWR {ratio(value)})")
     rule_text = (
         f"ACWR ({t.acwr_kind}, {t.acwr_channel}): warning at or above {ratio(t.acwr_caution)}, danger at or above "
         f"{ratio(t.acwr_danger)}; only after 28 days of history and when the last 7 days reach "
-        f"{_amount(t.acwr_min_acute, unit)}. At most one alert per {t.cooldown_hours / 24:g} days unless the severity rises."
+        f"{amount(t.acwr_min_acute, unit)}. At most one alert per {t.cooldown_hours / 24:g} days unless the severity rises."
     )
     suffix = unit.lower()
     numbers = {
@@ -110,6 +126,8 @@ def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
         "zone": zone,
         "acwr_kind": t.acwr_kind,
         "channel": t.acwr_channel,
+        f"usual_week_{suffix}": r1(usual_week),
+        f"next_7d_target_{suffix}": r1(target),
         f"acute_weekly_{suffix}": r1(acute_weekly),
         f"chronic_weekly_{suffix}": r1(chronic_weekly),
         f"last_7d_{suffix}": r1(m.acute_7d),

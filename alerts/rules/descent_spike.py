@@ -16,14 +16,22 @@ from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import RuleInput, activity_key
 from alerts.rules.run_spike import run_label
-from alerts.rules.text import exceeds, km, metres, pct, r0, r1, reaches, steep_part
+from alerts.rules.text import exceeds, km, metres, pct, pct0, r0, r1, reaches, steep_part
 from loadmon.domain import AlertSeverity
 from loadmon.engine import NO_BASE, ActivityFinding
 
-__all__ = ["RULE", "descent_spike"]
+__all__ = ["RULE", "SHOWN", "descent_spike"]
 
 RULE = "descent_spike"
 DANGER_PCT = 100.0
+#: The numbers a message shows (key, label, unit); every number stays in the alert's JSON.
+SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("descent_m", "Descent of this run", "m"),
+    ("largest_prev_30d_m", "Largest descent of the previous 30 days", "m"),
+    ("steep_descent_m", "Of it at -8 % or steeper", "m"),
+    ("distance_km", "Distance", "km"),
+    ("next_runs_descent_m", "Next runs' descent: about", "m"),
+)
 
 
 def descent_spike(inp: RuleInput) -> list[Alert]:
@@ -51,21 +59,32 @@ def descent_spike(inp: RuleInput) -> list[Alert]:
 def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase: float | None) -> Alert:
     t = inp.thresholds
     per_km = f" ({f.descent_per_km:.0f} m/km over {km(f.distance_km)})" if f.descent_per_km is not None else ""
-    if increase is not None:
+    largest = f.largest_descent_prev_30d_m
+    sore = "What to do: 2-3 easy, flat days (sore thighs peak 24-48 h after a big descent); "
+    if largest is not None and not reaches(largest, t.descent_spike_floor_m):
+        # the floor speaks first: "233 m after at most 3 m" is a first hilly run, not a "+7666%" spike
+        compare = (
+            f"your first hilly run in 30 days: none of your runs in the previous 30 days descended "
+            f"{metres(t.descent_spike_floor_m)} or more (the most was {metres(largest)})"
+        )
+        title = f"First hilly run in 30 days: {metres(f.descent_m)} of descent (the most before: {metres(largest)})"
+        target = f.descent_m
+        next_step = (f"{sore}the next hilly run costs your legs less (the repeated-bout effect), but keep it no "
+                     f"bigger than this one ({metres(f.descent_m)} of descent) for the next 2 weeks.")
+    else:
         compare = (
             f"{pct(increase)} more than the largest descent of your runs in the previous 30 days "
-            f"({metres(f.largest_descent_prev_30d_m)})"
+            f"({metres(largest)})"
         )
-        title = f"descent spike +{pct(increase)} ({metres(f.descent_m)})"
-    else:
-        compare = "while none of your runs in the previous 30 days descended at all (0 m)"
-        title = f"descent spike: {metres(f.descent_m)} after 30 flat days"
+        title = f"Your run descended {metres(f.descent_m)}, {pct0(increase)} more than any run in 30 days ({metres(largest)})"
+        target = largest * (1.0 + t.descent_spike_pct / 100.0)
+        next_step = (f"{sore}then keep each run's descent near {metres(target)} ({pct(t.descent_spike_pct)} over "
+                     f"your previous largest) while your legs get used to it.")
     message = (
         f"Your run on {run_label(f)}: {metres(f.descent_m)} of descent{per_km}{steep_part(f.steep_descent_m)}, "
         f"{compare}. Downhill running "
         f"loads the thigh muscles eccentrically and causes muscle damage, most in runners not used to it; "
-        f"expect sore quads and give the knees a few easy days. That descent spikes cause injuries is "
-        f"plausible, not proven."
+        f"that descent spikes cause injuries is plausible, not proven. {next_step}"
     )
     rule_text = (
         f"Descent spike: alert when a run descends at least {metres(t.descent_spike_floor_m)} and more than "
@@ -79,6 +98,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase
         "descent_per_km": r1(f.descent_per_km),
         "steep_descent_m": r0(f.steep_descent_m),
         "distance_km": r1(f.distance_km),
+        "next_runs_descent_m": r0(target),
         "threshold_pct": t.descent_spike_pct,
         "floor_m": t.descent_spike_floor_m,
         "danger_pct": DANGER_PCT,

@@ -27,9 +27,16 @@ from alerts.rules.text import exceeds, km, metres, r0, r1, reaches, steep_part, 
 from loadmon.domain import LOWER_LIMB_SITES, AlertSeverity, Symptom
 from loadmon.engine import ActivityFinding, local_date_of
 
-__all__ = ["RULE", "hilly_after_symptoms", "symptom_label"]
+__all__ = ["RULE", "SHOWN", "hilly_after_symptoms", "symptom_label"]
 
 RULE = "hilly_after_symptoms"
+#: The numbers a message shows (key, label, unit); every number stays in the alert's JSON.
+SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("descent_m", "Descent of this run", "m"),
+    ("descent_per_km", "Descent per km", "m/km"),
+    ("symptom_severity", "Symptom severity (0-10)", ""),
+    ("days_after_symptom", "Days after the symptom began", "days"),
+)
 
 _SITE_WORDS = {"it_band": "IT band", "achilles": "Achilles", "lower_back": "lower back"}
 
@@ -101,10 +108,11 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
         f"Hilly run on {run_label(f)}, {when} you logged {where} pain ({location}severity {s.severity}/10, "
         f"logged {weekday_date(symptom_day)}, not resolved): {dist}{metres(f.descent_m)} of descent{per_km}"
         f"{steep_part(f.steep_descent_m)} - "
-        f"{' and '.join(reasons)}. Downhill running loads the knee and thigh eccentrically; while the symptom is "
-        f"active, flatter routes may let it settle. If the pain persists or gets worse, have it checked."
+        f"{' and '.join(reasons)}. Downhill running loads the knee and thigh eccentrically. What to do: keep your "
+        f"runs flat (under {metres(t.hilly_descent_min_m)} of descent) until the {where} pain has settled, and if it "
+        f"persists or gets worse, have it checked."
     )
-    title = f"hilly run after {where} pain ({metres(f.descent_m)} descent)"
+    title = f"Hilly run {'on the day of' if days == 0 else when} {where} pain: {metres(f.descent_m)} of descent"
     rule_text = (
         f"Hilly after symptoms: alert when a run within {t.symptom_window_days} days after an unresolved lower-limb "
         f"symptom of severity {t.symptom_min_severity}+ descends at least {metres(t.hilly_descent_floor_m)} and "

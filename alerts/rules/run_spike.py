@@ -13,14 +13,22 @@ from __future__ import annotations
 from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import RuleInput, activity_key
-from alerts.rules.text import exceeds, km, pct, r1, reaches, weekday_date
+from alerts.rules.text import exceeds, km, km_short, pct, pct0, r1, reaches, weekday_date
 from loadmon.domain import AlertSeverity
 from loadmon.engine import SPIKE_BANDS, ActivityFinding
 
-__all__ = ["RULE", "run_spike", "run_label"]
+__all__ = ["RULE", "SHOWN", "run_spike", "run_label"]
 
 RULE = "run_spike"
 TOP_BAND = SPIKE_BANDS[-1].label
+#: The numbers a message shows (key, label, unit); every number stays in the alert's JSON.
+SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("distance_km", "This run", "km"),
+    ("longest_prev_30d_km", "Longest run of the previous 30 days", "km"),
+    ("increase_pct", "Longer by", "%"),
+    ("hazard_rate_ratio", "Injury rate in this band (Frandsen 2025)", "x"),
+    ("next_long_run_km", "Next long runs: about", "km"),
+)
 
 
 def run_label(f: ActivityFinding) -> str:
@@ -56,11 +64,15 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity) -> Alert
         )
     else:
         band_text = ""
+    target = f.longest_prev_30d_km * (1.0 + t.run_spike_pct / 100.0)
     message = (
         f"Your run on {run_label(f)}: {km(f.distance_km)}, {pct(f.distance_increase_pct)} longer than your longest "
-        f"run of the previous 30 days ({km(f.longest_prev_30d_km)}{ref_when}).{band_text}"
+        f"run of the previous 30 days ({km(f.longest_prev_30d_km)}{ref_when}).{band_text} What to do: an easy day "
+        f"or rest tomorrow, and keep your next long runs near {km_short(target)} ({pct(t.run_spike_pct)} over your "
+        f"previous longest) until this distance feels routine."
     )
-    title = f"run spike +{pct(f.distance_increase_pct)} ({km(f.distance_km)})"
+    title = (f"Your run of {km_short(f.distance_km)} was {pct0(f.distance_increase_pct)} longer than your longest in "
+             f"30 days ({km_short(f.longest_prev_30d_km)})")
     rule_text = (
         f"Run spike: alert when a run of at least {km(t.run_spike_min_km)} is more than {pct(t.run_spike_pct)} longer "
         f"than the longest run of the previous 30 days; warning for >10-100%, danger above 100% (Frandsen 2025 bands)."
@@ -70,6 +82,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity) -> Alert
         "longest_prev_30d_km": r1(f.longest_prev_30d_km),
         "longest_prev_30d_date": ref.local_date.isoformat() if ref is not None else None,
         "increase_pct": r1(f.distance_increase_pct),
+        "next_long_run_km": r1(target),
         "band": f.spike_band,
         "hazard_rate_ratio": f.spike_hrr,
         "hrr_ci_low": ci[0] if ci else None,

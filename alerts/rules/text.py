@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
-__all__ = ["exceeds", "reaches", "r1", "r2", "r0", "km", "metres", "pct", "signed_pct", "ratio", "weekday_date",
-           "steep_part"]
+__all__ = ["exceeds", "reaches", "r1", "r2", "r0", "km", "km_short", "metres", "pct", "signed_pct", "ratio",
+           "weekday_date", "steep_part", "amount", "amount_short", "pct0"]
 
 # Comparisons round to 9 decimals first so float noise (33/30 - 1 = 0.10000000000000009)
 # never turns "exactly at the threshold" into "above it" (the engine does the same).
@@ -47,6 +47,25 @@ def km(value: float) -> str:
     return f"{value:.1f} km"
 
 
+def km_short(value: float) -> str:
+    """``61 km``, ``5.8 km`` (for titles: at most one decimal, a trailing ``.0`` dropped)."""
+    return _trim(value, 1) + " km"
+
+
+def amount(value: float, unit: str) -> str:
+    """A load in its channel's unit: ``38.2 km``, ``480 m``, ``95 min``, ``120 trimp``."""
+    if unit == "km":
+        return km(value)
+    if unit == "m":
+        return metres(value)
+    return f"{value:.0f} {unit}"
+
+
+def amount_short(value: float, unit: str) -> str:
+    """For titles: ``53 km``, ``480 m``, ``95 min``."""
+    return km_short(value) if unit == "km" else amount(value, unit)
+
+
 def metres(value: float) -> str:
     """``480 m``."""
     return f"{value:.0f} m"
@@ -57,6 +76,11 @@ def pct(value: float) -> str:
     if not math.isfinite(value):
         return "n/a"
     return _trim(value, 1) + "%"
+
+
+def pct0(value: float) -> str:
+    """``118%`` (whole percent, for titles)."""
+    return f"{value:.0f}%"
 
 
 def signed_pct(value: float) -> str:

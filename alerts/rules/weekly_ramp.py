@@ -28,17 +28,27 @@ from datetime import date
 from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_cooldown
-from alerts.rules.text import exceeds, km, pct, r1, reaches, weekday_date
+from alerts.rules.text import exceeds, km, km_short, pct, pct0, r1, reaches, weekday_date
 from loadmon.domain import AlertSeverity
 from loadmon.engine import DISTANCE, WARMING_UP
 
-__all__ = ["RULE", "MAX_BREAK_WEEKS", "weekly_ramp"]
+__all__ = ["RULE", "MAX_BREAK_WEEKS", "SHOWN", "weekly_ramp"]
 
 RULE = "weekly_ramp"
 #: A break longer than this many weeks resets the base (fitness from before it is not assumed).
 MAX_BREAK_WEEKS = 4
 #: Weeks averaged for the base before a break.
 BASE_WEEKS = 4
+
+#: The numbers a message shows (key, label, unit); every number stays in the alert's JSON.
+SHOWN: tuple[tuple[str, str, str], ...] = (
+    ("last_7d_km", "Last 7 days", "km"),
+    ("previous_7d_km", "The 7 days before", "km"),
+    ("ramp_pct", "Change", "%"),
+    ("base_weekly_km", "Usual week before the break", "km"),
+    ("usual_weekly_km", "Usual week (4 weeks before)", "km"),
+    ("next_7d_target_km", "Next 7 days: aim for about", "km"),
+)
 
 MODE_WEEK = "week_to_week"
 MODE_BASE = "after_break_vs_base"
@@ -90,8 +100,10 @@ def weekly_ramp(inp: RuleInput) -> list[Alert]:
         day = first.fromordinal(first.toordinal() + i)
         after_break = ramp[i] is None or not reaches(p, t.weekly_ramp_break_km)
         base, weeks = (None, 0)
+        usual, usual_words = None, ""
         if not after_break:
             mode, ref, change = MODE_WEEK, p, ramp[i]
+            usual, usual_words = _usual_week(load, i, lo, p)
         else:
             base, weeks = _pre_break_base(load, i, lo, t.weekly_ramp_break_km)
             if base is not None and reaches(base, t.weekly_ramp_break_km):
@@ -108,39 +120,72 @@ def weekly_ramp(inp: RuleInput) -> list[Alert]:
             severity = AlertSeverity.DANGER if exceeds(change, t.weekly_ramp_danger_pct) else AlertSeverity.WARNING
         candidates.append(DayCandidate(
             day=day, severity=severity,
-            build=lambda day=day, severity=severity, a=a, p=p, mode=mode, ref=ref, change=change, base=base, weeks=weeks:
-                _alert(inp, day, severity, a, p, mode, ref, change, base, weeks),
+            build=lambda day=day, severity=severity, a=a, p=p, mode=mode, ref=ref, change=change, base=base, weeks=weeks,
+            usual=usual, usual_words=usual_words:
+                _alert(inp, day, severity, a, p, mode, ref, change, base, weeks, usual, usual_words),
         ))
     return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day, inp.live_from)
 
 
-def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: float, mode: str, ref: float | None,
-           change: float | None, base: float | None, weeks: int) -> Alert:
-    t = inp.thresholds
+def _usual_week(load: tuple[float, ...], i: int, lo: int, previous: float) -> tuple[float, str]:
+    """The athlete's usual week before the last 7 days: the weekly average of the 4 weeks before
+    them (days i-34..i-7) when known, else the 7 days before; with the words that say which."""
+    start = i - 7 - 7 * BASE_WEEKS + 1
+    if start >= lo:
+        return math.fsum(load[start:i - 6]) / BASE_WEEKS, "the weekly average of the 4 weeks before the last 7 days"
+    return previous, "the 7 days before"
+
+
+def _next_step(mode: str, a: float, ref: float | None, usual: float | None, usual_words: str, pct_limit: float,
+               after_break_km: float) -> tuple[float, str]:
+    """(target for the next 7 days in km, the sentence that says what to do)."""
+    build = f"then add at most {pct(pct_limit)} a week"
     if mode == MODE_WEEK:
-        title = f"weekly ramp +{pct(change)} ({km(a)})"
+        assert usual is not None
+        target = usual * (1.0 + pct_limit / 100.0)
+        if target >= a:
+            return a, (f"What to do: keep the next 7 days no higher than this week's {km_short(a)}: that is already "
+                       f"back at your usual week ({km_short(usual)}, {usual_words}); {build}.")
+        return target, (f"What to do: keep the next 7 days near {km_short(target)}. Your usual week before this jump "
+                        f"was {km_short(usual)} ({usual_words}), and {pct(pct_limit)} more than that is the classic "
+                        f"limit; {build}.")
+    if mode == MODE_BASE:
+        assert ref is not None
+        return ref, (f"What to do: keep the next 7 days near {km_short(ref)}, your usual week before the break; "
+                     f"{build}.")
+    return after_break_km, (f"What to do: keep the next 7 days near {km_short(after_break_km)} (no usual week from "
+                            f"before the break is known to build on); {build}.")
+
+
+def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: float, mode: str, ref: float | None,
+           change: float | None, base: float | None, weeks: int, usual: float | None, usual_words: str) -> Alert:
+    t = inp.thresholds
+    target, next_step = _next_step(mode, a, ref, usual, usual_words, t.weekly_ramp_pct, t.weekly_ramp_after_break_km)
+    if mode == MODE_WEEK:
+        title = f"Your week jumped {pct0(change)}: {km_short(a)} after {km_short(p)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)}, {pct(change)} more than the 7 days before "
-            f"({km(p)}), an increase of {km(a - p)}. A weekly increase above {pct(t.weekly_ramp_pct)} is the "
-            f"classic warning threshold"
+            f"({km(p)}), an increase of {km(a - p)}. A weekly increase above {pct(t.weekly_ramp_pct)} is "
+            f"the classic warning threshold"
             + (f"; above {pct(t.weekly_ramp_danger_pct)} is the range where Nielsen 2014 saw the most injuries"
                if severity == AlertSeverity.DANGER else "")
-            + ". Its evidence is weak, so take it as a prompt to check how your legs feel, not as a verdict."
+            + f". Its evidence is weak: a warning sign, not a verdict. {next_step}"
         )
     elif mode == MODE_BASE:
-        title = f"weekly ramp after a break +{pct(change)} vs your usual week ({km(a)})"
+        title = f"Back above your usual week: {km_short(a)}, {pct0(change)} over your usual {km_short(ref)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)} after a break (the 7 days before: {km(p)}). "
             f"That is {pct(change)} more than your usual week before the break ({km(ref)}, the weekly average "
-            f"of the 4 weeks before it), an increase of {km(a - ref)}. Coming back above your old volume is "
-            f"where a ramp matters; the evidence for the 10% threshold itself is weak."
+            f"of the 4 weeks before it), an increase of {km(a - ref)}. Coming back above your old "
+            f"volume is where a ramp matters; the evidence for the 10% threshold itself is weak. {next_step}"
         )
     else:
-        title = f"first week back: {km(a)} after a break"
+        title = f"Big first week back: {km_short(a)} after a break"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)} after a break (the 7 days before: {km(p)}). "
             f"No usual week from before the break is known, and a first week back above "
-            f"{km(t.weekly_ramp_after_break_km)} is a big step. The evidence for weekly-ramp limits is weak."
+            f"{km(t.weekly_ramp_after_break_km)} is a big step; the evidence for weekly-ramp limits "
+            f"is weak. {next_step}"
         )
     rule_text = (
         f"Weekly ramp: alert when the last 7 days' running distance is more than {pct(t.weekly_ramp_pct)} above "
@@ -164,6 +209,8 @@ def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: floa
         "min_increase_km": t.weekly_ramp_min_increase_km,
         "break_km": t.weekly_ramp_break_km,
         "after_break_km": t.weekly_ramp_after_break_km,
+        "usual_weekly_km": r1(usual) if mode == MODE_WEEK else None,
+        "next_7d_target_km": r1(target),
         "window": f"rolling 7 local days to {day.isoformat()}",
     }
     return Alert(

@@ -131,7 +131,8 @@ def import_cmd(
             for f in data["failures"]:
                 console.print(f"  [red]failed[/] {f['file']}: {f['reason']}", highlight=False)
             if after.get("alerts_new"):
-                console.print(f"{after['alerts_new']} new alert(s), {after.get('alerts_sent', 0)} message(s) sent", highlight=False)
+                from loadmon.service.alerting import summary_line
+                console.print(summary_line(after), highlight=False)
         if summary.failed:
             raise typer.Exit(1)
 

@@ -25,7 +25,7 @@ def status_cmd(
         athlete = svc.athlete(state.athlete)
         data = load_service.status(svc, athlete, day=parse_date(day, "--date"))
         if json_out:
-            print_json(data)
+            print_json(load_service.status_json(data))
         else:
             _print_status(data)
 
@@ -55,9 +55,9 @@ def _print_status(d: dict) -> None:
                   else "longest run in the last 30 days: none", highlight=False)
     last = d["last_run"]
     if last:
-        band = last["spike_band"] or last["spike_reason"]
+        band = last["spike_words"] or f"spike: {last['spike_reason']}"
         hrr = f", hazard ratio {last['spike_hrr']}" if last["spike_hrr"] and last["spike_hrr"] != 1.0 else ""
-        console.print(f"last run: {last['local_date']}, {_num(last['distance_km'], 2, ' km')}, spike band {band}{hrr}; "
+        console.print(f"last run: {last['local_date']}, {_num(last['distance_km'], 2, ' km')}, {band}{hrr}; "
                       f"descent {_num(last['descent_m'], 0, ' m')}", highlight=False)
     for s in d["active_symptoms"]:
         console.print(f"active symptom #{s['id']}: {s['site']} ({s['side']}, {s['location'] or '-'}), severity {s['severity']}, "

@@ -209,7 +209,8 @@ def _backfill_with_progress(svc: Any, athlete: Any, since: Any, wait: bool) -> d
 def _print_alerts(out: dict[str, Any]) -> None:
     alerts = out.get("alerts")
     if alerts and alerts.get("alerts_new"):
-        _say(f"  {alerts['alerts_new']} new alert(s), {alerts.get('alerts_sent', 0)} message(s) sent")
+        from loadmon.service.alerting import summary_line
+        _say(f"  {summary_line(alerts)}")
     if out.get("alerts_error"):
         _warn(f"alert rules not evaluated: {out['alerts_error']}")
 

@@ -44,8 +44,7 @@ def symptom_add(
             return
         console.print(f"logged symptom {symptom.id}: {_describe(data)}", highlight=False)
         if after.get("alerts_new"):
-            console.print(f"{after['alerts_new']} new alert(s), {after.get('alerts_sent', 0)} message(s) sent "
-                          "(see `loadmon alerts`)", highlight=False)
+            console.print(f"{alerting.summary_line(after)} (see `loadmon alerts`)", highlight=False)
 
 
 @symptom_app.command("list")

@@ -27,13 +27,13 @@ from loadmon.engine.findings import percentile_linear
 from loadmon.engine.reasons import NO_BASE, NO_DISTANCE, NO_ELEVATION, NO_VARIATION, REASONS, WARMING_UP
 from loadmon.engine.result import (
     ACWR_KINDS, ACWR_ZONES, SPIKE_BANDS, ActivityFinding, ChannelSeries, DayMetrics, LoadResult, Ratio,
-    SpikeBand, acwr_zone, spike_band_for,
+    SPIKE_WORDS, SpikeBand, acwr_zone, spike_band_for, spike_words,
 )
 from loadmon.engine.settings import PMC_CONVENTIONS, EngineSettings
 
 __all__ = [
     "compute_load", "EngineSettings", "PMC_CONVENTIONS", "LoadResult", "ChannelSeries", "DayMetrics",
-    "ActivityFinding", "Ratio", "SpikeBand", "SPIKE_BANDS", "spike_band_for", "ACWR_KINDS", "ACWR_ZONES",
+    "ActivityFinding", "Ratio", "SpikeBand", "SPIKE_BANDS", "SPIKE_WORDS", "spike_band_for", "spike_words", "ACWR_KINDS", "ACWR_ZONES",
     "acwr_zone", "local_date_of", "day_range", "percentile_linear",
     "CHANNELS", "CHANNEL_UNITS", "DISTANCE", "DURATION", "DESCENT", "TRIMP", "SRPE",
     "WARMING_UP", "NO_BASE", "NO_VARIATION", "NO_DISTANCE", "NO_ELEVATION", "REASONS",

@@ -28,6 +28,7 @@ from loadmon.engine.channels import (
     CHANNEL_UNITS, CHANNELS, DESCENT, DISTANCE, DURATION, SRPE, TRIMP, TRIMP_CONSTANTS, trimp_reason,
 )
 from loadmon.engine.findings import run_findings
+from loadmon.engine.reasons import NO_HEART_RATE
 from loadmon.engine.result import COLUMN_NAMES, ChannelSeries, LoadResult
 from loadmon.engine.settings import EngineSettings
 from loadmon.engine.windows import SCALE, channel_columns
@@ -51,6 +52,15 @@ def _unavailable(name: str, reason: str, counted: int = 0, missing: int = 0) -> 
         first_day=None, last_day=None, activities_counted=counted, activities_missing=missing,
         columns=MappingProxyType({}),
     )
+
+
+def _unknown_loads(cols: dict[str, list], days: set[int], cut: int) -> None:
+    """A TRIMP day whose activities all lack heart rate: load ``None``, "no heart rate" (not 0)."""
+    load, reason = cols["load"], cols["load_reason"]
+    for i in days:
+        if i >= cut:
+            load[i - cut] = None
+            reason[i - cut] = NO_HEART_RATE
 
 
 def compute_load(
@@ -117,6 +127,8 @@ def compute_load(
         hr_span = float(athlete.hr_max) - hr_rest  # type: ignore[operator]
         tc = TRIMP_CONSTANTS.get(athlete.sex, TRIMP_CONSTANTS[None])
         t_a, t_b = tc.a, tc.b
+    no_hr_days: set[int] = set()  # days with an activity lacking avg HR (TRIMP unknown unless another had HR)
+    hr_days: set[int] = set()
     runs: list[Activity] = []
     exp = math.exp
     inf = math.inf
@@ -166,9 +178,12 @@ def compute_load(
                 hrr = (hr - hr_rest) / hr_span
                 hrr = 0.0 if hrr < 0.0 else 1.0 if hrr > 1.0 else hrr
                 trimp[i] += round(minutes * hrr * t_a * exp(t_b * hrr) * SCALE)
+                hr_days.add(i)
                 c_trimp += 1
                 if i < f_trimp:
                     f_trimp = i
+            elif hr_ok:
+                no_hr_days.add(i)
             rpe = a.perceived_exertion
             if rpe is not None and 0 <= rpe <= 10:
                 srpe[i] += round(rpe * minutes * SCALE)
@@ -211,6 +226,8 @@ def compute_load(
             channels[name] = _unavailable(name, no_data[name], n_counted, n_missing)
             continue
         cols = channel_columns(q, start, settings, cut)
+        if name == TRIMP:
+            _unknown_loads(cols, no_hr_days - hr_days, cut)
         columns = MappingProxyType({k: tuple(cols[k]) for k in COLUMN_NAMES})
         channels[name] = ChannelSeries(
             name=name, unit=CHANNEL_UNITS[name], available=True, reason=None,

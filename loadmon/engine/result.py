@@ -25,7 +25,7 @@ from loadmon.engine.settings import EngineSettings
 
 __all__ = [
     "ACWR_KINDS", "ACWR_ZONES", "Ratio", "acwr_zone", "DayMetrics", "ChannelSeries",
-    "SpikeBand", "SPIKE_BANDS", "spike_band_for", "ActivityFinding", "LoadResult",
+    "SpikeBand", "SPIKE_BANDS", "SPIKE_WORDS", "spike_words", "spike_band_for", "ActivityFinding", "LoadResult",
 ]
 
 #: The three ACWR kinds, in display order: Hulin 2014 (coupled), Lolli/Windt 2019
@@ -71,6 +71,12 @@ class DayMetrics:
     CTL - yesterday's ATL, ``ctl_ramp`` = CTL_t - CTL_{t-7}; ``monotony`` = mean / population
     SD of the last 7 daily loads, ``strain`` = acute_7d * monotony (Foster 1998).
 
+    ``load``: the day's load; ``None`` with ``load_reason`` "no heart rate" for a TRIMP day whose
+    activities all lack an average heart rate (unknown, not 0). On a day with some activities with
+    and some without heart rate, ``load`` is the TRIMP of those with it. Window sums, ratios and
+    EWMAs count an unknown day as 0 (they cover the activities with heart rate only; the
+    channel's ``activities_missing`` says how many lacked it).
+
     ``history_days``: days of this channel's history up to and including this day (0 before
     its first day). Ratios, chronic means and EWMAs are ``None`` with reason "warming up"
     until ``history_days`` reaches ``settings.warmup_days`` (ramp: ``ramp_warmup_days``).
@@ -79,7 +85,8 @@ class DayMetrics:
     channel: str
     unit: str
     date: date
-    load: float
+    load: float | None
+    load_reason: str | None
     history_days: int
     warming_up: bool
     acute_7d: float
@@ -124,6 +131,7 @@ class DayMetrics:
             "unit": self.unit,
             "date": self.date.isoformat(),
             "load": self.load,
+            "load_reason": self.load_reason,
             "history_days": self.history_days,
             "warming_up": self.warming_up,
             "acute_7d": self.acute_7d,
@@ -276,6 +284,21 @@ SPIKE_BANDS: tuple[SpikeBand, ...] = (
     SpikeBand(label=">30-100%", lower=1.30, upper=2.00, hrr=1.52, ci_low=1.16, ci_high=2.00),
     SpikeBand(label=">100%", lower=2.00, upper=None, hrr=2.28, ci_low=1.50, ci_high=3.48),
 )
+
+
+#: A band in words, for people: the reference band (a shorter run, or at most 10% longer) is
+#: "not a spike"; the labels above stay the data (JSON ``spike_band``).
+SPIKE_WORDS: dict[str, str] = {
+    "<=10%": "not a spike",
+    ">10-30%": "spike: 10-30% longer than the longest run of the previous 30 days",
+    ">30-100%": "spike: 30-100% longer than the longest run of the previous 30 days",
+    ">100%": "spike: more than double the longest run of the previous 30 days",
+}
+
+
+def spike_words(label: str | None) -> str | None:
+    """:data:`SPIKE_WORDS` of a band label ("not a spike" for ``<=10%``); ``None`` for ``None``."""
+    return None if label is None else SPIKE_WORDS.get(label, label)
 
 
 def spike_band_for(ratio: float) -> SpikeBand:

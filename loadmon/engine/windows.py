@@ -25,7 +25,9 @@ __all__ = ["SCALE", "EWMA_EPSILON", "channel_columns", "pmc_decay"]
 
 #: Loads are held as integers in millionths of their unit (1 mm, 1 ms of a minute, ...).
 SCALE = 1_000_000
-#: A chronic EWMA below one quantum (1e-6 of the unit) counts as zero ("no base").
+#: A chronic EWMA below one quantum (1e-6 of the unit) counts as zero ("no base"). The EWMA
+#: ratio is also "no base" on every day whose chronic window (28 days) holds no load at all:
+#: the EWMAs are then only decaying residues of older load.
 EWMA_EPSILON = 1e-6
 
 
@@ -174,6 +176,12 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int
     else:
         ewma_ratio = pre + [x / y if y >= EWMA_EPSILON else None for x, y in zip(ea, ec)]
         ewma_ratio_reason = pre + [None if y >= EWMA_EPSILON else NO_BASE for y in ec]
+    # a vanishing base is no base: with no load at all in the chronic window the EWMAs are only
+    # decaying residues (a ratio of 2.5e-19 is not "low"), so the EWMA ratio says "no base" there,
+    # the same answer as the rolling ratios give for the same days
+    for i in _zeros(chronic):
+        ewma_ratio[i] = None
+        ewma_ratio_reason[i] = NO_BASE
     _warm(ewma_ratio, ewma_ratio_reason, k_ratio)
     e_acute = pre + ea if pre else ea
     e_chronic = pre + ec if pre else ec
@@ -216,6 +224,7 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int
 
     return {
         "load": load,
+        "load_reason": [None] * n,
         "history_days": history_days,
         "warming_up": warming_up,
         "acute_7d": acute_f,

@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loadmon.domain import Activity, Symptom
-from loadmon.engine import ACWR_KINDS, ChannelSeries, LoadResult
+from loadmon.engine import ACWR_KINDS, ChannelSeries, LoadResult, spike_words
 from loadmon.report.style import CSS, ERROR_HOOK, JS
 from loadmon.report.svg import Bar, TimeChart, fmt, responsive_svg
 from loadmon.report.tables import (
@@ -251,14 +251,14 @@ def render_report(
             css = BAND_CSS.get(band or "", "run")
             big = band not in (None, "<=10%")
             tip = (f"{f.local_date.isoformat()} {names.get(f.activity_id, 'run')}: {fmt(f.distance_km)} km"
-                   + (f"; longest of previous 30 days {fmt(f.longest_prev_30d_km)} km, band {band}"
+                   + (f"; longest of previous 30 days {fmt(f.longest_prev_30d_km)} km, {spike_words(band)}"
                       if band else f"; spike: {f.spike_reason}")
                    + (f"; descent {fmt(f.descent_m, 0)} m" if f.descent_m is not None else "")
                    + (f" ({fmt(f.steep_descent_m, 0)} m at -8 % or steeper)" if f.steep_descent_m is not None else ""))
             chart.dot(f.local_date, f.distance_km or 0.0, css=f"run {css}" if css != "run" else "run",
                       series=css if band else "unrated", tip=tip, r=4.5 if big else 2.6)
         legend = _legend("chart-runs", [
-            ("band-ref", "within 10% (reference)", "#3f7fd1"), ("band-1", ">10-30% longer (HRR 1.64)", "#f0a202"),
+            ("band-ref", "not a spike (within 10%, reference)", "#3f7fd1"), ("band-1", ">10-30% longer (HRR 1.64)", "#f0a202"),
             ("band-2", ">30-100% longer (HRR 1.52)", "#e8590c"), ("band-3", ">100% longer (HRR 2.28)", "#c62828"),
             ("unrated", "warming up / no base", "#9aa3b2")], dots=True)
         parts.append(_figure(chart, legend=legend, key=[SPIKE_KEY, *marks.key], caption=(

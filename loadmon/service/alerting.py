@@ -6,6 +6,9 @@
   key of an alert (rule + athlete + day/severity or activity) is unique in the store, so
   evaluating twice, re-importing or re-syncing never stores an alert twice.
 * An alert is **sent** (outbox rows ``pending``, one per configured channel) only when it is
+  recent. The alerts of one evaluation for one athlete go out as ONE message per channel, most
+  severe first: the most severe one's row carries them, the others' rows are ``bundled`` (their
+  state is the carrier's). An alert is sent only when it is
   recent: its activity ended, or its day ended, at most ``alerts.notify_window_hours`` (48 h)
   before the clock. Older ones (a backfill, a late import) are **recorded, not sent** (rows
   ``suppressed``, with the reason). A day rule's alert is also recorded but not sent when the
@@ -34,7 +37,7 @@ from alerts.delivery.channels import build_channels
 from alerts.delivery.email import EmailSettings
 from alerts.delivery.policy import Channel, DeliveryState, initial_state, next_attempt_at, should_give_up
 from alerts.delivery.selftest import send_test_message
-from alerts.rules import DAY_RULES, RuleThresholds, cooldown_blocks, cooldown_days, evaluate_rules
+from alerts.rules import DAY_RULES, SEVERITY_RANK, RuleThresholds, cooldown_blocks, cooldown_days, evaluate_rules
 from loadmon.config import Config
 from loadmon.domain import Activity, AlertSeverity, Athlete
 from loadmon.engine import compute_load
@@ -47,7 +50,7 @@ log = get_logger("loadmon.alerts")
 
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
-    "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "test_channels", "list_alerts",
+    "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "summary_line", "test_channels", "list_alerts",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -131,7 +134,8 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
     are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
     ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
     notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
-    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids, oldest first).
+    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids in the order they were stored:
+    per athlete, the ones to send - most severe first, one message per channel - then the rest).
     """
     cfg = svc.config
     now = svc.clock()
@@ -161,6 +165,7 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                                first_day=first, last_day=today, live_from=live_from)
         known = svc.store.alert_keys(athlete.id)
         by_id = {a.id: a for a in activities}
+        batch: list[tuple[Alert, bool, bool, str | None]] = []  # (alert, notified, cooled, reason)
         for alert in found:
             if alert.dedupe_key in known:
                 continue
@@ -183,11 +188,16 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                     notified, cooled = False, True
                     reason = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
                               f"{blocker['local_date'].isoformat()} is within {thresholds.cooldown_hours:g} h")
-            alert_id = svc.store.add_alert(
-                athlete.id, rule=alert.rule, severity=alert.severity.value, local_date=alert.local_date,
-                activity_id=alert.activity_id, dedupe_key=alert.dedupe_key, message=alert.message,
-                payload=alert.to_dict(), notified=notified, channels=channels, now=now, suppressed_reason=reason)
             known.add(alert.dedupe_key)
+            batch.append((alert, notified, cooled, reason))
+        # the alerts to send go out as one message per channel, most severe first (stable: day, rule)
+        batch.sort(key=lambda item: (not item[1], -SEVERITY_RANK[item[0].severity] if item[1] else 0))
+        ids = svc.store.add_alerts(athlete.id, [
+            {"rule": alert.rule, "severity": alert.severity.value, "local_date": alert.local_date,
+             "activity_id": alert.activity_id, "dedupe_key": alert.dedupe_key, "message": alert.message,
+             "payload": alert.to_dict(), "notified": notified, "suppressed_reason": reason}
+            for alert, notified, _cooled, reason in batch], channels=channels, now=now)
+        for (alert, notified, cooled, _reason), alert_id in zip(batch, ids, strict=True):
             if alert_id is None:  # stored meanwhile by another process
                 continue
             counts["alerts_new"] += 1
@@ -207,7 +217,9 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
 # --------------------------------------------------------------------------------- delivery
 def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> dict[str, Any]:
     """Send every outbox row that is due, once each; returns counts (``sent``, ``retry``,
-    ``failed``, ``postponed``) and the first few ``errors`` (secret-free).
+    ``failed``, ``postponed``), the same per channel (``by_channel``: ``{"email": {"sent": 1,
+    "retry": 0, "failed": 0}}``, postponed rows counted as ``retry``) and the first few
+    ``errors`` (secret-free). Counts are messages (one message may carry several alerts).
 
     ``channels``: default :func:`configured_channels` (validated: a bad setting raises
     :class:`ConfigError` before anything is sent). When a channel fails, its other rows in
@@ -217,7 +229,9 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
     if channels is None:
         channels = configured_channels(svc.config, validate=True)
     by_name = {c.name: c for c in channels}
-    counts: dict[str, Any] = {"due": 0, "sent": 0, "retry": 0, "failed": 0, "postponed": 0, "errors": []}
+    svc.store.release_orphaned_bundles(svc.clock())  # a group whose carrying alert was deleted
+    counts: dict[str, Any] = {"due": 0, "sent": 0, "retry": 0, "failed": 0, "postponed": 0, "errors": [],
+                              "by_channel": {}}
     down: dict[str, tuple[str, datetime]] = {}
     seen: set[int] = set()
     while True:
@@ -244,6 +258,12 @@ def retry_failed(svc: Service) -> int:
     return count
 
 
+def _count(counts: dict[str, Any], channel: str, outcome: str) -> None:
+    counts[outcome] += 1
+    per = counts["by_channel"].setdefault(channel, {"sent": 0, "retry": 0, "failed": 0})
+    per["retry" if outcome == "postponed" else outcome] += 1
+
+
 def _note_error(counts: dict[str, Any], text: str) -> None:
     if len(counts["errors"]) < MAX_ERRORS_REPORTED:
         counts["errors"].append(text)
@@ -263,16 +283,18 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
                  f"configured: {', '.join(by_name) or 'none'}")
         store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                               lease=lease)
-        counts["failed"] += 1
+        _count(counts, name, "failed")
         _note_error(counts, f"delivery {row['id']}: {error}")
         return
     try:
         alert = Alert.from_dict(row["payload"])
+        # the other alerts of the same evaluation ride in this row's message (most severe first)
+        others = [Alert.from_dict(p) for p in store.bundle_payloads(row["id"])]
     except (ValueError, KeyError, TypeError) as exc:
-        error = f"the stored alert {row['alert_id']} cannot be read: {exc}"
+        error = f"the stored alert {row['alert_id']} (or one it carries) cannot be read: {exc}"
         store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                               lease=lease)
-        counts["failed"] += 1
+        _count(counts, name, "failed")
         _note_error(counts, f"delivery {row['id']}: {error}")
         return
     if name in down:
@@ -280,13 +302,13 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
                               next_attempt_at=retry_at, error=f"not attempted: {name} failed earlier in this run: {reason}",
                               lease=lease)
-        counts["postponed"] += 1
+        _count(counts, name, "postponed")
         return
     if not store.renew_delivery_lease(row["id"], lease=lease, now=svc.clock(), lease_s=lease_s):
         log.warning("alert.lease_lost", delivery_id=row["id"], alert_id=row["alert_id"], channel=name)
         return  # another sender claimed it after this one's lease ran out: it sends it, not this one
     try:
-        channel.send(alert, row["idempotency_key"])
+        channel.send([alert, *others] if others else alert, row["idempotency_key"])
     except Exception as exc:  # noqa: BLE001 - one bad send must not leave the batch leased
         error = str(exc) if isinstance(exc, (DeliveryError, LoadmonError)) else f"{name}: {type(exc).__name__}: {exc}"
         attempts += 1
@@ -295,7 +317,7 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         if permanent or should_give_up(attempts, max_attempts):
             store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                                   lease=lease)
-            counts["failed"] += 1
+            _count(counts, name, "failed")
             retry_at = next_attempt_at(1, now, base_s=base_s)
             log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
                       attempts=attempts, permanent=permanent, error=error,
@@ -304,7 +326,7 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
             retry_at = next_attempt_at(attempts, now, base_s=base_s)
             store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
                                   next_attempt_at=retry_at, error=error, lease=lease)
-            counts["retry"] += 1
+            _count(counts, name, "retry")
             log.warning("alert.delivery_retry", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
                         attempts=attempts, next_attempt_at=retry_at.isoformat(), error=error)
         down[name] = (error, retry_at)
@@ -312,8 +334,9 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
         return
     store.finish_delivery(row["id"], state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock(),
                           lease=lease)
-    counts["sent"] += 1
-    log.info("alert.sent", delivery_id=row["id"], alert_id=row["alert_id"], channel=name, attempts=attempts + 1)
+    _count(counts, name, "sent")
+    log.info("alert.sent", delivery_id=row["id"], alert_id=row["alert_id"], channel=name, attempts=attempts + 1,
+             alerts=1 + len(others))
 
 
 def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None) -> dict[str, Any]:
@@ -321,15 +344,32 @@ def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: dat
     (:class:`ConfigError` before anything is stored), :func:`evaluate`, then :func:`deliver_due`.
 
     Returns the evaluation counts plus ``alerts_sent`` (messages accepted by a channel),
-    ``deliveries_retry``, ``deliveries_failed`` and ``delivery_errors``.
+    ``deliveries_retry``, ``deliveries_failed``, ``delivery_errors`` and
+    ``deliveries_by_channel`` (see :func:`deliver_due`; :func:`summary_line` says it in words).
     """
     channels = configured_channels(svc.config, validate=True)
     rule_thresholds(svc.config)
     out = evaluate(svc, athlete_ids, since=since)
     sent = deliver_due(svc, channels=channels)
     out.update({"alerts_sent": sent["sent"], "deliveries_retry": sent["retry"] + sent["postponed"],
-                "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"]})
+                "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"],
+                "deliveries_by_channel": sent["by_channel"]})
     return out
+
+
+def summary_line(out: Mapping[str, Any]) -> str:
+    """What an import, sync or symptom did with alerts, per channel, e.g. ``alerts: 2 new;
+    email: 1 waiting for retry; push[0]: 1 sent`` (from :func:`evaluate_and_deliver`'s counts;
+    a channel with nothing due is not named)."""
+    new = int(out.get("alerts_new", 0))
+    kept = int(out.get("alerts_suppressed", 0)) + int(out.get("alerts_cooldown", 0))
+    parts = [f"alerts: {new} new" + (f" ({kept} recorded, not sent)" if kept else "")]
+    for channel, per in sorted(out.get("deliveries_by_channel", {}).items()):
+        said = [f"{n} {label}" for key, label in (("sent", "sent"), ("retry", "waiting for retry"), ("failed", "failed"))
+                if (n := per.get(key, 0))]
+        if said:
+            parts.append(f"{channel}: {', '.join(said)}")
+    return "; ".join(parts)
 
 
 def test_channels(svc: Service) -> list[dict[str, Any]]:

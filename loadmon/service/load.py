@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete, Symptom
-from loadmon.engine import ACWR_KINDS, EngineSettings, LoadResult, compute_load
+from loadmon.engine import ACWR_KINDS, EngineSettings, LoadResult, compute_load, spike_words
 from loadmon.service.context import Service
 
 STATUS_CHANNELS = ("distance_km", "descent_m", "duration_min", "trimp", "srpe")
@@ -85,9 +85,70 @@ def status(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[s
         "longest_run_30d": None if longest is None else {
             "activity_id": longest.activity_id, "local_date": longest.local_date.isoformat(),
             "distance_km": longest.distance_km},
-        "last_run": None if last is None else last.to_dict(),
+        "last_run": None if last is None else last.to_dict() | {"spike_words": spike_words(last.spike_band)},
         "active_symptoms": [symptom_dict(s) for s in symptoms],
     }
+
+
+#: Decimals of a status number in JSON, by what it measures: km to 0.01 (10 m), metres, minutes
+#: and other loads to 0.1, percentages to 0.1, ratios to 0.001.
+JSON_DECIMALS = {"km": 2, "m": 1, "pct": 1, "ratio": 3, "load": 1}
+_RATIO_KEYS = frozenset({"acwr", "monotony", "distance_ratio", "descent_ratio", "spike_hrr", "spike_hrr_ci"})
+_METRE_KEYS = frozenset({"descent_per_km"})
+
+
+def _kind(key: str, unit: str | None) -> str | None:
+    """What a status key measures (``None``: leave it as it is: ids, counts, text)."""
+    if key in _RATIO_KEYS:
+        return "ratio"
+    if key.endswith("_pct"):
+        return "pct"
+    if key.endswith("_km"):
+        return "km"
+    if key.endswith("_m") or key in _METRE_KEYS:
+        return "m"
+    if unit is not None and key in _CHANNEL_LOAD_KEYS:
+        return "km" if unit == "km" else "load"
+    return None
+
+
+_CHANNEL_LOAD_KEYS = frozenset({"load", "acute_7d", "previous_7d", "chronic_28d", "chronic_weekly",
+                                "chronic_uncoupled_weekly", "ewma_acute", "ewma_chronic", "fitness", "fatigue",
+                                "form", "ctl_ramp", "strain"})
+
+
+def _round(value: Any, decimals: int) -> Any:
+    if isinstance(value, float):
+        return round(value, decimals) + 0.0  # + 0.0: never "-0.0"
+    if isinstance(value, list):
+        return [_round(v, decimals) for v in value]
+    if isinstance(value, dict):
+        return {k: _round(v, decimals) for k, v in value.items()}
+    return value
+
+
+def _round_tree(data: Any, unit: str | None = None) -> Any:
+    if isinstance(data, list):
+        return [_round_tree(v, unit) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if isinstance(data.get("unit"), str):  # a channel: its loads are in this unit
+        unit = data["unit"]
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        kind = _kind(key, unit)
+        if kind is None or (isinstance(value, dict) and kind != "ratio"):  # e.g. channels.distance_km: a channel
+            out[key] = _round_tree(value, unit)
+        else:
+            out[key] = _round(value, JSON_DECIMALS[kind])
+    return out
+
+
+def status_json(data: dict[str, Any]) -> dict[str, Any]:
+    """:func:`status` for JSON output: every number rounded to what it means (km 0.01, metres and
+    other loads 0.1, percentages 0.1, ratios 0.001), so a decayed residue (``9.1e-26``) reads
+    ``0.0``. The engine's arithmetic is never rounded; only this output edge is."""
+    return _round_tree(data)
 
 
 def _end_of_day(day: date, tz: str) -> datetime:

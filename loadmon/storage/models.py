@@ -166,7 +166,9 @@ class AlertRow(Base):
 
 
 class DeliveryRow(Base):
-    """The outbox: one row per (alert, channel)."""
+    """The outbox: one row per (alert, channel). The alerts of one evaluation for one athlete go
+    out as one message per channel: the most severe one's row carries them (``pending``), the
+    others' rows are ``bundled`` with ``bundle_id`` = that row's id."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
@@ -182,6 +184,8 @@ class DeliveryRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     idempotency_key: Mapped[str] = mapped_column(String(200))
+    # state "bundled": the id of the delivery row (same channel) whose message carries this alert
+    bundle_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     claimed_until: Mapped[datetime | None]
     # the lease token of the sender holding the row: only that sender may finish it (0003_outbox_lease)
     claimed_by: Mapped[str | None] = mapped_column(String(64))

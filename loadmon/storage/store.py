@@ -472,33 +472,82 @@ class Store:
     def add_alert(self, athlete_id: int, *, rule: str, severity: str, local_date: date, activity_id: int | None,
                   dedupe_key: str, message: str, payload: dict[str, Any], notified: bool,
                   channels: Sequence[str], now: datetime, suppressed_reason: str | None = None) -> int | None:
-        """Store an alert and its outbox rows (one per channel) in one transaction.
+        """Store one alert and its outbox rows (see :meth:`add_alerts`); its id, or None when the
+        dedupe key already exists."""
+        return self.add_alerts(athlete_id, [{
+            "rule": rule, "severity": severity, "local_date": local_date, "activity_id": activity_id,
+            "dedupe_key": dedupe_key, "message": message, "payload": payload, "notified": notified,
+            "suppressed_reason": suppressed_reason}], channels=channels, now=now)[0]
 
-        Returns the new alert id, or None when the dedupe key already exists (also when a
-        concurrent writer stored it first). ``notified``: rows start ``pending`` (due now),
-        else ``suppressed`` with ``suppressed_reason`` as their note. Each row's idempotency
-        key is :func:`alerts.delivery.policy.make_idempotency_key` (dedupe key, channel).
+    def add_alerts(self, athlete_id: int, alerts: Sequence[dict[str, Any]], *, channels: Sequence[str],
+                   now: datetime) -> list[int | None]:
+        """Store the alerts of one evaluation for one athlete and their outbox rows, in one
+        transaction; returns each one's new id, or None when its dedupe key already exists (also
+        when a concurrent writer stored it first).
+
+        Each alert: ``rule``, ``severity``, ``local_date``, ``activity_id``, ``dedupe_key``,
+        ``message``, ``payload``, ``notified`` and ``suppressed_reason``. Not ``notified``: its rows
+        are ``suppressed`` with the reason as their note. The ``notified`` ones go out as ONE
+        message per channel: the first of them (the caller puts the most severe first) gets a
+        ``pending`` row, due now, that carries the others, whose rows are ``bundled`` with
+        ``bundle_id`` = that row. Each row's idempotency key is
+        :func:`alerts.delivery.policy.make_idempotency_key` (its own dedupe key, channel).
         """
         from alerts.delivery.policy import DeliveryState, make_idempotency_key
 
-        try:
-            with self.session() as s:
-                if s.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key)) is not None:
-                    return None
-                row = AlertRow(athlete_id=athlete_id, rule=rule, severity=severity, local_date=local_date,
-                               activity_id=activity_id, dedupe_key=dedupe_key, message=message, payload=payload,
-                               notified=notified, created_at=now)
-                s.add(row)
-                s.flush()
-                state = DeliveryState.PENDING if notified else DeliveryState.SUPPRESSED
-                for ch in channels:
-                    s.add(DeliveryRow(alert_id=row.id, channel=ch, state=state.value, attempts=0,
-                                      next_attempt_at=now if notified else None,
-                                      last_error=None if notified else suppressed_reason,
-                                      idempotency_key=make_idempotency_key(dedupe_key, ch)))
-                return row.id
-        except IntegrityError:  # a concurrent writer stored the same dedupe key first
-            return None
+        for _attempt in range(3):  # a concurrent writer's keys: the next attempt skips them
+            try:
+                with self.session() as s:
+                    keys = [a["dedupe_key"] for a in alerts]
+                    known = set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.dedupe_key.in_(keys))))
+                    ids: list[int | None] = []
+                    carriers: dict[str, int] = {}
+                    for a in alerts:
+                        if a["dedupe_key"] in known:
+                            ids.append(None)
+                            continue
+                        known.add(a["dedupe_key"])
+                        row = AlertRow(athlete_id=athlete_id, rule=a["rule"], severity=a["severity"],
+                                       local_date=a["local_date"], activity_id=a["activity_id"],
+                                       dedupe_key=a["dedupe_key"], message=a["message"], payload=a["payload"],
+                                       notified=a["notified"], created_at=now)
+                        s.add(row)
+                        s.flush()
+                        ids.append(row.id)
+                        for ch in channels:
+                            d = DeliveryRow(alert_id=row.id, channel=ch, attempts=0,
+                                            idempotency_key=make_idempotency_key(a["dedupe_key"], ch))
+                            if not a["notified"]:
+                                d.state, d.last_error = DeliveryState.SUPPRESSED.value, a.get("suppressed_reason")
+                            elif ch in carriers:
+                                d.state, d.bundle_id = DeliveryState.BUNDLED.value, carriers[ch]
+                            else:
+                                d.state, d.next_attempt_at = DeliveryState.PENDING.value, now
+                            s.add(d)
+                            if d.state == DeliveryState.PENDING.value:
+                                s.flush()
+                                carriers[ch] = d.id
+                    return ids
+            except IntegrityError:
+                continue
+        return [None] * len(alerts)  # not stored: the next evaluation finds them again
+
+    def release_orphaned_bundles(self, now: datetime) -> int:
+        """Bundled rows whose carrying row is gone (its alert deleted) become ``pending``, due
+        ``now``, each its own message: an alert is never dropped with another one. Returns how many."""
+        with self.session() as s:
+            carriers = select(DeliveryRow.id)
+            result = s.execute(update(DeliveryRow)
+                               .where(DeliveryRow.state == "bundled", DeliveryRow.bundle_id.not_in(carriers))
+                               .values(state="pending", bundle_id=None, next_attempt_at=now, claimed_until=None)
+                               .execution_options(synchronize_session=False))
+            return int(result.rowcount or 0)
+
+    def bundle_payloads(self, delivery_id: int) -> list[dict[str, Any]]:
+        """The stored alerts (payloads) that the delivery row ``delivery_id`` carries besides its own."""
+        with self.session() as s:
+            return list(s.scalars(select(AlertRow.payload).join(DeliveryRow, DeliveryRow.alert_id == AlertRow.id)
+                                  .where(DeliveryRow.bundle_id == delivery_id).order_by(DeliveryRow.id)))
 
     def alert_keys(self, athlete_id: int) -> set[str]:
         """The dedupe keys of every stored alert of the athlete (to skip known alerts cheaply)."""
@@ -535,10 +584,16 @@ class Store:
             ids = [r.id for r in rows]
             deliveries: dict[int, list[dict[str, Any]]] = {}
             for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-                for d in s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id.in_(chunk)).order_by(DeliveryRow.id)):
+                rows_d = s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id.in_(chunk)).order_by(DeliveryRow.id)).all()
+                # a bundled row's state is the state of the row whose message carries it
+                carrier_ids = {d.bundle_id for d in rows_d if d.bundle_id is not None}
+                carriers = {c.id: c for c in s.scalars(select(DeliveryRow).where(DeliveryRow.id.in_(carrier_ids)))}
+                for d in rows_d:
+                    c = carriers.get(d.bundle_id, d) if d.bundle_id is not None else d
                     deliveries.setdefault(d.alert_id, []).append({
-                        "channel": d.channel, "state": d.state, "attempts": d.attempts, "last_error": d.last_error,
-                        "sent_at": d.sent_at, "next_attempt_at": d.next_attempt_at})
+                        "channel": d.channel, "state": c.state, "attempts": c.attempts, "last_error": c.last_error,
+                        "sent_at": c.sent_at, "next_attempt_at": c.next_attempt_at,
+                        "sent_with_alert": c.alert_id if c is not d else None})
             return [{"id": r.id, "athlete_id": r.athlete_id, "rule": r.rule, "severity": r.severity,
                      "local_date": r.local_date, "activity_id": r.activity_id, "dedupe_key": r.dedupe_key,
                      "message": r.message, "payload": r.payload, "notified": r.notified, "created_at": r.created_at,

@@ -70,9 +70,9 @@ def test_import_symptom_alert_end_to_end(cli, tmp_path, smtp_receiver, http_rece
     res = cli("symptom", "add", "--site", "knee", "--side", "right", "--location", "lateral", "--severity", "4", "--at", at)
     assert res.exit_code == 0, res.output
     assert "logged symptom 1: right knee (lateral), severity 4/10" in res.stdout
-    assert "1 new alert(s), 2 message(s) sent" in res.stdout
+    assert "alerts: 1 new; email: 1 sent; push[0]: 1 sent" in res.stdout
     (mail,) = smtp_receiver.messages
-    assert mail.message["Subject"] == "[loadmon] warning: hilly run after right knee pain (210 m descent)"
+    assert mail.message["Subject"].strip() == "[loadmon] Hilly run 1 day after right knee pain: 210 m of descent"
     assert "8.0 km with 210 m of descent, 26 m/km" in mail.part("text/plain")
     (push,) = http_receiver.requests
     assert "severity 4/10" in push.json["message"]
@@ -117,7 +117,7 @@ def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, mon
 
     at = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
     res = cli("symptom", "add", "--site", "knee", "--side", "right", "--severity", "4", "--at", at)
-    assert "1 new alert(s), 1 message(s) sent" in res.stdout, res.output  # the push; the email failed for good
+    assert "alerts: 1 new; email: 1 failed; push[0]: 1 sent" in res.stdout, res.output  # the email failed for good
     assert len(http_receiver.requests) == 1 and smtp_receiver.messages == []
 
     health = json.loads(cli("daemon", "status", "--json").stdout)
@@ -130,7 +130,7 @@ def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, mon
     assert res.exit_code == 0, res.output
     assert "1 failed deliveries put back in the outbox" in res.stdout and "1 sent," in res.stdout
     (mail,) = smtp_receiver.messages
-    assert "hilly run after right knee pain" in mail.message["Subject"]
+    assert "Hilly run 1 day after right knee pain" in mail.message["Subject"]
     assert len(http_receiver.requests) == 1  # the push had been sent: not again
     (alert,) = json.loads(cli("alerts", "--json").stdout)
     assert sorted((d["channel"], d["state"]) for d in alert["deliveries"]) == [("email", "sent"), ("push[0]", "sent")]
@@ -187,3 +187,21 @@ def test_bad_channel_setting_is_a_config_error(tmp_path, monkeypatch) -> None:
     res = CliRunner().invoke(app, ["--config", str(config), "alerts", "test"])
     assert res.exit_code == 2
     assert "alerts.push_urls[0]" in res.output and "unknown apprise scheme" in res.output
+
+
+def test_import_summary_reports_each_channel(cli, tmp_path, smtp_receiver, http_receiver) -> None:
+    # the push went out while the e-mail waits for a retry: "2 message(s) sent" was wrong
+    now = datetime.now(UTC).replace(microsecond=0)
+    history = tmp_path / "history"
+    history.mkdir()
+    for back in range(40, 0, -1):
+        fit_run(history / f"h{back}.fit", (now - timedelta(days=back)).replace(hour=7, minute=0, second=0), km=5.0,
+                descent=20.0, serial=7000 + back)
+    assert cli("import", str(history)).exit_code == 0
+    smtp_receiver.stop()
+    today = tmp_path / "today.fit"
+    fit_run(today, now - timedelta(hours=1, minutes=48), km=6.0, descent=20.0, serial=8000)  # +20%: a run spike
+    res = cli("import", str(today))
+    assert res.exit_code == 0, res.output
+    assert "alerts: 1 new; email: 1 waiting for retry; push[0]: 1 sent" in res.stdout, res.stdout
+    assert len(http_receiver.requests) == 1 and smtp_receiver.messages == []

@@ -68,13 +68,13 @@ def test_backfill_sends_nothing_then_one_new_run_sends_once(tmp_path, store_url,
         assert (second["alerts_new"], second["alerts_to_send"], second["alerts_sent"]) == (1, 1, 2)
         (mail,) = smtp_receiver.messages
         assert mail.rcpt_tos == ("ann@example.org",)
-        assert mail.message["Subject"] == "[loadmon] warning: run spike +16% (5.8 km)"
+        assert mail.message["Subject"].strip() == "[loadmon] Your run of 5.8 km was 16% longer than your longest in 30 days (5 km)"
         body = mail.part("text/plain")
         assert "5.8 km, 16% longer than your longest run of the previous 30 days (5.0 km" in body
         assert "Frandsen" in body
         (push,) = http_receiver.requests
         assert push.path == "/hook"
-        assert push.json["title"] == "loadmon warning: run spike +16% (5.8 km)"
+        assert push.json["title"] == "loadmon: Your run of 5.8 km was 16% longer than your longest in 30 days (5 km)"
         assert "5.8 km, 16% longer" in push.json["message"]
         new = alerting.list_alerts(svc, ids=second["alert_ids"])
         assert [(a["rule"], a["activity_id"], a["notified"]) for a in new] == [("run_spike", activity_id, True)]
@@ -135,7 +135,7 @@ def test_smtp_down_then_back_delivers_exactly_once(tmp_path, store_url, smtp_rec
         assert alerting.deliver_due(svc)["due"] == 0
         assert alerting.evaluate_and_deliver(svc, [athlete.id])["alerts_new"] == 0
         assert len(smtp_receiver.messages) == 1
-        assert smtp_receiver.messages[0].message["Subject"] == "[loadmon] warning: run spike +20% (6.0 km)"
+        assert smtp_receiver.messages[0].message["Subject"].strip() == "[loadmon] Your run of 6 km was 20% longer than your longest in 30 days (5 km)"
         (d,) = alerting.list_alerts(svc, athlete)[0]["deliveries"]
         assert (d["state"], d["attempts"], d["last_error"]) == ("sent", 3, None)
     finally:
@@ -150,27 +150,32 @@ def test_gives_up_after_max_attempts_and_postpones_the_rest(tmp_path, smtp_recei
         athlete = svc.athlete()
         short_history(svc, athlete.id)
         new_run(svc, athlete.id, 6.0, source_id=1, ended_ago=timedelta(hours=3))
+        assert alerting.evaluate(svc, [athlete.id])["alerts_to_send"] == 1  # its run spike: one message, not sent yet
         new_run(svc, athlete.id, 7.0, source_id=2, ended_ago=timedelta(hours=1))  # +16.7% on the 6 km
         smtp_receiver.stop()
         out = alerting.evaluate_and_deliver(svc, [athlete.id])
-        # two run spikes, and the day's 43 km week (+22.9% on 35 km) is a weekly ramp
-        assert out["alerts_new"] == 3 and out["alerts_sent"] == 0
+        # the second run spike, and the day's 43 km week (+22.9% on 35 km) is a weekly ramp: one message for both
+        assert out["alerts_new"] == 2 and out["alerts_sent"] == 0
         states = [a["deliveries"][0] for a in alerting.list_alerts(svc, athlete)]
-        # the first failed (1 attempt); the others were not tried in the same run (0 attempts, same retry time)
+        # the first message failed (1 attempt); the second was not tried in the same run (0 attempts, same
+        # retry time); the alert that rides in the second message shows that message's state
         assert [(d["attempts"], d["state"]) for d in states] == [(1, "pending"), (0, "pending"), (0, "pending")]
         assert states[1]["last_error"].startswith("not attempted: email failed earlier in this run")
         assert states[0]["next_attempt_at"] == states[1]["next_attempt_at"] == states[2]["next_attempt_at"]
+        assert states[2]["sent_with_alert"] == alerting.list_alerts(svc, athlete)[1]["id"]
         clock.advance(seconds=60)
         second = alerting.deliver_due(svc)
-        assert (second["failed"], second["retry"], second["postponed"]) == (1, 0, 2)
+        assert (second["failed"], second["retry"], second["postponed"]) == (1, 0, 1)
         first_alert = alerting.list_alerts(svc, athlete)[0]["deliveries"][0]
         assert first_alert["state"] == "failed" and first_alert["attempts"] == 2
         assert "connection refused" in first_alert["last_error"]
         smtp_receiver.start()
         clock.advance(seconds=60)
         third = alerting.deliver_due(svc)
-        assert (third["sent"], third["failed"]) == (2, 0)
-        assert len(smtp_receiver.messages) == 2
+        assert (third["sent"], third["failed"]) == (1, 0)
+        assert len(smtp_receiver.messages) == 1
+        assert [d["state"] for a in alerting.list_alerts(svc, athlete) for d in a["deliveries"]] == [
+            "failed", "sent", "sent"]
         assert alerting.deliver_due(svc)["due"] == 0
     finally:
         svc.close()
@@ -198,7 +203,7 @@ def test_a_permanent_smtp_refusal_fails_at_once_and_a_temporary_one_is_retried(t
         assert states[0] == ("failed", 1) and ("pending", 1) in states  # the first alert's 550 stays failed
         clock.advance(seconds=60)
         again = alerting.deliver_due(svc)
-        assert again["sent"] == second["alerts_new"] == len(smtp_receiver.messages) and again["failed"] == 0
+        assert again["sent"] == 1 == len(smtp_receiver.messages) and again["failed"] == 0  # one message for all
     finally:
         svc.close()
 
@@ -225,7 +230,7 @@ def test_a_delivery_that_failed_for_good_is_sent_once_after_retry_failed(tmp_pat
         again = alerting.deliver_due(svc)
         assert (again["due"], again["sent"], again["failed"]) == (1, 1, 0)
         (mail,) = smtp_receiver.messages
-        assert mail.message["Subject"] == "[loadmon] warning: run spike +20% (6.0 km)"
+        assert mail.message["Subject"].strip() == "[loadmon] Your run of 6 km was 20% longer than your longest in 30 days (5 km)"
         (delivery,) = alerting.list_alerts(svc, athlete)[0]["deliveries"]
         assert (delivery["state"], delivery["attempts"]) == ("sent", 1)
         assert alerting.retry_failed(svc) == 0 and alerting.deliver_due(svc)["due"] == 0
@@ -252,9 +257,9 @@ def test_a_first_backfill_in_the_middle_of_a_ramp_sends_one_catch_up_then_keeps_
         catch_up = by_day[(TODAY - timedelta(days=2)).isoformat()]
         assert old["notified"] is False and "older than the 48 h notify window" in old["deliveries"][0]["last_error"]
         assert catch_up["notified"] is True and catch_up["deliveries"][0]["state"] == "sent"
-        ramp_mails = [m for m in smtp_receiver.messages if "weekly ramp" in str(m.message["Subject"])]
+        ramp_mails = [m for m in smtp_receiver.messages if "Your week jumped" in str(m.message["Subject"])]
         assert len(ramp_mails) == 1 and first["alerts_sent"] == len(smtp_receiver.messages)
-        assert "+17.9%" in str(ramp_mails[0].message["Subject"])  # 33 km vs 28 km on the catch-up's day
+        assert "Your week jumped 18%: 33 km after 28 km" in str(ramp_mails[0].message["Subject"])  # 33 km vs 28 km on the catch-up's day
         assert "already held on" in ramp_mails[0].part("text/plain")
 
         # the next days: the ramp goes on, the catch-up's cooldown holds - no second ramp alert, nothing stored
@@ -265,7 +270,7 @@ def test_a_first_backfill_in_the_middle_of_a_ramp_sends_one_catch_up_then_keeps_
             alerting.evaluate_and_deliver(svc, [athlete.id])
             assert sorted(a["local_date"] for a in alerting.list_alerts(svc, athlete) if a["rule"] == "weekly_ramp") == \
                 sorted(by_day)
-        assert len([m for m in smtp_receiver.messages if "weekly ramp" in str(m.message["Subject"])]) == 1
+        assert len([m for m in smtp_receiver.messages if "Your week jumped" in str(m.message["Subject"])]) == 1
     finally:
         svc.close()
 
@@ -282,7 +287,7 @@ def test_notify_window_boundary(tmp_path, smtp_receiver) -> None:
         out = alerting.evaluate_and_deliver(svc, [ann.id, bob.id])
         assert (out["alerts_new"], out["alerts_to_send"], out["alerts_suppressed"], out["alerts_sent"]) == (2, 1, 1, 1)
         (mail,) = smtp_receiver.messages
-        assert mail.message["Subject"] == "[loadmon] warning: run spike +20% (6.0 km)"
+        assert mail.message["Subject"].strip() == "[loadmon] Your run of 6 km was 20% longer than your longest in 30 days (5 km)"
         (late,) = alerting.list_alerts(svc, bob)
         assert late["notified"] is False and "older than the 48 h notify window" in late["deliveries"][0]["last_error"]
     finally:
@@ -332,7 +337,7 @@ def test_day_rule_cooldown_guard_uses_stored_alerts(tmp_path, smtp_receiver) -> 
         assert a["notified"] is False and a["deliveries"][0]["state"] == "suppressed"
         assert "cooldown" in a["deliveries"][0]["last_error"]
         assert out["alerts_cooldown"] == 1
-        assert not any("weekly ramp" in m.message["Subject"] for m in smtp_receiver.messages)
+        assert not any("Your week jumped" in m.message["Subject"] for m in smtp_receiver.messages)
     finally:
         svc.close()
 

@@ -40,7 +40,7 @@ def test_alert_emails_go_to_the_maildir_once_and_survive_a_write_failure(tmp_pat
         assert alerting.deliver_due(svc)["sent"] == 1
         assert alerting.deliver_due(svc)["sent"] == 0
         (written,) = (mail / "new").iterdir()
-        assert "Subject: [loadmon] warning: run spike" in written.read_text(encoding="utf-8")
+        assert "[loadmon] Your run of 6 km was 20% longer" in written.read_text(encoding="utf-8")
         (alert,) = alerting.list_alerts(svc, ids=out["alert_ids"])
         assert [(d["channel"], d["state"]) for d in alert["deliveries"]] == [("maildir", "sent")]
     finally:

@@ -46,7 +46,8 @@ def test_rolling_coupled_zones(y, expected, ratio) -> None:
     assert a.local_date == T and a.severity == expected
     assert a.numbers["acwr"] == ratio and a.numbers["acwr_kind"] == "rolling_coupled"
     assert a.numbers["last_7d_km"] == round(7 * y, 1)
-    assert a.title == f"ACWR {ratio:.2f} ({'danger' if expected == AlertSeverity.DANGER else 'caution'})"
+    assert a.title.startswith(f"More than you are used to: {7 * y:g} km in 7 days, your average week ")
+    assert a.title.endswith(f"(ACWR {ratio:.2f})")
     assert a.dedupe_key == f"acwr:1:{T.isoformat()}:{expected.value}"
 
 
@@ -70,8 +71,26 @@ def test_ewma_by_hand() -> None:
         (a,) = acwr_alerts(runs)
         assert (a.local_date, a.severity, a.numbers["acwr"]) == (T, severity, value)
         assert a.numbers["acwr_kind"] == "ewma" and a.numbers["channel"] == "distance_km"
-        assert f"is {value:.2f} on Sun 2026-06-14" in a.message
+        assert f"workload ratio (EWMA, 7 vs 28 days) is {value:.2f}" in a.message
         assert "Impellizzeri" in a.evidence and "Hulin" in a.evidence and "Williams" in a.evidence
+
+
+def test_ewma_message_shows_the_plain_sums_and_what_to_do() -> None:
+    # 28 days of 5 km, then 20 km today: the plain sums are 50 km in 7 days and (27 * 5 + 20) / 4
+    # = 38.75 km as the average week of the last 28 days; the EWMA-based weekly figures differ
+    # (7-day EWMA 8.75 a day = 61.25 km a week) and the message says why.
+    runs = Runs()
+    runs.daily(T - timedelta(days=28), 28, 5.0)
+    runs.add(T, 20.0)
+    (a,) = acwr_alerts(runs)
+    assert a.title == "More than you are used to: 50 km in 7 days, your average week 38.8 km (ACWR 1.45)"
+    assert ("Your running distance in the last 7 days (to Sun 2026-06-14): 50.0 km; your average week of the last "
+            "28 days: 38.8 km.") in a.message
+    assert "weigh the most recent days most, so your 7-day EWMA reads 61.2 km a week" in a.message
+    assert ("What to do: keep the next 7 days at or below about 50.4 km (1.30 times your average week of the last "
+            "28 days") in a.message
+    assert a.numbers["last_7d_km"] == 50.0 and a.numbers["usual_week_km"] == 38.8
+    assert a.numbers["next_7d_target_km"] == 50.4 and a.numbers["acute_weekly_km"] == 61.2
 
 
 def test_no_alert_while_warming_up() -> None:

@@ -102,7 +102,8 @@ def test_worst_active_symptom_sets_severity_and_message() -> None:
     knee = symptom(2, started=KNEE_PAIN, severity=5)
     (a,) = hilly(runs, [mild, knee])
     assert a.severity == AlertSeverity.DANGER
-    assert a.title == "hilly run after right knee pain (440 m descent)"
+    assert a.title == "Hilly run 2 days after right knee pain: 440 m of descent"
+    assert "What to do: keep your runs flat (under 50 m of descent) until the right knee pain has settled" in a.message
     assert ('Hilly run on Sun 2026-06-14 ("Hill repeats"), 2 days after you logged right knee pain '
             "(lateral, severity 5/10, logged Fri 2026-06-12, not resolved): 10.0 km with 440 m of descent, 44 m/km") in a.message
     assert a.numbers["symptom_id"] == 2 and a.numbers["active_symptoms"] == 2 and a.numbers["days_after_symptom"] == 2

@@ -61,7 +61,10 @@ def test_run_spike_message_names_the_reference_run() -> None:
     runs.add(T - timedelta(days=5), 12.0)  # the longest of the window, on Tue 2026-06-09
     runs.add(T, 18.0, name="Long Sunday")
     (a,) = rule_alerts(runs, "run_spike")
-    assert a.title == "run spike +50% (18.0 km)"
+    assert a.title == "Your run of 18 km was 50% longer than your longest in 30 days (12 km)"
+    assert ("What to do: an easy day or rest tomorrow, and keep your next long runs near 13.2 km (10% over your "
+            "previous longest)") in a.message
+    assert a.numbers["next_long_run_km"] == 13.2
     assert ('Your run on Sun 2026-06-14 ("Long Sunday"): 18.0 km, 50% longer than your longest run of the '
             "previous 30 days (12.0 km on Tue 2026-06-09)") in a.message
     assert "1.52 times the injury rate" in a.message and "95% CI 1.16-2.00" in a.message
@@ -115,7 +118,8 @@ def test_descent_spike_message_and_evidence() -> None:
     runs = history(descent=200.0)
     runs.add(T, 12.0, descent=480.0)
     (a,) = rule_alerts(runs, "descent_spike")
-    assert a.title == "descent spike +140% (480 m)"
+    assert a.title == "Your run descended 480 m, 140% more than any run in 30 days (200 m)"
+    assert "then keep each run's descent near 250 m (25% over your previous largest)" in a.message
     assert "480 m of descent (40 m/km over 12.0 km), 140% more than the largest descent" in a.message
     assert "(200 m)" in a.message
     assert a.evidence.startswith("Plausible, not proven") and "Bontemps" in a.evidence
@@ -137,6 +141,21 @@ def test_descent_spike_after_flat_month() -> None:
     (a,) = rule_alerts(runs, "descent_spike")
     assert a.severity == AlertSeverity.DANGER and a.numbers["largest_prev_30d_m"] == 0.0
     assert a.numbers["increase_pct"] is None and "0 m" in a.message
+    assert a.title == "First hilly run in 30 days: 300 m of descent (the most before: 0 m)"
+
+
+def test_a_descent_spike_from_a_flat_month_speaks_of_the_floor_not_a_huge_percentage() -> None:
+    # 233 m after at most 3 m is +7667%: the message leads with "first hilly run in 30 days"
+    runs = history(descent=3.0)
+    runs.add(T, 12.0, descent=233.0)
+    (a,) = rule_alerts(runs, "descent_spike")
+    assert a.severity == AlertSeverity.DANGER
+    assert a.title == "First hilly run in 30 days: 233 m of descent (the most before: 3 m)"
+    assert ("233 m of descent (19 m/km over 12.0 km), your first hilly run in 30 days: none of your runs in the "
+            "previous 30 days descended 150 m or more (the most was 3 m)") in a.message
+    assert "%" not in a.title and "7666" not in a.message and "7667" not in a.message
+    assert a.numbers["increase_pct"] == 7666.7  # the percentage stays in the numbers (JSON)
+    assert "keep it no bigger than this one (233 m of descent) for the next 2 weeks" in a.message
 
 
 def test_descent_spike_needs_elevation_data() -> None:

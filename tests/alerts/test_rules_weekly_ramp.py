@@ -57,11 +57,26 @@ def test_week_to_week_thresholds(last_km, expected) -> None:
 
 def test_message_carries_the_numbers() -> None:
     (a,) = ramp_alerts(weekly([30.8] * 5, 38.2))
-    assert a.title == "weekly ramp +24% (38.2 km)"
+    assert a.title == "Your week jumped 24%: 38.2 km after 30.8 km"
     assert "Your last 7 days (to Sun 2026-06-14): 38.2 km, 24% more than the 7 days before (30.8 km)" in a.message
     assert "an increase of 7.4 km" in a.message
     assert a.evidence.startswith("Weak.") and "Buist" in a.evidence and "Nielsen" in a.evidence
     assert "10%" in a.rule_text and "15.0 km" in a.rule_text
+
+
+def test_the_message_says_what_to_do_from_the_numbers() -> None:
+    # 4 usual weeks of 28 km, then 61 km: the next step is 10% above the usual week, not "check your legs"
+    (a,) = ramp_alerts(weekly([28.0] * 5, 61.0))
+    assert a.title == "Your week jumped 118%: 61 km after 28 km"
+    assert ("What to do: keep the next 7 days near 30.8 km. Your usual week before this jump was 28 km (the weekly "
+            "average of the 4 weeks before the last 7 days), and 10% more than that is the classic limit; then add "
+            "at most 10% a week.") in a.message
+    assert "legs feel" not in a.message
+    assert a.numbers["usual_weekly_km"] == 28.0 and a.numbers["next_7d_target_km"] == 30.8
+    # the usual week is the 4 weeks' average, not just the week before: 40, 40, 40, 20 then 30 (+50% on 20)
+    (b,) = ramp_alerts(weekly([40.0, 40.0, 40.0, 40.0, 20.0], 30.0))
+    assert b.numbers["usual_weekly_km"] == 35.0 and b.numbers["next_7d_target_km"] == 30.0
+    assert "keep the next 7 days no higher than this week's 30 km: that is already back at your usual week (35 km" in b.message
 
 
 @pytest.mark.parametrize(("previous", "last_km", "alerts_expected"), [
@@ -94,6 +109,8 @@ def test_after_a_break_compares_with_the_usual_week_before_it() -> None:
         assert a.numbers["previous_7d_km"] == 0.0 and a.numbers["base_weekly_km"] == 30.0
         assert a.numbers["break_weeks"] == 1
         assert "after a break" in a.message and "usual week before the break (30.0 km" in a.message
+        assert f"Back above your usual week: {last_km:g} km" in a.title
+        assert "What to do: keep the next 7 days near 30 km, your usual week before the break" in a.message
 
 
 def test_returning_to_the_usual_volume_after_a_break_is_quiet() -> None:
@@ -116,7 +133,8 @@ def test_after_a_long_break_only_the_absolute_limit_applies() -> None:
     assert a.severity == AlertSeverity.WARNING
     assert a.numbers["mode"] == "after_break_no_base" and a.numbers["ramp_pct"] is None
     assert a.numbers["break_weeks"] == 5
-    assert "first week back: 25.1 km after a break" == a.title
+    assert "Big first week back: 25.1 km after a break" == a.title
+    assert "What to do: keep the next 7 days near 25 km (no usual week from before the break is known" in a.message
 
 
 def test_cooldown_one_alert_per_week_unless_severity_rises() -> None:

@@ -34,7 +34,7 @@ CLIENT_ID = 4242
 CLIENT_SECRET = "e2e-client-secret"
 STRAVA_ATHLETE = 31337
 TO_ADDR = "runner@example.org"
-HILLY_SUBJECT = "hilly run after right knee pain"
+HILLY_SUBJECT = "after right knee pain"
 BIG_LIMITS = {"read_15min": 5000, "read_daily": 50000, "overall_15min": 10000, "overall_daily": 100000}
 
 

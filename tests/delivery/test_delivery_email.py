@@ -44,13 +44,13 @@ def test_message_reaches_the_server_with_everything(smtp_receiver: SmtpReceiver,
     [mail] = smtp_receiver.messages
     assert mail.mail_from == "alerts@example.org"
     assert mail.rcpt_tos == ("ann@example.org", "coach@example.org")
-    assert mail.message["Subject"] == "[loadmon] warning: weekly ramp +24% (38.2 km)"
+    assert mail.message["Subject"] == "[loadmon] weekly ramp +24% (38.2 km)"
     assert mail.message[IDEMPOTENCY_HEADER] == KEY
     assert mail.message["Message-ID"].endswith("@example.org>")
     assert mail.message["Date"] is not None
     for content_type in ("text/plain", "text/html"):
         body = mail.part(content_type)
-        assert "38.2" in body and "30.8" in body and "ramp_pct" in body
+        assert "38.2 km" in body and "30.8 km" in body and "Last 7 days" in body
         assert "Nielsen" in body and "Weekly ramp above 10%" in body
     assert mail.authenticated_as is None and not mail.tls
 
@@ -232,7 +232,7 @@ def test_non_ascii_names_and_text_arrive_intact(smtp_receiver: SmtpReceiver, ram
     )
     EmailChannel(settings_for(smtp_receiver, from_addr="Lœadmon <alerts@example.org>")).send(alert, KEY)
     [mail] = smtp_receiver.messages
-    assert mail.message["Subject"] == "[loadmon] warning: rampe hebdo +24 % (38,2 km) – attention"
+    assert mail.message["Subject"] == "[loadmon] rampe hebdo +24 % (38,2 km) – attention"
     assert mail.data.isascii()  # encoded for any 7-bit server
     for content_type in ("text/plain", "text/html"):
         assert "José Müller" in mail.part(content_type)

@@ -31,7 +31,7 @@ def test_send_writes_the_rendered_email_into_new(tmp_path, ramp_alert) -> None:
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
     assert {stat.S_IMODE(p.stat().st_mode) for p in (box.folder, *box.folder.iterdir())} == {0o700}
     message = read(written)
-    assert message["Subject"] == "[loadmon] warning: weekly ramp +24% (38.2 km)"
+    assert message["Subject"] == "[loadmon] weekly ramp +24% (38.2 km)"
     assert message["To"] == "ann@example.org" and message[IDEMPOTENCY_HEADER] == KEY
     assert "38.2 km, 24% more than the 7 days before" in message.get_body(("plain",)).get_content()
     assert message.get_body(("html",)) is not None

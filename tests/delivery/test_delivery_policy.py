@@ -90,7 +90,7 @@ def test_old_alerts_are_suppressed_recent_ones_pending() -> None:
 
 
 def test_states_are_the_stored_strings() -> None:
-    assert [s.value for s in DeliveryState] == ["pending", "sent", "failed", "suppressed"]
+    assert [s.value for s in DeliveryState] == ["pending", "sent", "failed", "suppressed", "bundled"]
     assert DeliveryState("sent") is DeliveryState.SENT
 
 

@@ -18,7 +18,7 @@ def test_json_webhook_gets_title_message_and_key(http_receiver: HttpReceiver, ra
 
     [request] = http_receiver.requests
     assert (request.method, request.path) == ("POST", "/hooks/loadmon")
-    assert request.json["title"] == "loadmon warning: weekly ramp +24% (38.2 km)"
+    assert request.json["title"] == "loadmon: weekly ramp +24% (38.2 km)"
     assert ramp_alert.message in request.json["message"]
     assert request.json["message"].endswith(f"ref: {KEY}")
     assert request.json["type"] == "warning"
@@ -32,7 +32,7 @@ def test_ntfy_on_plain_http_gets_topic_title_message(http_receiver: HttpReceiver
     [request] = http_receiver.requests
     assert request.method == "POST"
     assert request.json["topic"] == "loadmon"
-    assert request.json["title"] == "loadmon warning: weekly ramp +24% (38.2 km)"
+    assert request.json["title"] == "loadmon: weekly ramp +24% (38.2 km)"
     assert "38.2 km, 24% more than the 7 days before (30.8 km)" in request.json["message"]
     assert KEY in request.json["message"]
 

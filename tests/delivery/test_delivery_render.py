@@ -22,8 +22,9 @@ def _parsed(alert: Alert, key: str = KEY, from_addr: str = "loadmon <alerts@exam
     return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)
 
 
-def test_subject_names_severity_and_title(ramp_alert: Alert) -> None:
-    assert _parsed(ramp_alert)["Subject"] == "[loadmon] warning: weekly ramp +24% (38.2 km)"
+def test_subject_is_the_title_in_words(ramp_alert: Alert) -> None:
+    assert _parsed(ramp_alert)["Subject"] == "[loadmon] weekly ramp +24% (38.2 km)"
+    assert _parsed(ramp_alert)["X-Loadmon-Severity"] == "warning"
 
 
 def test_message_id_follows_the_key_only(ramp_alert: Alert) -> None:
@@ -41,16 +42,18 @@ def test_both_parts_carry_message_numbers_rule_evidence(ramp_alert: Alert) -> No
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     for body in (text, html):
-        for key in ramp_alert.numbers:
-            assert key in body
-        for shown in ("38.2", "30.8", "24", "rolling 7 local days", "Buist", "Nielsen", KEY):
+        for shown in ("Last 7 days", "38.2 km", "The 7 days before", "30.8 km", "Change", "24%", "Buist", "Nielsen",
+                      KEY, "All numbers: loadmon alerts --json"):
             assert shown in body
+        for internal in ("last_7d_km", "threshold_pct", "min_volume_km", "rolling 7 local days"):
+            assert internal not in body  # in the JSON (loadmon alerts --json), not in the message
         assert "Weekly ramp above 10%" in body
     assert "Your last 7 days: 38.2 km, 24% more than the 7 days before (30.8 km)." in text
 
 
 def test_html_escapes_what_the_alert_says(ramp_alert: Alert) -> None:
-    evil = dataclasses.replace(ramp_alert, message="<script>alert(1)</script> & more", numbers={"<b>": "<i>"})
+    evil = dataclasses.replace(ramp_alert, rule="custom", message="<script>alert(1)</script> & more",
+                               numbers={"<b>": "<i>"})
     html = _parsed(evil).get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>" not in html and "&lt;i&gt;" in html
@@ -71,7 +74,23 @@ def test_number_formatting() -> None:
 
 def test_push_is_short_and_carries_the_key(ramp_alert: Alert) -> None:
     push = render_push(ramp_alert, KEY)
-    assert push.title == "loadmon warning: weekly ramp +24% (38.2 km)"
+    assert push.title == "loadmon: weekly ramp +24% (38.2 km)"
     assert ramp_alert.message in push.body and push.body.endswith(f"ref: {KEY}")
     long = render_push(dataclasses.replace(ramp_alert, message="x" * 5000), KEY, max_body_chars=300)
     assert len(long.body) <= 300 and long.body.endswith(f"ref: {KEY}")
+
+
+def test_a_group_is_one_message_most_severe_first(ramp_alert: Alert) -> None:
+    spike = dataclasses.replace(ramp_alert, rule="run_spike", severity="danger", title="Your run of 12 km was 140% longer",
+                                message="Run spike message.", numbers={"distance_km": 12.0, "increase_pct": 140.0},
+                                dedupe_key="run_spike:7:1")
+    msg = _parsed([ramp_alert, spike])  # given in day/rule order: the danger comes first anyway
+    assert msg["Subject"] == "[loadmon] Your run of 12 km was 140% longer (+1 more alert)"
+    assert msg["X-Loadmon-Severity"] == "danger, warning" and msg["X-Loadmon-Rule"] == "run_spike, weekly_ramp"
+    text = msg.get_body(("plain",)).get_content()
+    assert text.index("1. Your run of 12 km") < text.index("2. weekly ramp +24%")
+    assert "Run spike message." in text and ramp_alert.message in text
+    assert "This run" in text and "12 km" in text and "Longer by" in text and "140%" in text
+    push = render_push([ramp_alert, spike], KEY)
+    assert push.title == "loadmon: Your run of 12 km was 140% longer (+1 more alert)"
+    assert push.body.startswith("1. Your run of 12 km was 140% longer (danger)\n2. weekly ramp +24% (38.2 km) (warning)")

@@ -169,3 +169,27 @@ def test_result_objects_are_complete_frozen_dataclasses():
         r.findings[0].distance_km = 1.0  # type: ignore[misc]
     with pytest.raises(FrozenInstanceError):
         series.days[0].load = 1.0  # type: ignore[misc]
+
+
+def test_a_day_without_heart_rate_has_no_trimp_not_zero():
+    # day 0 with HR; day 1 only a run without HR (unknown, not 0); day 2 one with and one without
+    # HR (the TRIMP of the one with it); day 3 no activity at all (a zero-load day)
+    acts = [activity(0, km=8, minutes=45, avg_hr=150), activity(1, km=8, minutes=45),
+            activity(2, km=8, minutes=45, avg_hr=150), activity(2, km=5, minutes=30), activity(4, km=5, minutes=30,
+                                                                                               avg_hr=150)]
+    r = compute_load(acts, athlete(hr_rest=50, hr_max=190, sex=Sex.MALE))
+    first = r.day("trimp", D0)
+    assert first.load is not None and first.load > 0 and first.load_reason is None
+    no_hr = r.day("trimp", D0 + timedelta(days=1))
+    assert no_hr.load is None and no_hr.load_reason == "no heart rate"
+    assert no_hr.to_dict()["load"] is None and no_hr.to_dict()["load_reason"] == "no heart rate"
+    mixed = r.day("trimp", D0 + timedelta(days=2))
+    assert mixed.load == approx(first.load) and mixed.load_reason is None
+    rest = r.day("trimp", D0 + timedelta(days=3))
+    assert rest.load == 0.0 and rest.load_reason is None
+    # the sums cover the activities with heart rate (an unknown day adds nothing to them)
+    assert r.day("trimp", D0 + timedelta(days=4)).acute_7d == approx(2 * first.load + r.day("trimp", D0 + timedelta(days=4)).load)
+    assert r.channels["trimp"].activities_missing == 2
+    # other channels are unaffected
+    assert r.day("distance_km", D0 + timedelta(days=1)).load == 8.0
+    assert r.day("distance_km", D0 + timedelta(days=1)).load_reason is None

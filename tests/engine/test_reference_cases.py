@@ -187,8 +187,23 @@ def test_break_gives_no_base_not_zero_or_inf():
     y = r.day("distance_km", day(69))
     assert y.acwr_rolling_coupled is None and y.acwr_rolling_coupled_reason == NO_BASE
     assert y.monotony is None and y.monotony_reason == NO_VARIATION
-    # EWMA28 never drops to exactly zero after a load: a finite ratio is reported
-    assert y.acwr_ewma is not None and math.isfinite(y.acwr_ewma)
+    # EWMA28 never drops to exactly zero after a load, but with no load in the 28-day window its
+    # residue is no base either: the same answer as the rolling ratios, not "0.00, low"
+    assert y.acwr_ewma is None and y.acwr_ewma_reason == NO_BASE
+    assert y.ewma_chronic is not None and 0 < y.ewma_chronic  # the EWMA itself is still reported
+    # day 70's run is in the window again: the EWMA ratio is back (a real, if small, base)
+    assert m.acwr_ewma is not None and math.isfinite(m.acwr_ewma)
+
+
+def test_a_vanishing_ewma_base_is_no_base_long_after_a_break():
+    # 35 days of 6 km, then 150 days off: the EWMAs decay to residues (acute ~ 1e-19 of a run)
+    runs = daily_runs([6] * 35)
+    r = compute_load(runs, athlete(), until=day(185))
+    m = r.day("distance_km", day(185))
+    assert m.ewma_acute is not None and m.ewma_acute < 1e-15  # what used to give an ACWR of ~1e-19, zone "low"
+    assert m.acwr_ewma is None and m.acwr_ewma_reason == NO_BASE
+    assert m.acwr_rolling_coupled is None and m.acwr_rolling_coupled_reason == NO_BASE
+    assert m.to_dict()["acwr_zone"]["ewma"] is None
 
 
 def test_acwr_zone_boundaries():

@@ -98,6 +98,10 @@ def test_report_is_self_contained_and_draws_every_chart():
     spike = [c for c in charts["chart-runs"].iter(SVG_NS + "circle") if "band-2" in (c.get("class") or "")]
     assert len(spike) == 1 and "21.0 km" in spike[0].find(SVG_NS + "title").text
     assert "descent 500 m (320 m at -8 % or steeper)" in spike[0].find(SVG_NS + "title").text
+    # an ordinary run (within 10% of the longest) says "not a spike" in words, not "band <=10%"
+    plain = [c for c in charts["chart-runs"].iter(SVG_NS + "circle") if "band-ref" in (c.get("class") or "")]
+    assert plain and all("not a spike" in c.find(SVG_NS + "title").text for c in plain)
+    assert "band &lt;=10%" not in html and "band <=10%" not in html
     # alerts flagged and the symptom shaded on every chart
     for svg in charts.values():
         flags = [g for g in svg.iter(SVG_NS + "g") if "alert" in (g.get("class") or "").split()]

@@ -60,26 +60,28 @@ class Bound:
 
     field: str
     allowed: str
-    essential: bool  # True: the activity is refused; False: the value is dropped to null
+    effect: str  # what happens to a value outside ``allowed``
 
 
+REFUSED = "activity refused"
+DROPPED = "value dropped to null"
 BOUNDS: tuple[Bound, ...] = (
-    Bound(field="start_time", allowed=f"{EARLIEST_START:%Y-%m-%d} .. now + {START_SLACK.days} day", essential=True),
-    Bound(field="distance_m", allowed=f"0 .. {MAX_DISTANCE_M:,.0f} m", essential=True),
-    Bound(field="elapsed_time_s", allowed=f"0 .. {MAX_DURATION_S:,.0f} s (10 days)", essential=True),
-    Bound(field="moving_time_s", allowed=f"0 .. {MAX_DURATION_S:,.0f} s (10 days)", essential=True),
+    Bound(field="start_time", allowed=f"{EARLIEST_START:%Y-%m-%d} .. now + {START_SLACK.days} day", effect=REFUSED),
+    Bound(field="distance_m", allowed=f"0 .. {MAX_DISTANCE_M:,.0f} m", effect=REFUSED),
+    Bound(field="elapsed_time_s", allowed=f"0 .. {MAX_DURATION_S:,.0f} s (10 days)", effect=REFUSED),
+    Bound(field="moving_time_s", allowed=f"0 .. {MAX_DURATION_S:,.0f} s (10 days)", effect=REFUSED),
     Bound(field="average speed", allowed="distance / elapsed time <= "
           + ", ".join(f"{k} {v:g} m/s" for k, v in MAX_SPEED_M_S.items())
-          + f" (from {SPEED_MIN_DISTANCE_M:g} m)", essential=True),
+          + f" (from {SPEED_MIN_DISTANCE_M:g} m)", effect=REFUSED),
     Bound(field="elevation_gain_m", allowed=f"0 .. {MAX_CLIMB_M:,.0f} m and <= "
-          + ", ".join(f"{k} {v:g} m" for k, v in MAX_CLIMB_PER_KM_M.items()) + " per km (at least 1 km)",
-          essential=False),
-    Bound(field="elevation_loss_m", allowed="as elevation_gain_m", essential=False),
-    Bound(field="steep_descent_m", allowed="as elevation_gain_m", essential=False),
-    Bound(field="avg_hr", allowed=f"{MIN_HR_BPM} .. {MAX_HR_BPM} bpm", essential=False),
-    Bound(field="max_hr", allowed=f"{MIN_HR_BPM} .. {MAX_HR_BPM} bpm", essential=False),
-    Bound(field="altitude sample", allowed=f"above {ALTITUDE_RANGE_M[0]:g} .. {ALTITUDE_RANGE_M[1]:g} m (others ignored)",
-          essential=False),
+          + ", ".join(f"{k} {v:,.0f} m" for k, v in MAX_CLIMB_PER_KM_M.items()) + " per km (at least 1 km)",
+          effect=DROPPED),
+    Bound(field="elevation_loss_m", allowed="as elevation_gain_m", effect=DROPPED),
+    Bound(field="steep_descent_m", allowed="as elevation_gain_m", effect=DROPPED),
+    Bound(field="avg_hr", allowed=f"{MIN_HR_BPM} .. {MAX_HR_BPM} bpm", effect=DROPPED),
+    Bound(field="max_hr", allowed=f"{MIN_HR_BPM} .. {MAX_HR_BPM} bpm", effect=DROPPED),
+    Bound(field="altitude sample", allowed=f"above {ALTITUDE_RANGE_M[0]:g} .. {ALTITUDE_RANGE_M[1]:,.0f} m",
+          effect="sample ignored"),
 )
 _ALLOWED = {b.field: b.allowed for b in BOUNDS}
 

@@ -25,7 +25,9 @@ _MEASURES = (
 
 
 def _require_finite(record: Any) -> None:
-    """The engine never sees NaN or infinity: a record holding one is refused where it is built."""
+    """Nothing stored (and so nothing the engine reads) holds NaN or infinity: a connector's record
+    with one is refused where it is built. (Stored :class:`Activity` rows are not checked: the engine
+    itself counts a non-finite value as missing, so rows stored before this check still load.)"""
     for name in _MEASURES:
         value = getattr(record, name)
         if isinstance(value, float) and not math.isfinite(value):
@@ -117,9 +119,6 @@ class Activity:
     duplicate_of: int | None = None  # set when the same run came from another source
     private: bool | None = None
     steep_descent_m: float | None = None  # None: no distance + altitude stream to measure it
-
-    def __post_init__(self) -> None:
-        _require_finite(self)
 
 
 SYMPTOM_SITES: tuple[str, ...] = (

@@ -274,7 +274,7 @@ class StravaConnector:
                     continue
                 skip_ids.add(aid)
             try:
-                record = record_from_activity(item)
+                record = record_from_activity(item, now=self._clock())
             except StravaMalformedError as e:
                 log.warning("strava.activity.malformed", activity_id=aid, error=str(e))
                 errors.append(ItemError(activity_id=aid, position=position, error=e))
@@ -353,7 +353,7 @@ class StravaConnector:
             raw = self._call(f"activity {activity_id}", lambda: self._client.protocol.get("/activities/{id}", id=activity_id))
         except _NotFound:
             return None
-        record = record_from_activity(raw)
+        record = record_from_activity(raw, now=self._clock())
         return self.with_descent(record) if with_descent else record
 
     # -- descent -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The guards behind the plausibility bounds (issue 11 item 2): the engine's input records refuse
-NaN and infinity, ``--json`` never prints ``Infinity``, and docs/fit.md shows the bounds table that
+"""The guards behind the plausibility bounds (issue 11 item 2): ActivityRecord (everything the store
+and so the engine gets from a connector) refuses NaN and infinity, ``--json`` never prints ``Infinity``, and docs/fit.md shows the bounds table that
 connectors/plausibility.py defines (one source of truth)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from connectors.plausibility import BOUNDS, check_activity, climb_limit_m
 from loadmon.cli.app import print_json
-from loadmon.domain import Activity, ActivityRecord, ElevationSource
+from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.errors import ImplausibleValueError
 
 START = datetime(2026, 5, 1, 7, 0, tzinfo=UTC)
@@ -28,18 +28,11 @@ def record(**fields) -> ActivityRecord:
 @pytest.mark.parametrize("field", ["distance_m", "elapsed_time_s", "moving_time_s", "elevation_gain_m",
                                    "elevation_loss_m", "steep_descent_m", "perceived_exertion"])
 @pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
-def test_engine_input_records_refuse_non_finite_numbers(field: str, value: float) -> None:
+def test_records_for_the_store_and_engine_refuse_non_finite_numbers(field: str, value: float) -> None:
+    assert getattr(record(**{field: 12.5}), field) == 12.5
     with pytest.raises(ImplausibleValueError) as caught:
         record(**{field: value})
     assert (caught.value.source, caught.value.field) == ("fit activity 7", field)
-    stored = {"id": 1, "athlete_id": 1, "source": "fit", "source_id": 7, "sport": "running", "sub_sport": None,
-              "start_time": START, "local_date": date(2026, 5, 1), "distance_m": 10_000.0, "moving_time_s": None,
-              "elapsed_time_s": None, "elevation_gain_m": None, "elevation_loss_m": None,
-              "elevation_source": ElevationSource.NONE, "avg_hr": None, "max_hr": None, "perceived_exertion": None,
-              "device": None}
-    Activity(**stored)
-    with pytest.raises(ImplausibleValueError):
-        Activity(**(stored | {field: value}))
 
 
 def test_json_output_never_prints_infinity(capsys: pytest.CaptureFixture[str]) -> None:

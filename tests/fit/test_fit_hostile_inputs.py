@@ -162,6 +162,7 @@ def test_an_unreadable_sub_folder_is_reported(tmp_path: Path) -> None:
     locked.mkdir()
     (locked / "hidden.fit").write_bytes(good_run(2))
     locked.chmod(0)
+    (tmp_path / "db").mkdir()
     try:
         summary = _limits_summary(tmp_path / "db", tmp_path)
     finally:
@@ -210,3 +211,24 @@ def test_cli_allow_truncated_imports_the_readable_part_marked_truncated(tmp_path
     (notice,) = out["notices"]
     assert notice["file"] == str(cut) and notice["notice"].startswith("truncated: ")
     assert notice["notice"].endswith("imported what was readable")
+
+
+def test_a_folder_that_cannot_be_listed_is_reported_even_as_root(tmp_path: Path) -> None:
+    """Root lists any folder, but not one whose path is longer than PATH_MAX (4096): a real listing
+    failure (ENAMETOOLONG) that must be reported, not skipped."""
+    (tmp_path / "good.fit").write_bytes(good_run())
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(18):  # 18 x 251 characters: deeper than PATH_MAX
+            os.mkdir("d" * 250, dir_fd=fd)
+            inner = os.open("d" * 250, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
+    (tmp_path / "db").mkdir()
+    summary = _limits_summary(tmp_path / "db", tmp_path)
+    assert summary["imported"] == 1
+    (failure,) = summary["failures"]
+    assert failure["reason"] == "cannot read the folder (File name too long)"
+    assert len(failure["file"]) > 4096 and failure["file"].startswith(str(tmp_path / ("d" * 250)))

@@ -100,3 +100,30 @@ def test_truncated_file_is_marked_when_allowed(tmp_path: Path) -> None:
     assert activity.truncated is True
     (whole,) = read_fit(data, name="whole.fit", now=NOW).activities
     assert whole.truncated is False
+
+
+def test_an_implausible_file_is_a_per_file_error_and_the_batch_goes_on(tmp_path: Path) -> None:
+    from loadmon.service import Service
+    from loadmon.service.imports import import_paths
+    from tests.conftest import make_config
+
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    (tmp_path / "a_absurd.fit").write_bytes(encode_activity(run(start=recent, serial=1, distance_m=42_949_000.0,
+                                                                duration_s=86_400, record_interval_s=3600)))
+    (tmp_path / "b_hr254.fit").write_bytes(encode_activity(run(start=recent + timedelta(hours=3), serial=2,
+                                                               session_fields={"max_heart_rate": 254})))
+    (tmp_path / "c_good.fit").write_bytes(encode_activity(run(start=recent + timedelta(hours=6), serial=3)))
+    (tmp_path / "db").mkdir()
+    svc = Service.open(make_config(tmp_path / "db"))
+    try:
+        summary = import_paths(svc, svc.athlete(None), [tmp_path]).as_dict()
+        stored = svc.store.list_activities(svc.athlete(None).id)
+    finally:
+        svc.close()
+    assert (summary["imported"], summary["failed"], summary["new_activities"]) == (2, 1, 2)
+    (failure,) = summary["failures"]
+    assert failure == {"file": str(tmp_path / "a_absurd.fit"),
+                       "reason": "distance_m = 42949000 is not plausible (allowed: 0 .. 2,000,000 m); not imported"}
+    (notice,) = summary["notices"]
+    assert notice["file"] == str(tmp_path / "b_hr254.fit") and "max_hr = 254 is not plausible" in notice["notice"]
+    assert sorted(a.max_hr is None for a in stored) == [False, True]  # the 254 was stored as null

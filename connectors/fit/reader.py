@@ -71,7 +71,7 @@ def read_fit(
         # decodable but nonsensical values (e.g. an array where a number belongs)
         raise CorruptFileError(name, f"unexpected content: {type(exc).__name__}: {exc}") from exc
     now = now or datetime.now(UTC)
-    notices = [w for w in warnings if w.startswith(name)]  # non-finite values dropped while building
+    notices = [w for w in warnings if "is not plausible" in w]  # non-finite values dropped while building
     checked: list[ActivityRecord] = []
     several = len(activities) > 1
     for index, activity in enumerate(activities):

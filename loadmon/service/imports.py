@@ -97,7 +97,7 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                                                   error="; ".join(parsed.notices) or None)
                     summary.activity_ids.extend(outcome.activity_ids)
                     result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
-                                        notices=parsed.notices)
+                                        notices=tuple(_within(n, item.name) for n in parsed.notices))
                     for notice in parsed.notices:
                         log.warning("import.file_notice", file=item.name, notice=notice)
                     if outcome.new_activities:
@@ -113,8 +113,13 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
     return summary
 
 
+def _within(text: str, name: str) -> str:
+    """``text`` without a leading file ``name`` (the summary lists it next to the file already)."""
+    return text[len(name):].lstrip(": ") if text.startswith(name) else text
+
+
 def _implausible(exc: ImplausibleValueError, name: str) -> str:
-    where = exc.source[len(name):].strip() if exc.source.startswith(name) else exc.source
+    where = _within(exc.source, name)
     return f"{where + ': ' if where else ''}{exc.field} = {exc.value} is not plausible (allowed: {exc.allowed}); not imported"
 
 

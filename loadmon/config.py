@@ -69,6 +69,9 @@ class EngineConfig:
 class FitConfig:
     watch_dirs: list[str] = _f([], "Folders the daemon watches for new .fit / .fit.gz / .zip files")
     hysteresis_m: float = _f(1.0, "Altitude change (m) that counts as climbing/descending after 9-sample smoothing, when computed from records (docs/fit.md)")
+    max_file_mb: int = _f(100, "Largest size (MB) a FIT file or archive member may expand to; bigger ones are refused (docs/fit.md)")
+    max_archive_total_mb: int = _f(4096, "Largest size (MB) the FIT files of one zip archive may expand to together")
+    max_archive_depth: int = _f(3, "Deepest nesting of zips inside zips that is expanded (deeper ones are reported)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,6 +375,9 @@ def _validate(cfg: Config) -> None:
                        ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
         if value < 1:
             raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
+    for key in ("max_file_mb", "max_archive_total_mb", "max_archive_depth"):
+        if getattr(cfg.fit, key) < 1:
+            raise ConfigError(f"config key fit.{key}: must be at least 1, got {getattr(cfg.fit, key)}", key=f"fit.{key}")
     if not cfg.alerts.delivery_lease_s >= MIN_DELIVERY_LEASE_S:
         raise ConfigError(f"config key alerts.delivery_lease_s: must be at least {MIN_DELIVERY_LEASE_S:g} s (longer than "
                           f"one SMTP send), got {cfg.alerts.delivery_lease_s:g}", key="alerts.delivery_lease_s")

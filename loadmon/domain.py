@@ -11,9 +11,28 @@ storage), ids 64-bit integers.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+
+from loadmon.errors import ImplausibleValueError
+
+_MEASURES = (
+    "distance_m", "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "steep_descent_m",
+    "avg_hr", "max_hr", "perceived_exertion",
+)
+
+
+def _require_finite(record: Any) -> None:
+    """Nothing stored (and so nothing the engine reads) holds NaN or infinity: a connector's record
+    with one is refused where it is built. (Stored :class:`Activity` rows are not checked: the engine
+    itself counts a non-finite value as missing, so rows stored before this check still load.)"""
+    for name in _MEASURES:
+        value = getattr(record, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ImplausibleValueError(source=f"{record.source} activity {record.source_id}", field=name,
+                                        value=str(value), allowed="a finite number")
 
 
 class ElevationSource(enum.StrEnum):
@@ -65,7 +84,11 @@ class ActivityRecord:
     utc_offset_s: int | None = None  # local offset at start when the source knows it
     private: bool | None = None
     content_hash: str = ""  # sha256 of the canonical content (file bytes or JSON)
+    truncated: bool = False  # read from a FIT file whose end is missing (``import --allow-truncated``)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _require_finite(self)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

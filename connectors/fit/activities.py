@@ -28,11 +28,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.fit.decoding import FIT_EPOCH_S, MIN_ABSOLUTE_FIT_TIME, DecodedChunk, DecodedFit, Record
+from connectors.plausibility import finite_fields, plausible_altitude
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.elevation import DEFAULT_HYSTERESIS_M, INVALID_ALTITUDE_M, gain_loss, steep_descent
+from loadmon.elevation import DEFAULT_HYSTERESIS_M, gain_loss, steep_descent
 from loadmon.sports import normalise_fit_sport
 
 ZERO_DEVICE_TRUST_M = 10.0  # a device total of 0 is believed unless the stream moves this much
+# Altitude noise: no ascent/descent is computed for a session shorter than this or with fewer samples
+# (a 4-second multisport transition whose GPS altitude jumps 81 m has no descent to speak of).
+MIN_COMPUTED_ELEVATION_S = 60.0
+MIN_ALTITUDE_SAMPLES = 10
 PAUSE_GAP_S = 60  # records-only activities: a gap longer than this between records is a pause
 MAX_UTC_OFFSET_S = 14 * 3600
 _SOURCE_ID_MASK = (1 << 63) - 1
@@ -77,7 +82,7 @@ def _stream(records: list[Record]) -> _Stream:
                 dmax = dist
             if dmin is None or dist < dmin:
                 dmin = dist
-        if alt is not None and alt > INVALID_ALTITUDE_M:
+        if plausible_altitude(alt):  # None, the -500 m sentinel and impossible heights are ignored
             altitudes.append(alt)
             if dist is not None:
                 dist_alt.append((dist, alt))
@@ -202,11 +207,12 @@ def _plans(chunk: DecodedChunk) -> list[_Plan]:
 
 def _elevation(
     session: dict[str, Any] | None, stream: _Stream, warn: list[str], label: str, prefer_device: bool,
-    hysteresis_m: float,
+    hysteresis_m: float, has_stream: bool, sport: str,
 ) -> tuple[float | None, float | None, ElevationSource]:
     dev_gain = session.get("total_ascent") if session else None
     dev_loss = session.get("total_descent") if session else None
-    has_stream = stream.valid_altitudes >= 2
+    if sport == "transition" and dev_gain in (0, None) and dev_loss in (0, None):
+        dev_gain = dev_loss = None  # devices write 0 for "not measured" on transitions
     if not prefer_device and has_stream:
         gain, loss = gain_loss(stream.altitudes or [], hysteresis_m)
         return gain, loss, ElevationSource.COMPUTED
@@ -321,7 +327,11 @@ def _record(
     if max_hr is None:
         max_hr = stream.hr_max
 
-    gain, loss, elevation_source = _elevation(session, stream, warn, label, prefer_device, hysteresis_m)
+    # altitude noise: too few samples, or a segment too short to climb (multisport transitions)
+    has_stream = stream.valid_altitudes >= MIN_ALTITUDE_SAMPLES and (
+        elapsed is None or elapsed >= MIN_COMPUTED_ELEVATION_S)
+    gain, loss, elevation_source = _elevation(session, stream, warn, label, prefer_device, hysteresis_m,
+                                              has_stream, sport)
 
     rpe = session.get("workout_rpe") if session else None
     perceived = rpe / 10 if isinstance(rpe, (int, float)) and 0 < rpe <= 100 else None
@@ -334,21 +344,27 @@ def _record(
         key = f"fit-sha256:{sha256_hex}:{index}"
 
     sub = str(raw_sub) if raw_sub is not None else None
+    measures, notes = finite_fields({
+        "distance_m": float(distance) if distance is not None else None,
+        "moving_time_s": float(moving) if moving is not None else None,
+        "elapsed_time_s": float(elapsed) if elapsed is not None else None,
+        "elevation_gain_m": float(gain) if gain is not None else None,
+        "elevation_loss_m": float(loss) if loss is not None else None,
+        "steep_descent_m": steep_descent(stream.dist_alt or []) if has_stream else None,
+        "avg_hr": float(avg_hr) if avg_hr is not None else None,
+        "max_hr": float(max_hr) if max_hr is not None else None,
+    }, source=f"{name} {label}" if several else name)
+    warn.extend(notes)
+    for hr in ("avg_hr", "max_hr"):
+        measures[hr] = round(measures[hr]) if measures[hr] is not None else None
     return ActivityRecord(
         source="fit",
         source_id=_source_id(key),
         sport=sport,
         sub_sport=sub,
         start_time=_to_datetime(start_raw),
-        distance_m=float(distance) if distance is not None else None,
-        moving_time_s=float(moving) if moving is not None else None,
-        elapsed_time_s=float(elapsed) if elapsed is not None else None,
-        elevation_gain_m=gain,
-        elevation_loss_m=loss,
+        **measures,
         elevation_source=elevation_source,
-        steep_descent_m=steep_descent(stream.dist_alt or []),
-        avg_hr=int(avg_hr) if avg_hr is not None else None,
-        max_hr=int(max_hr) if max_hr is not None else None,
         perceived_exertion=perceived,
         device=_device(chunk.file_id),
         name=None,

@@ -53,6 +53,7 @@ class DecodedFit:
     chunks: list[DecodedChunk]
     decoder: str  # "garmin_fit_sdk" | "fitdecode"
     warnings: list[str] = field(default_factory=list)
+    truncated: bool = False  # the end of the data is missing (only with ``allow_truncated``)
 
     @property
     def record_count(self) -> int:
@@ -151,6 +152,7 @@ def decode_fit(data: bytes, *, name: str, allow_truncated: bool = False) -> Deco
         problem = _truncation_problem(data, stream.position(), decoded.record_count)
         if allow_truncated:
             decoded.warnings.append(f"{problem}; imported what was readable")
+            decoded.truncated = True
             return decoded
         raise CorruptFileError(name, problem)
     if "CRC Error" in text:
@@ -245,5 +247,6 @@ def _decode_with_fitdecode(data: bytes, *, name: str, allow_truncated: bool) -> 
         chunks=collector.result(),
         decoder="fitdecode",
         warnings=["decoded with fitdecode: the Garmin decoder does not support compressed-timestamp records", *notes],
+        truncated=any(n.startswith("truncated") for n in notes),
     )
     return decoded

@@ -17,7 +17,7 @@ and :func:`encode_course_file` write valid files that are not activities.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +47,9 @@ class RunSpec:
     ``(fraction, altitude_m)`` points joined by straight lines; ``None`` writes no altitude.
     ``legacy_altitude`` writes the old ``altitude`` field instead of ``enhanced_altitude``.
     ``with_session=False`` leaves out lap, session and activity messages (a cut recording).
+    ``session_fields``: session fields written as given over the computed ones (FIT profile
+    names and units, e.g. ``{"total_descent": 65520, "max_heart_rate": 254}``), to write what a
+    broken device writes.
     """
 
     start: datetime
@@ -63,6 +66,7 @@ class RunSpec:
     record_interval_s: int = 1
     utc_offset_s: int = 0
     legacy_altitude: bool = False
+    session_fields: Mapping[str, object] | None = None
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None:
@@ -165,7 +169,8 @@ def _write_summary(writer: FitFileWriter, spec: RunSpec, lap_index: int) -> None
     totals = _totals(spec)
     lap_fields = {k: v for k, v in totals.items() if k not in ("sub_sport",)}
     writer.write("lap", event="lap", event_type="stop", **lap_fields)
-    writer.write("session", event="session", event_type="stop", first_lap_index=lap_index, num_laps=1, **totals)
+    session = totals | dict(spec.session_fields or {})
+    writer.write("session", event="session", event_type="stop", first_lap_index=lap_index, num_laps=1, **session)
 
 
 def _write_activity(writer: FitFileWriter, end: datetime, timer_s: float, sessions: int, utc_offset_s: int) -> None:

@@ -2,52 +2,76 @@
 
 :func:`iter_fit_inputs` expands the paths a user gives into one :class:`FitInput` per FIT file.
 Bytes are read lazily (``FitInput.read()``), so a large export is never held in memory at once,
-and every problem (unreadable zip or gzip, missing file, explicitly named non-FIT file) is
-raised by that input's ``read()`` as :class:`loadmon.errors.CorruptFileError` naming it:
-one bad file never stops the iteration.
+and every problem (unreadable zip or gzip, missing file, explicitly named non-FIT file, a file
+over a size limit, a FIFO or device) is raised by that input's ``read()`` as
+:class:`loadmon.errors.ImportFileError` (:class:`~loadmon.errors.CorruptFileError` for broken
+data) naming it: one bad file never stops the iteration.
 
-What counts as FIT: names ending ``.fit`` or ``.fit.gz`` (any case). Inside folders and zip
-archives, everything else (``.gpx``, ``.tcx``, ``.csv``, ``.json``, macOS ``__MACOSX/._*``
-resource forks) is ignored; zips inside folders and zips inside zips (Garmin's export nests
-them) are expanded.
+What counts as FIT: names ending ``.fit`` or ``.fit.gz`` (any case). GPX and TCX files give a
+skipped input (:attr:`FitInput.skip_reason` "GPX is not supported yet"); inside folders and zip
+archives everything else (``.csv``, ``.json``, macOS ``__MACOSX/._*`` resource forks) is
+ignored; zips inside folders and zips inside zips (Garmin's export nests them) are expanded. A
+folder or archive with nothing importable gives one skipped input saying so.
+
+Hostile input (:class:`InputLimits`, configured under ``[fit]``): every read is streamed and
+bounded (never more than the limit + 1 byte is read), a file or archive member may expand to
+at most ``max_file_mb``, the FIT members of one archive to ``max_archive_total_mb`` together,
+and zips nest at most ``max_archive_depth`` deep. Only regular files are read: a FIFO, a device
+or a symlink to one (``x.fit -> /dev/zero``) is refused without being opened for reading.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import os
+import stat
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO
 
-from loadmon.errors import CorruptFileError
+from loadmon.errors import CorruptFileError, ImportFileError, UnsupportedFileError
 
-MAX_ZIP_DEPTH = 3  # zip inside zip inside zip
+MB = 1024 * 1024
+_CHUNK = 1024 * 1024
+_ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError, NotImplementedError)
+_NOT_SUPPORTED = {"gpx": "GPX is not supported yet", "tcx": "TCX is not supported yet"}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InputLimits:
+    """Size and nesting limits for what one import may expand (``[fit]`` ``max_*`` keys)."""
+
+    max_file_mb: int = 100
+    max_archive_total_mb: int = 4096
+    max_archive_depth: int = 3  # zip inside zip inside zip
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class FitInput:
-    """One FIT file to import. ``name`` is the display path ("export.zip!activities/1.fit")."""
+    """One FIT file to import. ``name`` is the display path ("export.zip!activities/1.fit").
+
+    ``skip_reason``: set for an input that is reported but not read (a GPX file, an empty folder).
+    """
 
     name: str
     loader: Callable[[], bytes] = field(repr=False, compare=False)
+    skip_reason: str | None = None
 
     def read(self) -> bytes:
-        """The FIT bytes (gunzipped); raises :class:`CorruptFileError` naming this input."""
+        """The FIT bytes (gunzipped); raises :class:`ImportFileError` naming this input."""
         return self.loader()
 
 
 def _kind(name: str) -> str | None:
     lower = name.lower()
-    if lower.endswith(".fit"):
-        return "fit"
-    if lower.endswith(".fit.gz"):
-        return "fit.gz"
-    if lower.endswith(".zip"):
-        return "zip"
+    for suffix, kind in ((".fit", "fit"), (".fit.gz", "fit.gz"), (".zip", "zip"), (".gpx", "gpx"),
+                         (".gpx.gz", "gpx"), (".tcx", "tcx"), (".tcx.gz", "tcx")):
+        if lower.endswith(suffix):
+            return kind
     return None
 
 
@@ -56,99 +80,225 @@ def _ignored(member: str) -> bool:
     return bool(parts) and (parts[0] == "__MACOSX" or parts[-1].startswith("._"))
 
 
-def _failing(name: str, problem: str) -> FitInput:
+def _failing(name: str, problem: str, error: type[ImportFileError] = CorruptFileError) -> FitInput:
     def fail() -> bytes:
-        raise CorruptFileError(name, problem)
+        raise error(name, problem)
 
     return FitInput(name=name, loader=fail)
 
 
-def _gunzip(name: str, raw: bytes) -> bytes:
+def _skipped(name: str, reason: str) -> FitInput:
+    def skip() -> bytes:
+        raise UnsupportedFileError(name, reason)
+
+    return FitInput(name=name, loader=skip, skip_reason=reason)
+
+
+class _Budget:
+    """What the FIT members of one archive may still expand to (``max_archive_total_mb``)."""
+
+    __slots__ = ("remaining", "limits")
+
+    def __init__(self, limits: InputLimits) -> None:
+        self.limits = limits
+        self.remaining = limits.max_archive_total_mb * MB
+
+
+def _too_big(name: str, key: str, mb: int) -> ImportFileError:
+    return ImportFileError(name, f"expands to more than {mb} MB (limit fit.{key} = {mb}); not imported")
+
+
+def _read_bounded(stream: IO[bytes], limit: int, on_excess: Callable[[], ImportFileError]) -> bytes:
+    """Read ``stream`` to its end, but never more than ``limit`` + 1 bytes (then ``on_excess()`` is raised)."""
+    buffer = bytearray()
+    while True:
+        chunk = stream.read(min(_CHUNK, limit + 1 - len(buffer)))
+        if not chunk:
+            return bytes(buffer)
+        buffer += chunk
+        if len(buffer) > limit:
+            raise on_excess()
+
+
+def _describe_mode(mode: int) -> str:
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return what
+    return "not a regular file"
+
+
+def _open_regular(name: str, path: Path) -> IO[bytes]:
+    """Open ``path`` for reading if it is (or a symlink points to) a regular file; never blocks."""
     try:
-        return gzip.decompress(raw)
+        mode = os.stat(path).st_mode  # follows symlinks; checked before open: opening a FIFO blocks
+        if not stat.S_ISREG(mode):
+            via = " (a symlink to it)" if path.is_symlink() else ""
+            raise ImportFileError(name, f"{_describe_mode(mode)}{via}: only regular files are imported")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CorruptFileError(name, f"cannot read the file ({exc.strerror or exc})") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between stat and open
+        os.close(fd)
+        raise ImportFileError(name, "not a regular file: only regular files are imported")
+    return os.fdopen(fd, "rb")
+
+
+def _expand(name: str, stream: IO[bytes], gz: bool, limit: int, on_excess: Callable[[], ImportFileError]) -> bytes:
+    if not gz:
+        return _read_bounded(stream, limit, on_excess)
+    try:
+        with gzip.GzipFile(fileobj=stream, mode="rb") as unzipped:
+            return _read_bounded(unzipped, limit, on_excess)
     except (OSError, EOFError, zlib.error) as exc:
         raise CorruptFileError(name, f"not a valid gzip file ({exc})") from exc
 
 
-def _read_path(name: str, path: Path, gz: bool) -> Callable[[], bytes]:
+def _read_path(name: str, path: Path, gz: bool, limits: InputLimits) -> Callable[[], bytes]:
     def load() -> bytes:
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise CorruptFileError(name, f"cannot read the file ({exc.strerror or exc})") from exc
-        return _gunzip(name, raw) if gz else raw
+        with _open_regular(name, path) as stream:
+            try:
+                return _expand(name, stream, gz, limits.max_file_mb * MB,
+                               lambda: _too_big(name, "max_file_mb", limits.max_file_mb))
+            except OSError as exc:
+                raise CorruptFileError(name, f"cannot read the file ({exc.strerror or exc})") from exc
 
     return load
 
 
-def _read_member(name: str, archive: zipfile.ZipFile, member: str, gz: bool) -> Callable[[], bytes]:
+def _member_limit(name: str, budget: _Budget) -> tuple[int, Callable[[], ImportFileError]]:
+    per_file = budget.limits.max_file_mb * MB
+    if budget.remaining < per_file:
+        return budget.remaining, lambda: _too_big(name, "max_archive_total_mb", budget.limits.max_archive_total_mb)
+    return per_file, lambda: _too_big(name, "max_file_mb", budget.limits.max_file_mb)
+
+
+def _read_member(name: str, archive: zipfile.ZipFile, member: str, gz: bool, budget: _Budget) -> Callable[[], bytes]:
     def load() -> bytes:
+        limit, on_excess = _member_limit(name, budget)
         try:
-            raw = archive.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError) as exc:
+            with archive.open(member) as stream:
+                data = _expand(name, stream, gz, limit, on_excess)
+        except ImportFileError:
+            budget.remaining = max(0, budget.remaining - limit)  # what was expanded before the refusal counts too
+            raise
+        except _ZIP_ERRORS as exc:
             raise CorruptFileError(name, f"cannot extract from the zip archive ({exc})") from exc
-        return _gunzip(name, raw) if gz else raw
+        budget.remaining = max(0, budget.remaining - len(data))
+        return data
 
     return load
 
 
-def _iter_zip(name: str, source: Path | bytes, depth: int) -> Iterator[FitInput]:
+def _extract_nested(name: str, archive: zipfile.ZipFile, member: str, budget: _Budget) -> IO[bytes]:
+    """A zip inside a zip, copied (bounded) to a temporary file, not held in memory."""
+    spool = tempfile.TemporaryFile()
+    copied = 0
     try:
-        archive = zipfile.ZipFile(source if isinstance(source, Path) else io.BytesIO(source))
+        with archive.open(member) as stream:
+            while chunk := stream.read(_CHUNK):
+                copied += len(chunk)
+                if copied > budget.remaining:
+                    raise _too_big(name, "max_archive_total_mb", budget.limits.max_archive_total_mb)
+                spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool
+
+
+def _iter_zip(name: str, source: IO[bytes], depth: int, budget: _Budget) -> Iterator[FitInput]:
+    try:
+        archive = zipfile.ZipFile(source)
         members = sorted(info.filename for info in archive.infolist() if not info.is_dir())
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except _ZIP_ERRORS as exc:
         yield _failing(name, f"not a valid zip archive ({exc})")
         return
+    found = False
     for member in members:
         kind = _kind(member)
         if kind is None or _ignored(member):
             continue
+        found = True
         member_name = f"{name}!{member}"
-        if kind == "zip":
-            if depth >= MAX_ZIP_DEPTH:
+        if kind in _NOT_SUPPORTED:
+            yield _skipped(member_name, _NOT_SUPPORTED[kind])
+        elif kind == "zip":
+            limit = budget.limits.max_archive_depth
+            if depth >= limit:
+                yield _failing(member_name, f"zip nested more than {limit} deep (limit fit.max_archive_depth = {limit}); "
+                               "not expanded", ImportFileError)
                 continue
             try:
-                inner = archive.read(member)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError) as exc:
+                inner = _extract_nested(member_name, archive, member, budget)
+            except ImportFileError as exc:
+                yield _failing(member_name, exc.problem, ImportFileError)
+                continue
+            except _ZIP_ERRORS as exc:
                 yield _failing(member_name, f"cannot extract from the zip archive ({exc})")
                 continue
-            yield from _iter_zip(member_name, inner, depth + 1)
+            yield from _iter_zip(member_name, inner, depth + 1, budget)
         else:
-            yield FitInput(name=member_name, loader=_read_member(member_name, archive, member, kind == "fit.gz"))
+            yield FitInput(name=member_name, loader=_read_member(member_name, archive, member, kind == "fit.gz", budget))
+    if not found:
+        yield _skipped(name, "no importable files in the archive")
 
 
-def _iter_file(path: Path, name: str) -> Iterator[FitInput]:
+def _iter_file(path: Path, name: str, limits: InputLimits) -> Iterator[FitInput]:
     kind = _kind(path.name)
     if kind == "zip":
-        yield from _iter_zip(name, path, 1)
+        try:
+            stream = _open_regular(name, path)
+        except ImportFileError as exc:
+            yield _failing(name, exc.problem, type(exc))
+            return
+        yield from _iter_zip(name, stream, 1, _Budget(limits))
+    elif kind in _NOT_SUPPORTED:
+        yield _skipped(name, _NOT_SUPPORTED[kind])
     elif kind is not None:
-        yield FitInput(name=name, loader=_read_path(name, path, kind == "fit.gz"))
+        yield FitInput(name=name, loader=_read_path(name, path, kind == "fit.gz", limits))
 
 
-def _iter_folder(folder: Path) -> Iterator[FitInput]:
-    for root, dirs, files in os.walk(folder):
+def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[FitInput]:
+    unreadable: list[OSError] = []
+    found = False
+    for root, dirs, files in os.walk(folder, onerror=unreadable.append):
+        while unreadable:
+            exc = unreadable.pop(0)
+            found = True
+            yield _failing(str(exc.filename or root), f"cannot read the folder ({exc.strerror or exc})", ImportFileError)
         dirs.sort()
         for file_name in sorted(files):
             if file_name.startswith("._"):
                 continue
             path = Path(root) / file_name
-            yield from _iter_file(path, str(path))
+            for item in _iter_file(path, str(path), limits):
+                found = True
+                yield item
+    for exc in unreadable:  # the last folders os.walk could not list
+        found = True
+        yield _failing(str(exc.filename or folder), f"cannot read the folder ({exc.strerror or exc})", ImportFileError)
+    if not found:
+        yield _skipped(str(folder), f"no importable files in {folder}")
 
 
-def iter_fit_inputs(paths: Sequence[Path]) -> Iterator[FitInput]:
+def iter_fit_inputs(paths: Sequence[Path], limits: InputLimits | None = None) -> Iterator[FitInput]:
     """Expand files, folders (recursive), ``.zip`` archives and ``.fit.gz`` into FIT inputs.
 
     An explicitly named path that is missing or not FIT/zip gives an input whose ``read()``
-    raises :class:`CorruptFileError`; inside folders and archives non-FIT files are ignored.
+    raises :class:`CorruptFileError`; GPX/TCX files and empty folders give skipped inputs;
+    inside folders and archives other non-FIT files are ignored.
     """
+    limits = limits or InputLimits()
     for raw in paths:
         path = Path(raw)
         name = str(raw)
         if path.is_dir():
-            yield from _iter_folder(path)
+            yield from _iter_folder(path, limits)
         elif not path.exists():
             yield _failing(name, "no such file or folder")
         elif _kind(path.name) is None:
             yield _failing(name, "not a FIT file: expected a .fit, .fit.gz or .zip file")
         else:
-            yield from _iter_file(path, name)
+            yield from _iter_file(path, name, limits)

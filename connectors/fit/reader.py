@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from connectors.fit.activities import build_activities
 from connectors.fit.decoding import decode_fit
+from connectors.plausibility import check_activity
 from loadmon.domain import ActivityRecord
 from loadmon.elevation import DEFAULT_HYSTERESIS_M
 from loadmon.errors import CorruptFileError
@@ -20,12 +22,15 @@ class FitReadResult:
     then says why (settings, monitoring, course, ... files). ``warnings`` are per-file notes
     (fallback decoder used, device totals replaced by the stream, no session message, ...).
     ``record_count`` counts the ``record`` messages read over all FIT chunks of the file.
+    ``notices`` are the warnings a user should see: implausible values dropped to null (naming
+    the file, field, value and allowed range) and a truncated file imported in part.
     """
 
     activities: tuple[ActivityRecord, ...]
     skipped_reason: str | None
     warnings: tuple[str, ...]
     record_count: int
+    notices: tuple[str, ...] = ()
 
 
 def read_fit(
@@ -35,6 +40,7 @@ def read_fit(
     allow_truncated: bool = False,
     prefer_device_elevation: bool = True,
     hysteresis_m: float | None = None,
+    now: datetime | None = None,
 ) -> FitReadResult:
     """Read one FIT file. ``name`` is the display name used in errors and as ``external_id``.
 
@@ -45,6 +51,12 @@ def read_fit(
     where the session has device totals (e.g. to compare with Strava-computed descent).
     ``hysteresis_m`` overrides :data:`loadmon.elevation.DEFAULT_HYSTERESIS_M` (1 m, applied after
     the 9-sample smoothing) for descent computed from altitude.
+
+    Every activity passes :func:`connectors.plausibility.check_activity` (``now``: the clock's
+    time, default the system's): an implausible start, distance, duration or speed raises
+    :class:`loadmon.errors.ImplausibleValueError` for the whole file; an implausible ascent,
+    descent or heart rate is dropped to null with a notice. Activities of a truncated file
+    (``allow_truncated``) carry ``truncated=True``.
     """
     decoded = decode_fit(bytes(data), name=name, allow_truncated=allow_truncated)
     try:
@@ -58,9 +70,21 @@ def read_fit(
     except (TypeError, ValueError, KeyError, AttributeError, OverflowError, OSError) as exc:
         # decodable but nonsensical values (e.g. an array where a number belongs)
         raise CorruptFileError(name, f"unexpected content: {type(exc).__name__}: {exc}") from exc
+    now = now or datetime.now(UTC)
+    notices = [w for w in warnings if "is not plausible" in w]  # non-finite values dropped while building
+    checked: list[ActivityRecord] = []
+    several = len(activities) > 1
+    for index, activity in enumerate(activities):
+        source = f"{name} session {index} ({activity.sport})" if several else name
+        activity, dropped = check_activity(activity, source=source, now=now)
+        notices.extend(dropped)
+        checked.append(replace(activity, truncated=True) if decoded.truncated else activity)
+    if decoded.truncated and checked:
+        notices.append(next(w for w in decoded.warnings if w.startswith("truncated")))
     return FitReadResult(
-        activities=tuple(activities),
+        activities=tuple(checked),
         skipped_reason=skipped,
-        warnings=tuple(decoded.warnings + warnings),
+        warnings=tuple(decoded.warnings + warnings + [n for n in notices if n not in decoded.warnings + warnings]),
         record_count=decoded.record_count,
+        notices=tuple(notices),
     )

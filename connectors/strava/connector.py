@@ -275,7 +275,7 @@ class StravaConnector:
                     continue
                 skip_ids.add(aid)
             try:
-                record = record_from_activity(item)
+                record = record_from_activity(item, now=self._clock())
             except LoadmonError as e:  # malformed, or refused as implausible: skip it, named
                 error = e
             except (ValueError, TypeError, ArithmeticError) as e:  # a mapping bug must not sink the page
@@ -366,7 +366,7 @@ class StravaConnector:
             raw = self._call(f"activity {activity_id}", lambda: self._client.protocol.get("/activities/{id}", id=activity_id))
         except _NotFound:
             return None
-        record = record_from_activity(raw)
+        record = record_from_activity(raw, now=self._clock())
         return self.with_descent(record) if with_descent else record
 
     # -- descent -------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ reports and rules can tell it apart. Point-to-point runs (downhill races, uphill
 kilometres) break this assumption; those usually have a stream. A manual entry with a gain of 0
 is taken as "not entered" and gets no elevation (:attr:`ElevationSource.NONE`).
 
+Altitude samples outside the plausible range (:func:`connectors.plausibility.plausible_altitude`,
+above -500 m up to 9,000 m) are ignored; a computed gain or loss beyond
+:func:`connectors.plausibility.climb_limit_m` for the streamed distance is not believed (the
+estimate is used, noted "stream descent implausible").
+
 The steep part of the descent (at -8 % or steeper, :func:`loadmon.elevation.steep_descent`)
 comes from the altitude and distance streams together; an estimate has none (``None``).
 """
@@ -23,6 +28,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from connectors.plausibility import climb_limit_m, plausible_altitude
 from loadmon.domain import ElevationSource
 from loadmon.elevation import gain_loss, steep_descent
 from loadmon.errors import StravaMalformedError
@@ -80,9 +86,13 @@ def descent_from_streams(
     activity_id: int,
     total_elevation_gain_m: float | None,
     hysteresis_m: float | None = None,
+    sport: str = "",
 ) -> Descent:
-    """COMPUTED gain/loss from the altitude stream, or the estimate when it has < 2 samples."""
+    """COMPUTED gain/loss from the altitude stream, or the estimate when it has < 2 samples
+    (``sport`` chooses the per-km climb bound; unknown: the most generous one)."""
     altitudes = altitude_series(streams, activity_id=activity_id)
+    if altitudes is not None:
+        altitudes = [a if plausible_altitude(a) else None for a in altitudes]  # same index as distance
     if altitudes is None or sum(1 for a in altitudes if a is not None) < 2:
         return estimated_descent(total_elevation_gain_m, note="no altitude stream")
     gain, loss = gain_loss(altitudes) if hysteresis_m is None else gain_loss(altitudes, hysteresis_m)
@@ -90,6 +100,9 @@ def descent_from_streams(
         distances = numeric_series(streams, "distance", activity_id=activity_id)
     except StravaMalformedError:
         distances = None  # the descent stands; only the steep part is not measured
+    distance_m = max((d for d in distances or () if d is not None), default=None)
+    if max(gain, loss) > climb_limit_m(sport, distance_m):
+        return estimated_descent(total_elevation_gain_m, note="stream descent implausible")
     steep = None
     if distances is not None and len(distances) == len(altitudes):  # Strava's streams share one index
         steep = steep_descent(zip(distances, altitudes, strict=True))

@@ -7,6 +7,11 @@ the summary (Strava only has ``total_elevation_gain``): the connector fills it f
 A field with the wrong type or an impossible value raises :class:`StravaMalformedError` naming
 the activity id (and name) and the field; :func:`map_items` turns those into per-item
 :class:`ItemError` entries so one bad activity never sinks a page.
+
+Plausibility (:mod:`connectors.plausibility`, docs/fit.md "Plausibility bounds"): a start before
+1990 or after tomorrow, a distance or time out of range or an impossible speed raises
+:class:`loadmon.errors.ImplausibleValueError` (``source`` = ``strava activity <id>``); an
+implausible gain or heart rate is dropped to null, logged and listed in ``extra["implausible"]``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
+from connectors.plausibility import check_activity
 from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.errors import LoadmonError, StravaMalformedError
 from loadmon.sports import normalise_strava_sport
@@ -32,6 +40,7 @@ USED_FIELDS: tuple[str, ...] = (
     "elev_high", "elev_low",
 )
 _MAX_ID = 2**63 - 1
+log = structlog.get_logger("connectors.strava.mapping")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,11 +156,13 @@ def content_hash(item: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def record_from_activity(item: Any) -> ActivityRecord:
+def record_from_activity(item: Any, *, now: datetime | None = None) -> ActivityRecord:
     """Map one Strava activity (summary or detailed JSON object) to an :class:`ActivityRecord`.
 
     Elevation: ``elevation_gain_m`` = ``total_elevation_gain``; loss is left empty
     (``ElevationSource.NONE``) for the connector to fill from the altitude stream.
+    Raises :class:`ImplausibleValueError` for an impossible start, distance, time or speed
+    (``now``: the current time, default the system clock).
     """
     if not isinstance(item, dict):
         raise StravaMalformedError(f"{activity_label(item)}: expected a JSON object, got {type(item).__name__}")
@@ -179,7 +190,7 @@ def record_from_activity(item: Any) -> ActivityRecord:
         "workout_type": item.get("workout_type"),
         "strava_athlete_id": athlete.get("id") if isinstance(athlete, dict) else None,
     }
-    return ActivityRecord(
+    record = ActivityRecord(
         source=SOURCE,
         source_id=aid,
         sport=normalise_strava_sport(sport_type),
@@ -201,6 +212,12 @@ def record_from_activity(item: Any) -> ActivityRecord:
         content_hash=content_hash(item),
         extra=extra,
     )
+    record, dropped = check_activity(record, source=f"strava activity {aid}", now=now or datetime.now(UTC))
+    for warning in dropped:
+        log.warning("strava.activity.implausible", activity_id=aid, warning=warning)
+    if dropped:
+        extra["implausible"] = dropped
+    return record
 
 
 def map_items(items: Iterable[Any]) -> tuple[list[ActivityRecord], list[ItemError]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -107,8 +108,24 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN or infinity: such a float becomes null (``--json`` never prints ``Infinity``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, default=json_default, indent=2, ensure_ascii=False) + "\n")
+    try:
+        text = json.dumps(data, default=json_default, indent=2, ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN/infinity somewhere (to_dict() output included): print it as null
+        text = json.dumps(_finite(json.loads(json.dumps(data, default=json_default))), indent=2, ensure_ascii=False,
+                          allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 def parse_date(value: str | None, option: str) -> date | None:

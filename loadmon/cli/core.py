@@ -99,6 +99,7 @@ def import_cmd(
     paths: Annotated[list[Path], typer.Argument(help="FIT files, folders (recursive), .zip archives or .fit.gz files.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not evaluate alert rules after importing.")] = False,
+    allow_truncated: Annotated[bool, typer.Option("--allow-truncated", help="Import the readable part of FIT files whose end is missing (marked truncated).")] = False,
 ) -> None:
     """Import activities from FIT files. Idempotent; exit 1 when some files failed (the others are imported)."""
     with handled():
@@ -112,13 +113,14 @@ def import_cmd(
             if not p.exists():
                 fail(f"{p}: no such file or folder", 1)
         if sys.stderr.isatty() and not json_out:
-            total = import_service.count_inputs(paths)
+            total = import_service.count_inputs(paths, svc.config)
             with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=err_console, transient=True) as progress:
                 task = progress.add_task("import", total=total)
-                summary = import_service.import_paths(svc, athlete, paths, on_file=lambda _r: progress.advance(task))
+                summary = import_service.import_paths(svc, athlete, paths, on_file=lambda _r: progress.advance(task),
+                                                      allow_truncated=allow_truncated)
         else:
-            summary = import_service.import_paths(svc, athlete, paths)
+            summary = import_service.import_paths(svc, athlete, paths, allow_truncated=allow_truncated)
         after = _after_import(svc, summary, no_alerts)
         data = summary.as_dict() | after
         if json_out:
@@ -128,6 +130,8 @@ def import_cmd(
                           f"{data['duplicate']} duplicate, {data['skipped']} skipped, {data['failed']} failed", highlight=False)
             for s in data["skips"]:
                 console.print(f"  skipped {s['file']}: {s['reason']}", highlight=False)
+            for n in data["notices"]:
+                console.print(f"  note {n['file']}: {n['notice']}", highlight=False, markup=False)
             for f in data["failures"]:
                 console.print(f"  [red]failed[/] {f['file']}: {f['reason']}", highlight=False)
             if after.get("alerts_new"):

@@ -7,10 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.fit.files import iter_fit_inputs
+from connectors.fit.files import InputLimits, iter_fit_inputs
 from connectors.fit.reader import read_fit
+from loadmon.config import Config
 from loadmon.domain import Athlete
-from loadmon.errors import ImportFileError, LoadmonError, StorageError
+from loadmon.errors import ImplausibleValueError, ImportFileError, LoadmonError, StorageError
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
 
@@ -24,6 +25,7 @@ class FileResult:
     activities: int = 0
     reason: str | None = None
     transient: bool = False  # failed for the database's sake (StorageError), not the file's: worth a retry
+    notices: tuple[str, ...] = ()  # values dropped as implausible, a truncated file imported in part
 
 
 @dataclass(kw_only=True)
@@ -49,50 +51,84 @@ class ImportSummary:
             "failed": self.count("failed"), "new_activities": self.new_activities,
             "failures": [{"file": f.name, "reason": f.reason} for f in self.failed],
             "skips": [{"file": f.name, "reason": f.reason} for f in self.files if f.outcome == "skipped"],
+            "notices": [{"file": f.name, "notice": n} for f in self.files for n in f.notices],
         }
 
 
-def count_inputs(paths: Sequence[Path]) -> int:
-    return sum(1 for _ in iter_fit_inputs(paths))
+def input_limits(config: Config) -> InputLimits:
+    fit = config.fit
+    return InputLimits(max_file_mb=fit.max_file_mb, max_archive_total_mb=fit.max_archive_total_mb,
+                       max_archive_depth=fit.max_archive_depth)
+
+
+def count_inputs(paths: Sequence[Path], config: Config | None = None) -> int:
+    return sum(1 for _ in iter_fit_inputs(paths, input_limits(config) if config else None))
 
 
 def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
-                 on_file: Callable[[FileResult], None] | None = None) -> ImportSummary:
+                 on_file: Callable[[FileResult], None] | None = None, allow_truncated: bool = False) -> ImportSummary:
     """Import every FIT file under ``paths``. One bad file never stops the others; each file is
-    its own transaction, so a kill mid-batch leaves no partial activity and a rerun finishes."""
+    its own transaction, so a kill mid-batch leaves no partial activity and a rerun finishes.
+
+    ``allow_truncated``: a FIT file whose end is missing is imported in part (its activities
+    marked ``truncated``, the import log's note says so) instead of failing."""
     summary = ImportSummary()
     store = service.store
     hysteresis = service.config.fit.hysteresis_m
-    for item in iter_fit_inputs(paths):
+    for item in iter_fit_inputs(paths, input_limits(service.config)):
+        if item.skip_reason is not None:  # GPX/TCX, a folder without FIT files: reported, never read
+            result = FileResult(name=item.name, outcome="skipped", reason=item.skip_reason)
+            _finish(summary, result, on_file)
+            continue
         try:
             data = item.read()
             digest = hashlib.sha256(data).hexdigest()
             if store.import_seen(athlete.id, digest):
                 result = FileResult(name=item.name, outcome="duplicate")
             else:
-                parsed = read_fit(data, name=item.name, hysteresis_m=hysteresis)
+                parsed = read_fit(data, name=item.name, hysteresis_m=hysteresis, allow_truncated=allow_truncated,
+                                  now=service.clock())
                 if parsed.skipped_reason:
                     store.record_import(athlete.id, path=item.name, content_hash=digest, records=(), outcome="skipped",
                                         error=parsed.skipped_reason)
                     result = FileResult(name=item.name, outcome="skipped", reason=parsed.skipped_reason)
                 else:
                     outcome = store.record_import(athlete.id, path=item.name, content_hash=digest,
-                                                  records=parsed.activities, outcome="imported")
+                                                  records=parsed.activities, outcome="imported",
+                                                  error="; ".join(parsed.notices) or None)
                     summary.activity_ids.extend(outcome.activity_ids)
-                    result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities)
+                    result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
+                                        notices=tuple(_within(n, item.name) for n in parsed.notices))
+                    for notice in parsed.notices:
+                        log.warning("import.file_notice", file=item.name, notice=notice)
                     if outcome.new_activities:
                         summary.athlete_ids.add(athlete.id)
-        except ImportFileError as exc:
-            result = FileResult(name=item.name, outcome="failed", reason=exc.problem)
-            _log_failure(service, athlete, item.name, exc.problem)
+        except (ImportFileError, ImplausibleValueError) as exc:
+            problem = exc.problem if isinstance(exc, ImportFileError) else _implausible(exc, item.name)
+            result = FileResult(name=item.name, outcome="failed", reason=problem)
+            _log_failure(service, athlete, item.name, problem)
         except LoadmonError as exc:
             result = FileResult(name=item.name, outcome="failed", reason=str(exc), transient=isinstance(exc, StorageError))
             _log_failure(service, athlete, item.name, str(exc))
-        summary.files.append(result)
-        log.debug("import.file", file=item.name, outcome=result.outcome, activities=result.activities, reason=result.reason)
-        if on_file:
-            on_file(result)
+        _finish(summary, result, on_file)
     return summary
+
+
+def _within(text: str, name: str) -> str:
+    """``text`` without a leading file ``name`` (the summary lists it next to the file already)."""
+    return text[len(name):].lstrip(": ") if text.startswith(name) else text
+
+
+def _implausible(exc: ImplausibleValueError, name: str) -> str:
+    where = _within(exc.source, name)
+    return f"{where + ': ' if where else ''}{exc.field} = {exc.value} is not plausible (allowed: {exc.allowed}); not imported"
+
+
+def _finish(summary: ImportSummary, result: FileResult, on_file: Callable[[FileResult], None] | None) -> None:
+    summary.files.append(result)
+    log.debug("import.file", file=result.name, outcome=result.outcome, activities=result.activities, reason=result.reason)
+    if on_file:
+        on_file(result)
 
 
 def _log_failure(service: Service, athlete: Athlete, name: str, problem: str) -> None:

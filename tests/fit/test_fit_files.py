@@ -12,7 +12,7 @@ import pytest
 
 from connectors.fit import iter_fit_inputs, read_fit
 from connectors.fit.factory import RunSpec, encode_activity
-from loadmon.errors import CorruptFileError
+from loadmon.errors import CorruptFileError, UnsupportedFileError
 
 
 def fit_bytes(serial: int) -> bytes:
@@ -50,9 +50,15 @@ def test_folder_with_gz_zip_nested_zip_and_non_fit_files(tmp_path: Path) -> None
             }
         )
     )
-    inputs = list(iter_fit_inputs([tmp_path]))
+    everything = list(iter_fit_inputs([tmp_path]))
+    inputs = [i for i in everything if i.skip_reason is None]
     names = [i.name for i in inputs]
     root = str(tmp_path)
+    assert {i.name: i.skip_reason for i in everything if i.skip_reason} == {
+        f"{root}/export.zip!activities/6.gpx.gz": "GPX is not supported yet",
+        f"{root}/export.zip!uploads/part1.zip!x.tcx": "TCX is not supported yet",
+        f"{root}/notes.gpx": "GPX is not supported yet",
+    }
     assert names == [
         f"{root}/B.FIT",
         f"{root}/a.fit",
@@ -94,13 +100,13 @@ def test_bad_inputs_are_per_input_errors_and_iteration_continues(tmp_path: Path)
     assert [i.name for i in inputs] == [str(bad_zip), str(bad_gz), str(gpx), str(missing), str(good)]
     problems = {}
     for item in inputs[:-1]:
-        with pytest.raises(CorruptFileError) as caught:
+        with pytest.raises(UnsupportedFileError if item.skip_reason else CorruptFileError) as caught:
             item.read()
         assert caught.value.path == item.name
         problems[Path(item.name).name] = caught.value.problem
     assert "zip" in problems["broken.zip"]
     assert "gzip" in problems["broken.fit.gz"]
-    assert "not a FIT file" in problems["route.gpx"]
+    assert problems["route.gpx"] == "GPX is not supported yet"
     assert "no such file" in problems["missing.fit"]
     assert inputs[-1].read() == good.read_bytes()
 

@@ -130,11 +130,15 @@ def test_descent_equals_session_total_descent(
             if file_name in ZERO_BUT_MOVING:
                 assert activity.elevation_source is ElevationSource.COMPUTED, file_name
                 continue
+            if activity.sport == "transition" and session["total_descent"] == 0:
+                # a transition's device 0 means "not measured": computed from its stream when long enough
+                assert activity.elevation_source is not ElevationSource.DEVICE, file_name
+                continue
             assert activity.elevation_source is ElevationSource.DEVICE, file_name
             assert activity.elevation_loss_m == pytest.approx(session["total_descent"], abs=1.0), file_name
             assert activity.elevation_gain_m == pytest.approx(session["total_ascent"], abs=1.0), file_name
             checked += 1
-    assert checked >= 14
+    assert checked >= 13
 
 
 # (file, session index) with a device total_descent > 0 and an altitude stream.

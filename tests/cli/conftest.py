@@ -9,6 +9,7 @@ terminal escape sequences.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -53,11 +54,16 @@ class Cli:
         return self.config
 
     def __call__(self, *args: str, columns: int | None = None):
-        if columns is None:
-            self.monkeypatch.delenv("COLUMNS", raising=False)
-        else:
-            self.monkeypatch.setenv("COLUMNS", str(columns))
-        return CliRunner().invoke(app, ["--config", str(self.config), *args])
+        """Run ``loadmon --config CONFIG *args``; ``columns``: the width of the terminal it prints to."""
+        app_module = importlib.import_module("loadmon.cli.app")  # (loadmon.cli.app is also the Typer app's name)
+        with self.monkeypatch.context() as mp:
+            if columns is None:
+                mp.delenv("COLUMNS", raising=False)
+            else:  # what a terminal of that width gives the program: $COLUMNS and the console's width
+                mp.setenv("COLUMNS", str(columns))
+                mp.setattr(app_module.console, "width", columns)
+                mp.setattr(app_module.err_console, "width", columns)
+            return CliRunner().invoke(app, ["--config", str(self.config), *args])
 
     def store(self):
         from loadmon.storage import Store
@@ -92,26 +98,37 @@ class Stored:
 
 @pytest.fixture
 def stored(cli) -> Stored:
-    """An athlete named HOSTILE with 10 runs (one of sport "running HOSTILE"; a long one of 456.78 km on the
-    last day), a symptom whose
-    location and note are HOSTILE, an alert with a long message, and daemon job runs whose error quotes it."""
+    """The data of :func:`store_data` with every outside text HOSTILE."""
+    return store_data(cli, HOSTILE)
+
+
+@pytest.fixture
+def plain(cli) -> Stored:
+    """The same data with ordinary text (the tables' layout, whatever the text)."""
+    return store_data(cli, "Ann Example")
+
+
+def store_data(cli: Cli, text: str) -> Stored:
+    """An athlete named ``text`` with 10 runs (one of sport "running <text>"; a long one of 456.78 km on the
+    last day), a symptom whose location and note are ``text``, an alert with a long message, and daemon job
+    runs whose error quotes ``text``."""
     from loadmon.service.jobs import JOB_DAEMON, JOB_EVALUATE
 
     today = datetime.now(UTC).date()
     store = cli.store()
     try:
-        athlete = store.ensure_athlete(HOSTILE, timezone_name="UTC")
+        athlete = store.ensure_athlete(text, timezone_name="UTC")
         ids = []
         for i in range(10):
             day = today - timedelta(days=10 - i)
             km = 456.78 if i == 9 else 42.2 + i
-            sport = f"running {HOSTILE}" if i == 0 else "running"  # a Strava sport_type is outside text too
-            ids.append(store.upsert_activity(athlete.id, record(day, km, source_id=1000 + i, name=HOSTILE,
+            sport = f"running {text}" if i == 0 else "running"  # a Strava sport_type is outside text too
+            ids.append(store.upsert_activity(athlete.id, record(day, km, source_id=1000 + i, name=text,
                                                                  sport=sport)).activity_id)
         started = datetime.now(UTC) - timedelta(hours=2)
-        store.add_symptom(athlete.id, site="knee", side="right", location=HOSTILE, severity=4, started_at=started,
-                          note=f"{HOSTILE}\nsecond line")
-        message = (f"{HOSTILE}: your week jumped 118.4 %: 612.34 km after 281.07 km; keep the next 7 days near "
+        store.add_symptom(athlete.id, site="knee", side="right", location=text, severity=4, started_at=started,
+                          note=f"{text}\nsecond line")
+        message = (f"{text}: your week jumped 118.4 %: 612.34 km after 281.07 km; keep the next 7 days near "
                    f"350.5 km (your usual week before this block was 280.25 km) - first seen 2026-11-30")
         store.add_alert(athlete.id, rule="weekly_ramp", severity="danger", local_date=today - timedelta(days=1),
                         activity_id=None, dedupe_key="k1", message=message, payload={}, notified=True,
@@ -120,7 +137,7 @@ def stored(cli) -> Stored:
         store.finish_job_run(run, outcome="ok", finished_at=started + timedelta(minutes=5), counts={"once": True})
         run = store.start_job_run(JOB_EVALUATE, athlete_id=athlete.id, started_at=started)
         store.finish_job_run(run, outcome="error", finished_at=started + timedelta(seconds=3),
-                             error=f"cannot read /data/{HOSTILE}.fit: bad CRC")
+                             error=f"cannot read /data/{text}.fit: bad CRC")
     finally:
         store.close()
-    return Stored(athlete=HOSTILE, today=today, activity_ids=ids)
+    return Stored(athlete=text, today=today, activity_ids=ids)

@@ -22,16 +22,17 @@ def _numbers(text: str) -> set[str]:
 
 @pytest.mark.parametrize("columns", [80, 100, 130])
 @pytest.mark.parametrize("args", TABLE_COMMANDS, ids=" ".join)
-def test_every_number_and_date_is_whole(cli, stored, args, columns) -> None:
+def test_every_number_and_date_is_whole(cli, plain, args, columns) -> None:
     wide = cli(*args)  # not a terminal: 160 columns
     narrow = cli(*args, columns=columns)
     assert narrow.exit_code == wide.exit_code, narrow.output
+    assert len(_numbers(wide.stdout)) >= 3, wide.output  # the command printed its table
     assert "…" not in wide.stdout and "…" not in narrow.stdout, narrow.stdout
     missing = _numbers(wide.stdout) - _numbers(narrow.stdout)
     assert not missing, f"cut or lost at {columns} columns: {sorted(missing)}\n{narrow.stdout}"
 
 
-def test_activities_at_80_columns_show_each_value_on_its_own_line(cli, stored) -> None:
+def test_activities_at_80_columns_show_each_value_on_its_own_line(cli, plain) -> None:
     out = cli("activities", columns=80).stdout
     for act in json.loads(cli("activities", "--json").stdout):
         assert f"date:         {act['local_date']}" in out
@@ -39,13 +40,13 @@ def test_activities_at_80_columns_show_each_value_on_its_own_line(cli, stored) -
     assert "456.78" in out
 
 
-def test_the_alert_message_is_readable_at_80_columns(cli, stored) -> None:
+def test_the_alert_message_is_readable_at_80_columns(cli, plain) -> None:
     out = cli("alerts", columns=80).stdout
     assert max(len(ln) for ln in out.splitlines()) <= 80
     flat = " ".join(out.split())  # the message folds between words, at the full width left of its label
-    assert "message: A[/x] [bold]B[/bold] [31mred[0m 2J: your week jumped 118.4 %: 612.34 km after 281.07 km" in flat
+    assert "message: Ann Example: your week jumped 118.4 %: 612.34 km after 281.07 km" in flat
 
 
-def test_a_wide_terminal_still_gets_a_table(cli, stored) -> None:
+def test_a_wide_terminal_still_gets_a_table(cli, plain) -> None:
     out = cli("activities", columns=160).stdout
     assert "┃ id ┃ date" in out and "date:" not in out

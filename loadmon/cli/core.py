@@ -10,7 +10,7 @@ import typer
 
 from loadmon.cli.app import (EXIT_BAD_INPUT, app, console, err_console, fail, get_config,  # noqa: F401
                              get_service, handled, lazy, parse_date, print_json, state)
-from loadmon.cli.render import Col, plural, print_table, say
+from loadmon.cli.render import Col, clean, plural, print_table, say
 
 import_service = lazy("loadmon.service.imports")
 
@@ -88,7 +88,7 @@ def athlete_list() -> None:
     """List athletes."""
     with handled():
         for a in get_service().store.list_athletes():
-            say(a.name, "\t", a.timezone)
+            say(clean(a.name), "\t", a.timezone)  # one line per athlete, whatever the name holds
 
 
 def _print_athlete(a) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -131,18 +132,12 @@ def _cell(value: Cell, col: Col) -> Text:
     return Text("-" if value is None else clean(value, multiline=col.multiline))
 
 
-def _needed_width(columns: Sequence[Col], rows: Sequence[Sequence[Text]]) -> int:
-    """The narrowest table that shows every number and date whole (text folds to its longest word)."""
-    total = len(columns) + 1  # borders
-    for i, col in enumerate(columns):
-        cells = [r[i] for r in rows]
-        if col.whole:
-            width = max([len(c.plain) for c in cells] + [len(col.name)])
-        else:
-            width = max([max((len(w) for w in c.plain.split()), default=0) for c in cells]
-                        + [max(len(w) for w in col.name.split())])
-        total += width + 2  # padding
-    return total
+def _min_width(col: Col, cells: Sequence[Text]) -> int:
+    """The narrowest the column may be: its widest number or date whole; for text, its longest word."""
+    if col.whole:
+        return max([cell_len(c.plain) for c in cells] + [cell_len(col.name)])
+    return max([max((cell_len(w) for w in c.plain.split()), default=0) for c in cells]
+               + [max(cell_len(w) for w in col.name.split())])
 
 
 def print_table(columns: Sequence[Col | str], rows: Iterable[Sequence[Cell]], *, title: str | None = None,
@@ -151,13 +146,14 @@ def print_table(columns: Sequence[Col | str], rows: Iterable[Sequence[Cell]], *,
     con = con or console
     cols = [c if isinstance(c, Col) else Col(c) for c in columns]
     cells = [[_cell(v, c) for v, c in zip(row, cols, strict=True)] for row in rows]
-    if con.width < STACK_BELOW or _needed_width(cols, cells) > con.width:
+    widths = [_min_width(col, [r[i] for r in cells]) for i, col in enumerate(cols)]
+    needed = sum(w + 2 for w in widths) + len(cols) + 1  # cell padding and borders
+    if con.width < STACK_BELOW or needed > con.width:
         _print_stacked(cols, cells, title=title, con=con)
         return
     table = Table(title=Text(clean(title), style="italic") if title else None, show_lines=show_lines)
-    for i, col in enumerate(cols):
+    for col, width in zip(cols, widths):
         if col.whole:
-            width = max([len(r[i].plain) for r in cells] + [len(col.name)])
             table.add_column(Text(col.name), justify="right" if col.kind == "number" else "left", no_wrap=True,
                              min_width=width)
         else:
@@ -170,7 +166,7 @@ def print_table(columns: Sequence[Col | str], rows: Iterable[Sequence[Cell]], *,
 def _print_stacked(cols: Sequence[Col], rows: Sequence[Sequence[Text]], *, title: str | None, con: Console) -> None:
     if title:
         con.print(Text(clean(title), style="bold"), soft_wrap=True)
-    label_width = max(len(c.name) for c in cols) + 1
+    label_width = max(cell_len(c.name) for c in cols) + 1
     for n, row in enumerate(rows):
         if n or title:
             con.print()

@@ -48,3 +48,31 @@ def test_help_imports_no_database_or_alert_code() -> None:
              f"print('LOADED', sorted(m for m in {HEAVY!r} if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().endswith("LOADED []"), out.stdout[-500:] + out.stderr
+
+
+def test_a_command_on_an_up_to_date_database_does_not_import_alembic(cli) -> None:
+    assert cli("athlete", "add", "ann").exit_code == 0  # creates and migrates the database
+    probe = ("import sys\nfrom loadmon.cli import main\n"
+             f"sys.argv = ['loadmon', '--config', {str(cli.config)!r}, 'status']\n"
+             "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+             "print('LOADED', sorted(m for m in ('alembic', 'mako') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip().endswith("LOADED []"), out.stdout[-500:] + out.stderr
+
+
+def test_the_schema_check_without_alembic_agrees_with_alembic(tmp_path) -> None:
+    from sqlalchemy import create_engine
+
+    from loadmon.storage import migrate
+
+    assert migrate.head_from_files() == migrate.head_revision()
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        assert not migrate.at_head(engine)  # no schema yet: alembic creates it
+        migrate.upgrade(engine, "0001")
+        assert not migrate.at_head(engine)  # an older schema: alembic upgrades it
+        migrate.upgrade(engine)
+        assert migrate.at_head(engine)
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()

@@ -35,6 +35,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/import_fit.py
 	$(PY) bench/engine_bench.py
+	$(PY) bench/cli_startup.py
 
 clean:
 	rm -rf demo .pytest_cache build *.egg-info

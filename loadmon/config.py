@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import stat
 import tomllib
 import types
 import typing
@@ -29,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from loadmon.domain import athlete_name_problem
 from loadmon.errors import ConfigError
 
 APP_NAME = "loadmon"
@@ -186,6 +188,8 @@ class Config:
     worker: WorkerConfig = field(default_factory=WorkerConfig, metadata={"doc": "Distributed workers (Celery on Redis): loadmon worker / loadmon scheduler"})
     logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"doc": "Logging"})
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
+    #: Problems worth a warning that do not stop loadmon (a world-readable file holding secrets).
+    warnings: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
 
     @property
     def data_dir(self) -> Path:
@@ -214,34 +218,51 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check ``value`` against the annotated type; raise ConfigError naming ``key``."""
+#: Key names whose values are never echoed in an error (besides fields marked ``secret=True``).
+SECRET_KEY_PARTS = ("password", "secret", "token", "api_key", "url")
+
+
+def is_secret_key(f: dataclasses.Field) -> bool:
+    """A secret, or a URL (which may carry a password or an apprise token): never echoed."""
+    return bool(f.metadata.get("secret") or f.metadata.get("url")) or any(p in f.name for p in SECRET_KEY_PARTS)
+
+
+def _shown(value: Any, secret: bool) -> str:
+    """The offending value for an error message: its type only for a secret key."""
+    if secret:
+        return f"a {type(value).__name__} (value not shown: secret key)"
+    return repr(value)
+
+
+def _coerce(value: Any, tp: Any, key: str, secret: bool = False) -> Any:
+    """Check ``value`` against the annotated type; raise ConfigError naming ``key`` (a secret's value is not shown)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(value, args[0], key)
+        return _coerce(value, args[0], key, secret)
     if origin is list:
         (inner,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise ConfigError(f"config key {key}: expected a list of {_type_name(inner)}, got {type(value).__name__} {value!r}", key=key)
-        return [_coerce(v, inner, f"{key}[{i}]") for i, v in enumerate(value)]
+            got = _shown(value, secret) if secret else f"{type(value).__name__} {value!r}"
+            raise ConfigError(f"config key {key}: expected a list of {_type_name(inner)}, got {got}", key=key)
+        return [_coerce(v, inner, f"{key}[{i}]", secret) for i, v in enumerate(value)]
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"config key {key}: expected true or false, got {value!r}", key=key)
+            raise ConfigError(f"config key {key}: expected true or false, got {_shown(value, secret)}", key=key)
         return value
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"config key {key}: expected an integer, got {value!r}", key=key)
+            raise ConfigError(f"config key {key}: expected an integer, got {_shown(value, secret)}", key=key)
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"config key {key}: expected a number, got {value!r}", key=key)
+            raise ConfigError(f"config key {key}: expected a number, got {_shown(value, secret)}", key=key)
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"config key {key}: expected a string, got {value!r}", key=key)
+            raise ConfigError(f"config key {key}: expected a string, got {_shown(value, secret)}", key=key)
         return value
     raise ConfigError(f"config key {key}: unsupported type {tp}", key=key)
 
@@ -265,7 +286,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
                 raise ConfigError(f"config key {key}: expected a [{key}] table", key=key)
             kwargs[f.name] = _build(tp, data[tname], f"{key}.")
         else:
-            kwargs[f.name] = _coerce(data[tname], tp, key)
+            kwargs[f.name] = _coerce(data[tname], tp, key, is_secret_key(f))
     return cls(**kwargs)
 
 
@@ -326,7 +347,46 @@ def _apply_env(data: dict[str, Any], env: typing.Mapping[str, str]) -> None:
                     raise ConfigError(f"environment variable {name}: not a JSON list ({exc.msg})", key=key) from None
 
 
+def _secrets_in(cls: type, data: dict[str, Any], prefix: str = "") -> list[str]:
+    """The keys of ``data`` (one config file) that hold a secret: a secret key with a value, or a
+    URL with a user or password in it (``postgresql://u:pw@host``, ``redis://:pw@host``, apprise)."""
+    hints = typing.get_type_hints(cls)
+    fields = {_toml_name(f): f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    found: list[str] = []
+    for name, value in data.items():
+        f = fields.get(name)
+        if f is None or not value:
+            continue
+        key = f"{prefix}{name}"
+        if _is_section(hints[f.name]):
+            if isinstance(value, dict):
+                found += _secrets_in(hints[f.name], value, f"{key}.")
+        elif f.metadata.get("url") or "url" in f.name:
+            urls = value if isinstance(value, list) else [value]
+            if any(isinstance(u, str) and "@" in urlsplit(u).netloc for u in urls):
+                found.append(key)
+        elif is_secret_key(f):
+            found.append(key)
+    return found
+
+
+def _exposure_warning(file: Path, data: dict[str, Any]) -> str | None:
+    """A warning when ``file`` holds secrets and every user of the machine may read it."""
+    secrets = _secrets_in(Config, data)
+    try:
+        readable_by_all = bool(file.stat().st_mode & stat.S_IROTH)
+    except OSError:
+        return None
+    if not (secrets and readable_by_all):
+        return None
+    return (f"config file {file} holds secrets ({', '.join(secrets)}) and every user of this machine can read it: "
+            f"run `chmod 600 {file}` (or move the secrets to LOADMON_... environment variables)")
+
+
 def _validate(cfg: Config) -> None:
+    problem = athlete_name_problem(cfg.athlete.default_name)
+    if problem:
+        raise ConfigError(f"config key athlete.default_name: {problem}", key="athlete.default_name")
     url = cfg.database.url
     if url:
         scheme = urlsplit(url).scheme
@@ -407,9 +467,10 @@ def load_config(path: str | os.PathLike[str] | None = None, *, env: typing.Mappi
             raise ConfigError(f"config file {file}: cannot read: {exc.strerror}") from None
     elif explicit:
         raise ConfigError(f"config file {file} does not exist")
+    warning = _exposure_warning(file, data) if data else None
     _apply_env(data, env)
     cfg = _build(Config, data, "")
-    cfg = dataclasses.replace(cfg, source=str(file) if file.is_file() else None)
+    cfg = dataclasses.replace(cfg, source=str(file) if file.is_file() else None, warnings=(warning,) if warning else ())
     _validate(cfg)
     return cfg
 

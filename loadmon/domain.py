@@ -59,6 +59,21 @@ class Athlete:
     sex: Sex | None = None
 
 
+#: The longest athlete name accepted (characters); names are shown in tables, emails and the report.
+MAX_ATHLETE_NAME_CHARS = 100
+
+
+def athlete_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an athlete name (empty, too long, control characters), or None."""
+    if not name.strip():
+        return "the athlete name must not be empty"
+    if len(name) > MAX_ATHLETE_NAME_CHARS:
+        return f"the athlete name is {len(name)} characters long (allowed: at most {MAX_ATHLETE_NAME_CHARS})"
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in name):
+        return "the athlete name contains control characters (allowed: printable text)"
+    return None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ActivityRecord:
     """One activity as a connector reads it, before it is stored."""

@@ -2,6 +2,10 @@
 
 Console rendering for people, JSON lines for machines (``--log-json``, the daemon). A
 processor masks values of secret-looking keys so tokens and passwords never reach a log.
+Logs go to stderr, never to stdout (the commands' output). The CLI logs warnings and errors
+unless ``--verbose``; the daemon logs from ``logging.level`` (info).
+
+structlog is imported on first use, so ``loadmon --help`` does not pay for it.
 """
 
 from __future__ import annotations
@@ -9,8 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 from typing import Any
-
-import structlog
 
 SECRET_KEYS = ("token", "secret", "password", "authorization", "code")
 _configured = False
@@ -40,6 +42,8 @@ class _CurrentStderr:
 def configure_logging(*, json: bool = False, level: str = "info", stream: Any = None) -> None:
     """Configure structlog and the standard library root logger (third-party libraries)."""
     global _configured
+    import structlog
+
     lvl = getattr(logging, level.upper(), logging.INFO)
     stream = stream or _CurrentStderr()
     shared = [
@@ -65,5 +69,19 @@ def configure_logging(*, json: bool = False, level: str = "info", stream: Any = 
     _configured = True
 
 
+class _Logger:
+    """A structlog logger that imports structlog when it first logs."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import structlog
+
+        return getattr(structlog.get_logger(self._name), attr)
+
+
 def get_logger(name: str | None = None) -> Any:
-    return structlog.get_logger(name)
+    return _Logger(name)

@@ -116,3 +116,15 @@ def _to_toml(sections: dict, prefix: str = "") -> str:
         inner = _to_toml(table, f"{name}.")
         out += f"\n[{name}]\n" + inner
     return out
+
+
+@pytest.fixture(autouse=True)
+def _logging_reset_after_each_test():
+    """A CLI command configures logging for its own run (quiet: warnings only, on the runner's stream);
+    put the process-wide default back (info, on the real stderr) so no test depends on the one before."""
+    yield
+    import sys
+
+    from loadmon.logs import configure_logging
+
+    configure_logging(stream=sys.__stderr__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from loadmon.cli.app import app, console, get_service, handled, parse_date, print_json, state
-from loadmon.service import alerting
+from loadmon.cli.app import app, console, get_service, handled, lazy, parse_date, print_json, state  # noqa: F401
+from loadmon.cli.render import Col, print_table, say, styled
+
+alerting = lazy("loadmon.service.alerting")
 
 alerts_app = typer.Typer(
     help="Alerts: list them (default), evaluate the rules, flush the outbox, send a test message.",
@@ -24,7 +24,7 @@ SEVERITY_STYLE = {"danger": "bold red", "warning": "yellow", "info": "cyan"}
 def alerts_list(
     ctx: typer.Context,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array (id, rule, severity, local_date, activity_id, message, notified, deliveries, ...).")] = False,
-    limit: Annotated[int, typer.Option("--limit", help="Show the newest N alerts (0 = all).")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Show the newest N alerts (0 = all).")] = 50,
     since: Annotated[str | None, typer.Option("--since", help="Only alerts on or after this local date (YYYY-MM-DD).")] = None,
 ) -> None:
     """List stored alerts with their delivery state per channel (all athletes unless --athlete)."""
@@ -54,20 +54,18 @@ def _delivery_text(item: dict[str, Any]) -> str:
 
 def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
     if not items:
-        console.print("no alerts", highlight=False)
+        say("no alerts")
         return
-    table = Table(title=title, show_lines=True)
-    for col in ("id", "date", "athlete", "rule", "severity", "message", "delivery"):
-        table.add_column(col, justify="right" if col == "id" else "left", overflow="fold")
-    for a in items:
-        style = SEVERITY_STYLE.get(a["severity"], "")
-        table.add_row(str(a["id"]), a["local_date"], a["athlete"] or str(a["athlete_id"]), a["rule"],
-                      Text(a["severity"], style=style), Text(a["message"]), Text(_delivery_text(a)))
-    console.print(table)
+    columns = [Col("id", "number"), Col("date", "date"), Col("athlete"), Col("rule"), Col("severity"),
+               Col("message", multiline=True), Col("delivery")]
+    rows = [(a["id"], a["local_date"], a["athlete"] or str(a["athlete_id"]), a["rule"],
+             styled(a["severity"], SEVERITY_STYLE.get(a["severity"], "")), a["message"], _delivery_text(a))
+            for a in items]
+    print_table(columns, rows, title=title, show_lines=True)
     suppressed = [a for a in items if a["deliveries"] and all(d["state"] == "suppressed" for d in a["deliveries"])]
     if suppressed:
-        console.print(f"{len(suppressed)} alert(s) recorded but not sent (older than the notify window, or cooldown); "
-                      "`--json` shows why", highlight=False)
+        say(f"{len(suppressed)} alert(s) recorded but not sent (older than the notify window, or cooldown); "
+            "`--json` shows why")
 
 
 @alerts_app.command("evaluate")
@@ -84,13 +82,13 @@ def alerts_evaluate(
         if json_out:
             print_json({**counts, "alerts": new})
             return
-        console.print(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
-                      f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
-                      f"{counts['alerts_cooldown']} in a cooldown", highlight=False)
+        say(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
+            f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
+            f"{counts['alerts_cooldown']} in a cooldown")
         if new:
             _print_alerts(new, title="new alerts")
         if counts["alerts_to_send"]:
-            console.print("run `loadmon alerts deliver` (or the daemon) to send them", highlight=False)
+            say("run `loadmon alerts deliver` (or the daemon) to send them")
 
 
 @alerts_app.command("deliver")
@@ -110,14 +108,13 @@ def alerts_deliver(
             print_json(counts)
         else:
             if retry_failed:
-                console.print(f"{requeued} failed deliveries put back in the outbox", highlight=False)
-            console.print(f"{counts['sent']} sent, {counts['retry']} to retry, {counts['postponed']} postponed, "
-                          f"{counts['failed']} failed", highlight=False)
+                say(f"{requeued} failed deliveries put back in the outbox")
+            say(f"{counts['sent']} sent, {counts['retry']} to retry, {counts['postponed']} postponed, "
+                f"{counts['failed']} failed")
             for error in counts["errors"]:
-                console.print(f"  {error}", highlight=False, markup=False)
+                say(f"  {error}")
             if counts["failed"]:
-                console.print("once the cause is fixed: `loadmon alerts deliver --retry-failed` sends them again",
-                              highlight=False, markup=False)
+                say("once the cause is fixed: `loadmon alerts deliver --retry-failed` sends them again")
         if counts["failed"]:
             raise typer.Exit(1)
 
@@ -133,12 +130,11 @@ def alerts_test(
         if json_out:
             print_json(results)
         elif not results:
-            console.print("no alert channel is configured: set [alerts.email] enabled = true or [alerts] push_urls",
-                          highlight=False, markup=False)
+            say("no alert channel is configured: set [alerts.email] enabled = true or [alerts] push_urls")
         for r in results if not json_out else ():
             if r["ok"]:
-                console.print(f"{r['channel']}: ok", highlight=False)
+                say(f"{r['channel']}: ok")
             else:
-                console.print(f"{r['channel']}: failed - {r['error']}", style="red", highlight=False, markup=False)
+                say(f"{r['channel']}: failed - {r['error']}", style="red")
         if not results or not all(r["ok"] for r in results):
             raise typer.Exit(1)

@@ -1,7 +1,17 @@
-"""The typer application, its global options and shared helpers for the command modules."""
+"""The typer application, its global options and shared helpers for the command modules.
+
+Start-up stays light: ``loadmon --help`` imports no database or alert code. Command modules
+reach the service through :func:`lazy` names (``load_service = lazy("loadmon.service.load")``),
+imported on first use.
+
+Exit codes: 0 ok; 1 the command ran and something failed (a file, a delivery, Strava); 2 bad
+input (an option, an argument, a name or id that does not exist, the configuration); 3 locked
+or budget spent (see the command); 130 interrupted.
+"""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import sys
@@ -13,12 +23,38 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
+from loadmon.cli.render import console, err_console, fit_consoles, say
 from loadmon.config import Config, load_config
-from loadmon.errors import ConfigError, LoadmonError
+from loadmon.errors import ConfigError, LoadmonError, NotFoundError, ValidationError
 from loadmon.logs import configure_logging
-from loadmon.service import Service
+
+#: Bad input: a wrong option or argument, an unknown name or id, an invalid configuration.
+EXIT_BAD_INPUT = 2
+#: The dates loadmon accepts (``--date``, ``--since``, ``--at``): older or later ones are refused (exit 2).
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
+class lazy:  # noqa: N801 - used like a module
+    """A module (or one of its attributes) imported on first use."""
+
+    def __init__(self, module: str, attr: str | None = None) -> None:
+        self._module = module
+        self._attr = attr
+
+    def _target(self) -> Any:
+        mod = importlib.import_module(self._module)
+        return getattr(mod, self._attr) if self._attr else mod
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._target()(*args, **kwargs)
+
+
+Service = lazy("loadmon.service", "Service")
 
 app = typer.Typer(
     name="loadmon",
@@ -28,15 +64,52 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# Not a terminal (pipes, CI, `make demo | less`): a fixed wide layout instead of rich's 80 columns.
-console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True)
+
+def _plain_help_types() -> None:
+    """Flags take no value: no ``<bool>`` after them in --help; a list shows ``<path>...``, not ``<list[Path]>``."""
+    try:
+        from typer.core import TyperArgument, TyperOption
+    except ImportError:  # pragma: no cover - another typer layout: its default help
+        return
+    for cls in (TyperOption, TyperArgument):
+        original = getattr(cls, "display_type_rich", None)
+        if original is None or getattr(original, "_loadmon", False):
+            continue
+
+        def display_type_rich(self: Any, ctx: Any, _original: Any = original) -> str | None:
+            if getattr(self, "is_flag", False) or getattr(self, "count", False):
+                return None
+            if self.metavar is not None:
+                return self.metavar
+            text = _original(self, ctx)
+            if isinstance(text, str) and text.startswith("<list[") and text.endswith("]>"):
+                return f"<{text[6:-2].lower()}>..."
+            return text
+
+        display_type_rich._loadmon = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich
+
+
+_plain_help_types()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("loadmon")
+        except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+            v = "unknown"
+        sys.stdout.write(f"loadmon {v}\n")
+        raise typer.Exit(0)
 
 
 @dataclass
 class State:
     config_path: Path | None = None
     log_json: bool = False
+    verbose: bool = False
     athlete: str | None = None
     config: Config | None = None
     service: Service | None = None
@@ -49,29 +122,56 @@ state = State()
 def _main(
     config: Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: $LOADMON_CONFIG or the user config dir).", envvar="LOADMON_CONFIG")] = None,
     log_json: Annotated[bool, typer.Option("--log-json", help="Log JSON lines to stderr (for machines).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress (info) to stderr; by default only warnings and errors.")] = False,
     athlete: Annotated[str | None, typer.Option("--athlete", "-a", help="Athlete name (default: the single athlete).", envvar="LOADMON_ATHLETE")] = None,
+    _show_version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)] = False,
 ) -> None:
+    fit_consoles()
     state.config_path = config
     state.log_json = log_json
+    state.verbose = verbose
     state.athlete = athlete
     state.config = None
     state.service = None
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    from rich.markup import escape
-
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
+    say(("error:", "bold red"), " ", message, err=True)
     raise typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    say(("warning:", "yellow"), " ", message, err=True)
+
+
+def _log_level(configured: str) -> str:
+    """Commands are quiet (warnings and errors) unless --verbose (info, or debug when configured)."""
+    if state.verbose:
+        return "debug" if configured == "debug" else "info"
+    return "error" if configured == "error" else "warning"
+
+
+_warned: set[str] = set()
+
+
 def get_config() -> Config:
+    """Load and validate the configuration once per command: the schema (:mod:`loadmon.config`)
+    and what the service checks at start-up (alert channels, rule thresholds), the same checks
+    as `loadmon config check`. A problem is exit 2 naming the key."""
     if state.config is None:
         try:
-            state.config = load_config(state.config_path)
+            cfg = load_config(state.config_path)
+            from loadmon.service.diagnostics import check_config
+
+            check_config(cfg)
         except ConfigError as exc:
-            fail(str(exc), 2)
-        configure_logging(json=state.log_json or state.config.logging.json, level=state.config.logging.level)
+            fail(str(exc), EXIT_BAD_INPUT)
+        state.config = cfg
+        configure_logging(json=state.log_json or cfg.logging.json, level=_log_level(cfg.logging.level))
+        for text in cfg.warnings:
+            if text not in _warned:  # once per process (the daemon reads its config once anyway)
+                _warned.add(text)
+                warn(text)
     return state.config
 
 
@@ -86,8 +186,8 @@ def handled() -> Iterator[None]:
     """Turn loadmon errors into a clear message and a non-zero exit (no traceback)."""
     try:
         yield
-    except ConfigError as exc:
-        fail(str(exc), 2)
+    except (ConfigError, ValidationError, NotFoundError) as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
     except LoadmonError as exc:
         fail(str(exc), 1)
     finally:
@@ -128,13 +228,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
+def _in_range(day: date, value: str, option: str) -> None:
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        fail(f"{option}: {value} is outside the dates loadmon accepts ({EARLIEST_DAY} to {LATEST_DAY})", EXIT_BAD_INPUT)
+
+
 def parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        fail(f"{option}: {value!r} is not a date (use YYYY-MM-DD)", 2)
+        fail(f"{option}: {value!r} is not a date (use YYYY-MM-DD)", EXIT_BAD_INPUT)
+    _in_range(day, value, option)
+    return day
 
 
 def parse_when(value: str | None, option: str, tz: str) -> datetime | None:
@@ -146,7 +253,8 @@ def parse_when(value: str | None, option: str, tz: str) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"{option}: {value!r} is not a date/time (use 'YYYY-MM-DD HH:MM' or ISO 8601)", 2)
+        fail(f"{option}: {value!r} is not a date/time (use 'YYYY-MM-DD HH:MM' or ISO 8601)", EXIT_BAD_INPUT)
+    _in_range(dt.date(), value, option)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return dt

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from loadmon.cli.app import app, console, get_service, handled, parse_date, print_json
-from loadmon.service import club as club_service
+from loadmon.cli.app import app, console, get_service, handled, lazy, parse_date, print_json  # noqa: F401
+from loadmon.cli.render import Col, plural, print_table, say, styled
+
+club_service = lazy("loadmon.service.club")
 
 club_app = typer.Typer(help="Several athletes at once: the club / coach view.", no_args_is_help=True)
 app.add_typer(club_app, name="club")
@@ -38,12 +39,11 @@ def _num(v: Any, nd: int = 1, suffix: str = "") -> str:
 
 def _print(rows: list[dict[str, Any]]) -> None:
     if not rows:
-        console.print("no athletes yet (loadmon athlete add NAME)")
+        say("no athletes yet (loadmon athlete add NAME)")
         return
-    table = Table(show_header=True)
-    for col in ("athlete", "risk", "score", "7 d km", "ramp", "ACWR EWMA", "last run (spike band)", "symptoms",
-                "last alert", "why"):
-        table.add_column(col, justify="right" if col in ("score", "7 d km", "ramp") else "left")
+    columns = [Col("athlete"), Col("risk"), Col("score", "number"), Col("7 d km", "number"), Col("ramp"),
+               Col("ACWR EWMA"), Col("last run (spike band)"), Col("symptoms"), Col("last alert"), Col("why")]
+    table = []
     for r in rows:
         level = r["risk"]["level"]
         acwr = f"{r['acwr_ewma']:.2f} {r['acwr_zone']}" if r["acwr_ewma"] is not None else (r["acwr_reason"] or "-")
@@ -55,9 +55,9 @@ def _print(rows: list[dict[str, Any]]) -> None:
         sym_text = "-" if not sym["active"] else f"{sym['active']} (max {sym['max_severity']})"
         last = r["last_alert"]
         last_text = "-" if last is None else f"{last['rule']} {last['severity']} {last['local_date']}"
-        table.add_row(r["athlete"], f"[{LEVEL_STYLE[level]}]{level}[/]", _num(r["risk"]["score"], 0),
+        table.append((r["athlete"], styled(level, LEVEL_STYLE[level]), _num(r["risk"]["score"], 0),
                       _num(r["distance_7d_km"]), ramp, acwr, run_text, sym_text, last_text,
-                      "; ".join(r["risk"]["reasons"]) or "-")
-    console.print(table)
-    console.print(f"{len(rows)} athletes on {rows[0]['date'] if len({r['date'] for r in rows}) == 1 else 'their local today'}; "
-                  "risk levels and points: docs/club.md", highlight=False)
+                      "; ".join(r["risk"]["reasons"]) or "-"))
+    print_table(columns, table)
+    say(f"{plural(len(rows), 'athlete')} on {rows[0]['date'] if len({r['date'] for r in rows}) == 1 else 'their local today'}; "
+        "risk levels and points: docs/club.md")

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from loadmon.cli.app import app, console, err_console, fail, get_config, get_service, handled, parse_date, print_json, state
-from loadmon.service import imports as import_service
+from loadmon.cli.app import (EXIT_BAD_INPUT, app, console, err_console, fail, get_config,  # noqa: F401
+                             get_service, handled, lazy, parse_date, print_json, state)
+from loadmon.cli.render import Col, clean, plural, print_table, say
+
+import_service = lazy("loadmon.service.imports")
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athlete settings (time zone, heart rate, sex for TRIMP).", no_args_is_help=True)
@@ -26,18 +27,19 @@ def db_upgrade() -> None:
     """Create the database or upgrade its schema to the latest migration."""
     with handled():
         svc = get_service()
-        console.print(f"database schema at revision {svc.store.schema_revision()}")
+        say(f"database schema at revision {svc.store.schema_revision()}")
 
 
 @config_app.command("check")
 def config_check() -> None:
-    """Load and validate the configuration; print where it came from and the database URL (no secrets)."""
+    """Validate the configuration as every command does (keys, alert channels, rule thresholds; exit 2 naming the
+    key); print where it came from and the database URL (no secrets)."""
     with handled():
         cfg = get_config()
         from loadmon.service.diagnostics import describe_config
 
         for key, value in describe_config(cfg).items():
-            console.print(f"{key}: {value}", highlight=False)
+            say(f"{key}: {value}")
 
 
 @athlete_app.command("set")
@@ -72,10 +74,10 @@ def athlete_add(
     name: Annotated[str, typer.Argument(help="Athlete name (unique).")],
     timezone: Annotated[str | None, typer.Option("--timezone", help="IANA time zone.")] = None,
 ) -> None:
-    """Add an athlete (for clubs and coaches; a single runner needs no set-up)."""
+    """Add an athlete (for clubs and coaches; a single runner needs no set-up). Exit 2 when the name exists."""
     with handled():
         svc = get_service()
-        athlete = svc.add_athlete(name, timezone_name=None)
+        athlete = svc.add_athlete(name, timezone_name=None, exist_ok=False)
         if timezone:
             athlete = svc.set_athlete(athlete, timezone_name=timezone)
         _print_athlete(athlete)
@@ -86,12 +88,12 @@ def athlete_list() -> None:
     """List athletes."""
     with handled():
         for a in get_service().store.list_athletes():
-            console.print(f"{a.name}\t{a.timezone}", highlight=False)
+            say(clean(a.name), "\t", a.timezone)  # one line per athlete, whatever the name holds
 
 
 def _print_athlete(a) -> None:
-    console.print(f"athlete {a.name}: timezone {a.timezone}, hr_rest {a.hr_rest or '-'}, hr_max {a.hr_max or '-'}, "
-                  f"sex {a.sex or '-'}", highlight=False)
+    say(f"athlete {a.name}: timezone {a.timezone}, hr_rest {a.hr_rest or '-'}, hr_max {a.hr_max or '-'}, "
+        f"sex {a.sex or '-'}")
 
 
 @app.command("import")
@@ -111,8 +113,10 @@ def import_cmd(
         athlete = svc.athlete(state.athlete)
         for p in paths:
             if not p.exists():
-                fail(f"{p}: no such file or folder", 1)
+                fail(f"{p}: no such file or folder", EXIT_BAD_INPUT)
         if sys.stderr.isatty() and not json_out:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             total = import_service.count_inputs(paths, svc.config)
             with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                           console=err_console, transient=True) as progress:
@@ -126,17 +130,18 @@ def import_cmd(
         if json_out:
             print_json(data)
         else:
-            console.print(f"imported {data['imported']} file(s) ({data['new_activities']} new activities), "
-                          f"{data['duplicate']} duplicate, {data['skipped']} skipped, {data['failed']} failed", highlight=False)
+            say(f"imported {data['imported']} file(s) ({data['new_activities']} new activities), "
+                f"{data['duplicate']} duplicate, {data['skipped']} skipped, {data['failed']} failed")
             for s in data["skips"]:
-                console.print(f"  skipped {s['file']}: {s['reason']}", highlight=False)
+                say(f"  skipped {s['file']}: {s['reason']}", err=True)
             for n in data["notices"]:
-                console.print(f"  note {n['file']}: {n['notice']}", highlight=False, markup=False)
+                say(f"  note {n['file']}: {n['notice']}", err=True)
             for f in data["failures"]:
-                console.print(f"  [red]failed[/] {f['file']}: {f['reason']}", highlight=False)
+                say("  ", ("failed", "red"), f" {f['file']}: {f['reason']}", err=True)
             if after.get("alerts_new"):
                 from loadmon.service.alerting import summary_line
-                console.print(summary_line(after), highlight=False)
+
+                say(summary_line(after))
         if summary.failed:
             raise typer.Exit(1)
 
@@ -167,17 +172,18 @@ def activities_cmd(
         if json_out:
             print_json([_activity_json(a, athlete.timezone) for a in acts])
             return
-        table = Table(title=f"{len(acts)} activities of {athlete.name}")
-        for col in ("id", "date", "sport", "km", "moving", "ascent m", "descent m", "steep m", "elev. source", "avg HR",
-                    "source"):
-            table.add_column(col, justify="right" if col in ("km", "ascent m", "descent m", "steep m", "avg HR", "id")
-                             else "left")
-        for a in acts:
-            table.add_row(str(a.id), a.local_date.isoformat(), a.sport + (" (dup)" if a.duplicate_of else ""),
-                          _fmt(a.distance_m, 1000, 2), _duration(a.moving_time_s), _fmt(a.elevation_gain_m, 1, 0),
-                          _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
-                          str(a.avg_hr or "-"), a.source)
-        console.print(table)
+        if not acts:
+            say(f"no activities of {athlete.name} yet: import your runs with `loadmon import PATH`"
+                if since_d is None else f"no activities of {athlete.name} since {since_d}")
+            return
+        columns = [Col("id", "number"), Col("date", "date"), Col("sport"), Col("km", "number"), Col("moving", "number"),
+                   Col("ascent m", "number"), Col("descent m", "number"), Col("steep m", "number"), Col("elev. source"),
+                   Col("avg HR", "number"), Col("source")]
+        rows = [(a.id, a.local_date.isoformat(), a.sport + (" (dup)" if a.duplicate_of else ""),
+                 _fmt(a.distance_m, 1000, 2), _duration(a.moving_time_s), _fmt(a.elevation_gain_m, 1, 0),
+                 _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
+                 a.avg_hr or "-", a.source) for a in acts]
+        print_table(columns, rows, title=f"{plural(len(acts), 'activity', 'activities')} of {athlete.name}")
 
 
 def _activity_json(a, tz: str) -> dict:

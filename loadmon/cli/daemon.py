@@ -7,12 +7,11 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from loadmon.cli.app import app, console, err_console, fail, get_config, handled, print_json, state
+from loadmon.cli.app import Service, app, console, err_console, fail, get_config, handled, print_json, state  # noqa: F401
+from loadmon.cli.render import Col, print_table, say, styled
 from loadmon.errors import DaemonLockedError, StorageError
 from loadmon.logs import configure_logging
-from loadmon.service import Service
 
 daemon_app = typer.Typer(
     help="Run the background daemon in the foreground until SIGTERM/SIGINT (exit 0): Strava sync, watched FIT "
@@ -68,7 +67,7 @@ def _print_once(results) -> None:
             who = f" athlete {run.athlete_id}" if run.athlete_id is not None else ""
             counts = " ".join(f"{k}={v}" for k, v in run.counts.items() if not isinstance(v, (list, dict)))
             extra = f": {run.error}" if run.error else ""
-            console.print(f"{run.job}{who}: {run.outcome} {counts}{extra}".rstrip(), highlight=False, soft_wrap=True)
+            say(f"{run.job}{who}: {run.outcome} {counts}{extra}".rstrip())
 
 
 @daemon_app.command("status")
@@ -89,7 +88,7 @@ def daemon_status(json_out: Annotated[bool, typer.Option("--json", help="Print t
                 print_json({"healthy": False, "problems": [f"the daemon never ran on this database, or it cannot be read: {exc}"],
                             "jobs": [], "warnings": [], "daemon": {"ever_ran": False}})
             else:
-                err_console.print(f"[bold red]unhealthy:[/] the daemon never ran on this database, or it cannot be read: {exc}", highlight=False)
+                say(("unhealthy:", "bold red"), f" the daemon never ran on this database, or it cannot be read: {exc}", err=True)
             raise typer.Exit(1) from None
         state.service = svc
         rep = report(svc)
@@ -108,30 +107,30 @@ def _t(dt) -> str:
 def _print_report(rep) -> None:
     d = rep.daemon
     if not d.get("ever_ran"):
-        console.print("daemon: never ran on this database", highlight=False)
+        say("daemon: never ran on this database")
     elif d.get("running"):
-        console.print(f"daemon: running since {_t(d['started_at'])} UTC", highlight=False)
+        say(f"daemon: running since {_t(d['started_at'])} UTC")
     elif d.get("not_running"):
-        console.print(f"daemon: not running ({d['not_running']})", highlight=False, soft_wrap=True)
+        say(f"daemon: not running ({d['not_running']})")
     else:
         kind = "not running; last pass (--once)" if d.get("once") else "stopped"
-        console.print(f"daemon: {kind}, started {_t(d['started_at'])} UTC, ended {_t(d.get('stopped_at'))} UTC", highlight=False)
-    table = Table(title=f"jobs at {_t(rep.checked_at)} UTC")
-    for col in ("job", "athlete", "schedule", "last start (UTC)", "outcome", "counts", "next expected (UTC)", "state"):
-        table.add_column(col)
+        say(f"daemon: {kind}, started {_t(d['started_at'])} UTC, ended {_t(d.get('stopped_at'))} UTC")
+    columns = [Col("job"), Col("athlete"), Col("schedule"), Col("last start (UTC)", "date"), Col("outcome"),
+               Col("counts"), Col("next expected (UTC)", "date"), Col("state")]
+    rows = []
     for j in rep.jobs:
         counts = ", ".join(f"{k} {v}" for k, v in j.counts.items() if v and not isinstance(v, (list, dict)))
         style = {"failed": "red", "overdue": "red", "never_ran": "yellow"}.get(j.state, "")
-        table.add_row(j.job, j.athlete or "-", j.schedule, _t(j.last_started_at), j.outcome or "-", counts or "-",
-                      _t(j.next_expected_at), f"[{style}]{j.state}[/]" if style else j.state)
-    console.print(table)
+        rows.append((j.job, j.athlete or "-", j.schedule, _t(j.last_started_at), j.outcome or "-", counts or "-",
+                     _t(j.next_expected_at), styled(j.state, style)))
+    print_table(columns, rows, title=f"jobs at {_t(rep.checked_at)} UTC")
     for j in rep.jobs:
         if j.last_error:
-            console.print(f"last error of {j.job}{' (' + j.athlete + ')' if j.athlete else ''} at {_t(j.last_error_at)} UTC: "
-                          f"{j.last_error}", highlight=False, soft_wrap=True)
+            say(f"last error of {j.job}{' (' + j.athlete + ')' if j.athlete else ''} at {_t(j.last_error_at)} UTC: "
+                f"{j.last_error}")
     for w in rep.warnings:
-        console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+        say(("warning:", "yellow"), f" {w}")
     if rep.healthy:
-        console.print("[green]healthy[/]")
+        say(("healthy", "green"))
     for p in rep.problems:
-        console.print(f"[bold red]unhealthy:[/] {p}", highlight=False, soft_wrap=True)
+        say(("unhealthy:", "bold red"), f" {p}")

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from loadmon.cli.app import app, console, fail, get_service, handled, parse_date, print_json, state
-from loadmon.service import load as load_service
+from loadmon.cli.app import app, console, fail, get_service, handled, lazy, parse_date, print_json, state  # noqa: F401
+from loadmon.cli.render import Col, print_table, say
+
+load_service = lazy("loadmon.service.load")
 
 ZONE_LABEL = {"low": "below 0.8", "sweet_spot": "0.8-1.3", "caution": "1.3-1.5", "danger": ">= 1.5", None: ""}
 
@@ -34,34 +35,45 @@ def _num(v: Any, nd: int = 1, suffix: str = "") -> str:
     return "-" if v is None else f"{v:.{nd}f}{suffix}"
 
 
+# Ramp and ACWR cells hold a number or the reason it is missing: text (folded between words, never inside one).
+COLUMNS = (Col("channel"), Col("last 7 d", "number"), Col("7 d before", "number"), Col("ramp"),
+           Col("chronic/wk", "number"), Col("ACWR coupled"), Col("ACWR uncoupled"), Col("ACWR EWMA"),
+           Col("fitness", "number"), Col("fatigue", "number"), Col("form", "number"))
+
+
 def _print_status(d: dict) -> None:
-    console.print(f"[bold]{d['athlete']}[/] on {d['date']} ({d['timezone']})", highlight=False)
-    table = Table(show_header=True)
-    for col in ("channel", "last 7 d", "7 d before", "ramp", "chronic/wk", "ACWR coupled", "ACWR uncoupled", "ACWR EWMA",
-                "fitness", "fatigue", "form"):
-        table.add_column(col, justify="left" if col == "channel" else "right")
+    say((d["athlete"], "bold"), f" on {d['date']} ({d['timezone']})")
+    if d["history_start"] is None:
+        say("no runs yet: import your runs with `loadmon import PATH` (or connect Strava: `loadmon strava connect`)")
+        _print_symptoms(d["active_symptoms"])
+        return
+    rows = []
     for name, c in d["channels"].items():
         if not c["available"]:
-            table.add_row(name, *(["-"] * 4), c["reason"] or "", "", "", "", "", "")
+            rows.append((name, "-", "-", "-", "-", c["reason"] or "-", "-", "-", "-", "-", "-"))
             continue
         acwr = [f"{_num(c['acwr'][k], 2)} {ZONE_LABEL[c['acwr_zone'][k]]}" if c["acwr"][k] is not None
                 else (c["acwr_reasons"][k] or "-") for k in ("rolling_coupled", "rolling_uncoupled", "ewma")]
         ramp = _num(c["ramp_pct"], 0, "%") if c["ramp_pct"] is not None else (c["ramp_reason"] or "-")
-        table.add_row(name, _num(c["acute_7d"]), _num(c["previous_7d"]), ramp, _num(c["chronic_weekly"]), *acwr,
-                      _num(c["fitness"]), _num(c["fatigue"]), _num(c["form"]))
-    console.print(table)
+        rows.append((name, _num(c["acute_7d"]), _num(c["previous_7d"]), ramp, _num(c["chronic_weekly"]), *acwr,
+                     _num(c["fitness"]), _num(c["fatigue"]), _num(c["form"])))
+    print_table(COLUMNS, rows)
     lr = d["longest_run_30d"]
-    console.print(f"longest run in the last 30 days: {_num(lr['distance_km'], 2, ' km')} on {lr['local_date']}" if lr
-                  else "longest run in the last 30 days: none", highlight=False)
+    say(f"longest run in the last 30 days: {_num(lr['distance_km'], 2, ' km')} on {lr['local_date']}" if lr
+        else "longest run in the last 30 days: none")
     last = d["last_run"]
     if last:
         band = last["spike_words"] or f"spike: {last['spike_reason']}"
         hrr = f", hazard ratio {last['spike_hrr']}" if last["spike_hrr"] and last["spike_hrr"] != 1.0 else ""
-        console.print(f"last run: {last['local_date']}, {_num(last['distance_km'], 2, ' km')}, {band}{hrr}; "
-                      f"descent {_num(last['descent_m'], 0, ' m')}", highlight=False)
-    for s in d["active_symptoms"]:
-        console.print(f"active symptom #{s['id']}: {s['site']} ({s['side']}, {s['location'] or '-'}), severity {s['severity']}, "
-                      f"since {s['started_at'][:16]}", highlight=False)
+        say(f"last run: {last['local_date']}, {_num(last['distance_km'], 2, ' km')}, {band}{hrr}; "
+            f"descent {_num(last['descent_m'], 0, ' m')}")
+    _print_symptoms(d["active_symptoms"])
+
+
+def _print_symptoms(symptoms: list[dict]) -> None:
+    for s in symptoms:
+        say(f"active symptom #{s['id']}: {s['site']} ({s['side']}, {s['location'] or '-'}), severity {s['severity']}, "
+            f"since {s['started_at'][:16]}")
 
 
 @app.command("report")
@@ -79,4 +91,4 @@ def report_cmd(
         athlete = svc.athlete(state.athlete)
         size = load_service.write_report(svc, athlete, out, since=first,
                                          months=None if all_history else load_service.REPORT_MONTHS)
-        console.print(f"report written to {out} ({size // 1024} KiB, readable by you only)", highlight=False)
+        say(f"report written to {out} ({size // 1024} KiB, readable by you only)")

@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
 
-from loadmon.cli.app import app, console, err_console, fail, get_service, handled, parse_date, print_json, state
+from loadmon.cli.app import (app, console, err_console, fail, get_config, get_service, handled, lazy,  # noqa: F401
+                             parse_date, print_json, state, warn)
+from loadmon.cli.render import say
 from loadmon.errors import ConfigError, LoadmonError, RateLimitExhausted
-from loadmon.service import strava_sync
+
+strava_sync = lazy("loadmon.service.strava_sync")
 
 strava_app = typer.Typer(help="Strava: connect an account, backfill the history, check the connection and budget.",
                          no_args_is_help=True)
@@ -30,11 +31,11 @@ EXIT_INTERRUPTED = 130
 
 
 def _say(text: str) -> None:
-    console.print(text, highlight=False, markup=False, soft_wrap=True)
+    say(text)
 
 
 def _warn(text: str) -> None:
-    err_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
+    warn(text)
 
 
 def _open_browser(url: str) -> None:
@@ -182,17 +183,18 @@ def backfill_cmd(
             _say(f"backfill of {athlete.name} {where}: {out['new']} new, {out['updated']} updated, {out['unchanged']} "
                  f"unchanged, {out['errors']} errors; {out['requests']} requests; {position}")
             for msg in out["error_messages"]:
-                err_console.print(f"  [red]error[/] {escape(msg)}", highlight=False, markup=True, soft_wrap=True)
+                say("  ", ("error", "red"), f" {msg}", err=True)
             _print_alerts(out)
         if out["resume_at"]:
-            err_console.print(f"{out['message']}: run `loadmon strava backfill` again then", highlight=False,
-                              markup=False, soft_wrap=True)
+            say(f"{out['message']}: run `loadmon strava backfill` again then", err=True)
             raise typer.Exit(EXIT_BUDGET)
         if out["errors"]:
             raise typer.Exit(EXIT_ERRORS)
 
 
 def _backfill_with_progress(svc: Any, athlete: Any, since: Any, wait: bool) -> dict[str, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn
+
     columns = (TextColumn("backfill"), BarColumn(), TextColumn("{task.completed}/{task.fields[total_text]} activities"),
                TextColumn("{task.fields[eta]}"), TextColumn("{task.fields[note]}"))
     with Progress(*columns, console=err_console, transient=True) as bar:
@@ -225,6 +227,7 @@ def sync_cmd(
     """Incremental Strava sync plus reconciliation of the last strava.reconcile_days (deletions, edits), then the
     alert rules. Every connected athlete, or --athlete."""
     with handled():
+        strava_sync.require_credentials(get_config())  # before any other work: the database is not even opened
         svc = get_service()
         name = athlete_name or state.athlete
         athletes = [svc.athlete(name)] if name else strava_sync.connected_athletes(svc)
@@ -261,17 +264,16 @@ def sync_cmd(
 def _print_sync(out: dict[str, Any]) -> None:
     name = out["athlete"]
     if "error" in out:
-        err_console.print(f"[bold red]error:[/] {escape(name)}: {escape(out['error'])}", highlight=False, soft_wrap=True)
+        say(("error:", "bold red"), f" {name}: {out['error']}", err=True)
         return
     if out.get("resume_at"):
-        err_console.print(f"{name}: {out['message']}: run `loadmon sync` again then", highlight=False, markup=False,
-                          soft_wrap=True)
+        say(f"{name}: {out['message']}: run `loadmon sync` again then", err=True)
         if not out.get("requests"):
             return
     _say(f"{name}: {out.get('new', 0)} new, {out.get('updated', 0)} updated, {out.get('deleted', 0)} deleted, "
          f"{out.get('unchanged', 0)} unchanged, {out.get('errors', 0)} errors ({out.get('requests', 0)} requests)")
     for msg in out.get("error_messages", []):
-        err_console.print(f"  [red]error[/] {escape(msg)}", highlight=False, markup=True, soft_wrap=True)
+        say("  ", ("error", "red"), f" {msg}", err=True)
     bf = out.get("backfill")
     if bf:
         if bf.get("error"):

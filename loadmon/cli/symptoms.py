@@ -6,12 +6,13 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
-from loadmon.cli.app import app, console, get_service, handled, parse_when, print_json, state
+from loadmon.cli.app import app, console, get_service, handled, lazy, parse_when, print_json, state  # noqa: F401
+from loadmon.cli.render import Col, print_table, say
 from loadmon.domain import SYMPTOM_SIDES, SYMPTOM_SITES
-from loadmon.service import alerting
-from loadmon.service import symptoms as symptom_service
+
+alerting = lazy("loadmon.service.alerting")
+symptom_service = lazy("loadmon.service.symptoms")
 
 symptom_app = typer.Typer(
     help="Log symptoms (site, side, severity 0-10); an unresolved lower-limb symptom makes hilly runs alert.",
@@ -42,9 +43,9 @@ def symptom_add(
         if json_out:
             print_json({"symptom": data, "alerts": after})
             return
-        console.print(f"logged symptom {symptom.id}: {_describe(data)}", highlight=False)
+        say(f"logged symptom {symptom.id}: {_describe(data)}")
         if after.get("alerts_new"):
-            console.print(f"{alerting.summary_line(after)} (see `loadmon alerts`)", highlight=False)
+            say(f"{alerting.summary_line(after)} (see `loadmon alerts`)")
 
 
 @symptom_app.command("list")
@@ -62,13 +63,11 @@ def symptom_list(
         if json_out:
             print_json(items)
             return
-        table = Table(title=f"{len(items)} symptom(s) of {athlete.name}")
-        for col in ("id", "started", "site", "side", "location", "severity", "resolved", "note"):
-            table.add_column(col, justify="right" if col in ("id", "severity") else "left")
-        for s in items:
-            table.add_row(str(s["id"]), s["started_at"][:16].replace("T", " "), s["site"], s["side"], s["location"] or "-",
-                          str(s["severity"]), (s["resolved_at"] or "-")[:16].replace("T", " "), s["note"] or "")
-        console.print(table)
+        columns = [Col("id", "number"), Col("started", "date"), Col("site"), Col("side"), Col("location"),
+                   Col("severity", "number"), Col("resolved", "date"), Col("note", multiline=True)]
+        rows = [(s["id"], s["started_at"][:16].replace("T", " "), s["site"], s["side"], s["location"] or "-",
+                 s["severity"], (s["resolved_at"] or "-")[:16].replace("T", " "), s["note"] or "") for s in items]
+        print_table(columns, rows, title=f"{len(items)} symptom(s) of {athlete.name}")
 
 
 @symptom_app.command("resolve")
@@ -82,7 +81,7 @@ def symptom_resolve(
         athlete = svc.athlete(state.athlete)
         symptom = symptom_service.resolve_symptom(svc, athlete, symptom_id, parse_when(at, "--at", athlete.timezone))
         resolved = symptom.resolved_at.astimezone(ZoneInfo(athlete.timezone)).isoformat(timespec="minutes")
-        console.print(f"symptom {symptom.id} resolved at {resolved}", highlight=False)
+        say(f"symptom {symptom.id} resolved at {resolved}")
 
 
 def _describe(s: dict) -> str:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from loadmon.cli.app import app, console, fail, get_config, handled
+from loadmon.cli.app import app, console, fail, get_config, handled  # noqa: F401
+from loadmon.cli.render import say
 from loadmon.errors import DaemonLockedError
 from loadmon.logs import configure_logging
 
@@ -60,7 +61,7 @@ def scheduler_cmd(
         worker = _worker_module()
         if once:
             names = worker.enqueue_once(cfg)
-            console.print("enqueued: " + ", ".join(names), highlight=False)
+            say("enqueued: " + ", ".join(names))
             return
         try:
             code = worker.run_scheduler(cfg)

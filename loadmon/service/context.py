@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from loadmon.config import Config
-from loadmon.domain import Athlete
+from loadmon.domain import Athlete, athlete_name_problem
 from loadmon.errors import NotFoundError, ValidationError
 from loadmon.storage import Store
 
@@ -55,10 +55,22 @@ class Service:
             return default[0]
         raise ValidationError("several athletes exist (" + ", ".join(a.name for a in athletes) + "): pass --athlete NAME")
 
-    def add_athlete(self, name: str, *, timezone_name: str | None = None) -> Athlete:
-        if not name.strip():
-            raise ValidationError("athlete name must not be empty")
-        return self.store.ensure_athlete(name.strip(), timezone_name=timezone_name or self.config.athlete.timezone)
+    def add_athlete(self, name: str, *, timezone_name: str | None = None, exist_ok: bool = True) -> Athlete:
+        """Create the athlete (or return the existing one; with ``exist_ok=False`` an existing name is a
+        :class:`ValidationError`). Names: at most 100 characters, no control characters."""
+        name = name.strip()
+        problem = athlete_name_problem(name)
+        if problem:
+            raise ValidationError(problem)
+        if not exist_ok:
+            try:
+                self.store.get_athlete(name)
+            except NotFoundError:
+                pass
+            else:
+                raise ValidationError(f"athlete {name!r} already exists (`loadmon athlete list`; change its settings "
+                                      f"with `loadmon --athlete {name!r} athlete set`)")
+        return self.store.ensure_athlete(name, timezone_name=timezone_name or self.config.athlete.timezone)
 
     def set_athlete(self, athlete: Athlete, *, timezone_name: str | None = None, hr_rest: int | None = None,
                     hr_max: int | None = None, sex: str | None = None) -> Athlete:

@@ -25,3 +25,15 @@ def describe_config(cfg: Config) -> dict[str, str]:
         "email": "enabled" if cfg.alerts.email.enabled else "disabled",
         "push urls": str(len(cfg.alerts.push_urls)),
     }
+
+
+def check_config(cfg: Config) -> list[str]:
+    """What loadmon refuses at start-up beyond the file's schema (which :func:`loadmon.config.load_config`
+    checks): the alert channels (SMTP keys, apprise URLs) and the rule thresholds. Every command and
+    `loadmon config check` call this, so a configuration `config check` passes starts the daemon too.
+
+    Returns the configured channel names; raises :class:`~loadmon.errors.ConfigError` naming the key.
+    """
+    from loadmon.service.alerting import validate_channels
+
+    return validate_channels(cfg)

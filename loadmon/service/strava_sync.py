@@ -439,6 +439,11 @@ def _auth_failed(svc: Service, athlete: Athlete, exc: StravaAuthError) -> Loadmo
                            "syncs skip it until it reconnects)")
 
 
+def require_credentials(config: Config) -> None:
+    """A :class:`ConfigError` naming the key when the Strava API credentials are missing or malformed."""
+    _credentials(config)
+
+
 def connected_athletes(svc: Service) -> list[Athlete]:
     """Athletes with a usable Strava connection (not waiting for re-authorisation)."""
     return [svc.store.get_athlete(athlete_id=i) for i in svc.store.strava_connected_athletes()]

@@ -162,6 +162,8 @@ class Store:
         return self.engine.dialect.name
 
     def upgrade(self, revision: str = "head") -> None:
+        if revision == "head" and migrate.at_head(self.engine):  # the usual case: no alembic at start-up
+            return
         try:
             migrate.upgrade(self.engine, revision)
         except OperationalError as exc:

@@ -157,12 +157,12 @@ def test_activities_show_the_steep_part_of_the_descent(cli, tmp_path) -> None:
 
 def test_symptom_add_rejects_bad_input(cli) -> None:
     res = cli("symptom", "add", "--site", "elbow", "--severity", "4")
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # bad input (README: exit codes)
     assert "'elbow' is not allowed" in res.output and "knee, it_band, hip" in res.output
     res = cli("symptom", "add", "--site", "knee", "--severity", "12")
-    assert res.exit_code == 1 and "0-10" in res.output
-    res = cli("symptom", "add", "--site", "knee", "--severity", "3", "--at", "2999-01-01 10:00")
-    assert res.exit_code == 1 and "in the future" in res.output
+    assert res.exit_code == 2 and "0-10" in res.output
+    res = cli("symptom", "add", "--site", "knee", "--severity", "3", "--at", "2099-01-01 10:00")
+    assert res.exit_code == 2 and "in the future" in res.output
 
 
 def test_alerts_test_reports_each_channel(cli, smtp_receiver, http_receiver) -> None:

@@ -138,4 +138,4 @@ def test_cli_club_status_json_and_table(tmp_path, club) -> None:
     assert table.exit_code == 0, table.output
     assert table.output.index("Alerted") < table.output.index("Steady") and "no data" in table.output
     bad = runner.invoke(app, ["--config", str(cfg_path), "club", "status", "--sort", "age"])
-    assert bad.exit_code == 1 and "--sort" in bad.output
+    assert bad.exit_code == 2 and "--sort" in bad.output

@@ -65,6 +65,6 @@ def test_every_athlete_scoped_command_takes_the_named_athlete(two_athletes, tmp_
 
 def test_without_athlete_several_athletes_is_an_error_that_names_them(two_athletes) -> None:
     result = _run(two_athletes, "status")
-    assert result.exit_code == 1 and "ann, bob" in result.output and "--athlete" in result.output
+    assert result.exit_code == 2 and "ann, bob" in result.output and "--athlete" in result.output
     unknown = _run(two_athletes, "--athlete", "zoe", "activities")
-    assert unknown.exit_code == 1 and "zoe" in unknown.output and "ann, bob" in unknown.output
+    assert unknown.exit_code == 2 and "zoe" in unknown.output and "ann, bob" in unknown.output

@@ -47,6 +47,7 @@ class RunSpec:
     ``(fraction, altitude_m)`` points joined by straight lines; ``None`` writes no altitude.
     ``legacy_altitude`` writes the old ``altitude`` field instead of ``enhanced_altitude``.
     ``with_session=False`` leaves out lap, session and activity messages (a cut recording).
+    ``serial=None`` writes no serial number (a file re-saved by another program).
     """
 
     start: datetime
@@ -59,7 +60,7 @@ class RunSpec:
     sub_sport: str = "generic"
     with_session_totals: bool = True
     with_session: bool = True
-    serial: int = 1001
+    serial: int | None = 1001
     record_interval_s: int = 1
     utc_offset_s: int = 0
     legacy_altitude: bool = False
@@ -113,7 +114,7 @@ class RunSpec:
         return self.avg_hr
 
 
-def _write_header(writer: FitFileWriter, *, serial: int, created: datetime, file_type: str = "activity") -> None:
+def _write_header(writer: FitFileWriter, *, serial: int | None, created: datetime, file_type: str = "activity") -> None:
     writer.write(
         "file_id",
         type=file_type,

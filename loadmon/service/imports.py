@@ -22,6 +22,7 @@ class FileResult:
     name: str
     outcome: str  # imported | duplicate | skipped | failed
     activities: int = 0
+    replaced: int = 0  # stored activities replaced by this better copy of them
     reason: str | None = None
 
 
@@ -46,6 +47,7 @@ class ImportSummary:
         return {
             "imported": self.count("imported"), "duplicate": self.count("duplicate"), "skipped": self.count("skipped"),
             "failed": self.count("failed"), "new_activities": self.new_activities,
+            "replaced_activities": sum(f.replaced for f in self.files),
             "failures": [{"file": f.name, "reason": f.reason} for f in self.failed],
             "skips": [{"file": f.name, "reason": f.reason} for f in self.files if f.outcome == "skipped"],
         }
@@ -78,8 +80,9 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                     outcome = store.record_import(athlete.id, path=item.name, content_hash=digest,
                                                   records=parsed.activities, outcome="imported")
                     summary.activity_ids.extend(outcome.activity_ids)
-                    result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities)
-                    if outcome.new_activities:
+                    result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
+                                        replaced=outcome.replaced_activities)
+                    if outcome.new_activities or outcome.replaced_activities:
                         summary.athlete_ids.add(athlete.id)
         except ImportFileError as exc:
             result = FileResult(name=item.name, outcome="failed", reason=exc.problem)

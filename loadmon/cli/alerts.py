@@ -52,6 +52,12 @@ def _delivery_text(item: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _message_text(item: dict[str, Any]) -> str:
+    if item.get("state") == "withdrawn":
+        return f"{item['message']}\n[{item.get('withdrawn_reason') or 'withdrawn'}]"
+    return item["message"]
+
+
 def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
     if not items:
         console.print("no alerts", highlight=False)
@@ -62,7 +68,7 @@ def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
     for a in items:
         style = SEVERITY_STYLE.get(a["severity"], "")
         table.add_row(str(a["id"]), a["local_date"], a["athlete"] or str(a["athlete_id"]), a["rule"],
-                      Text(a["severity"], style=style), Text(a["message"]), Text(_delivery_text(a)))
+                      Text(a["severity"], style=style), Text(_message_text(a)), Text(_delivery_text(a)))
     console.print(table)
     suppressed = [a for a in items if a["deliveries"] and all(d["state"] == "suppressed" for d in a["deliveries"])]
     if suppressed:
@@ -86,7 +92,8 @@ def alerts_evaluate(
             return
         console.print(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
                       f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
-                      f"{counts['alerts_cooldown']} in a cooldown", highlight=False)
+                      f"{counts['alerts_cooldown']} in a cooldown; {counts['alerts_withdrawn']} withdrawn, "
+                      f"{counts['alerts_reinstated']} reinstated", highlight=False)
         if new:
             _print_alerts(new, title="new alerts")
         if counts["alerts_to_send"]:

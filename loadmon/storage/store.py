@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from loadmon.domain import Activity, ActivityRecord, Athlete, ElevationSource, Sex, Symptom, local_date_of
 from loadmon.errors import NotFoundError, StorageError
-from loadmon.storage import migrate
+from loadmon.storage import corrections, migrate
 from loadmon.storage.duplicates import DUPLICATE_DISTANCE_FRACTION, DUPLICATE_START_S, completeness, record_beats_row, relink
 from loadmon.storage.models import (
     ActivityRow,
@@ -551,17 +551,39 @@ class Store:
             return set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.athlete_id == athlete_id)))
 
     def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[dict[str, Any]]:
-        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last."""
+        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last
+        and are not withdrawn."""
         with self.session() as s:
             rows = s.execute(select(AlertRow.id, AlertRow.severity, AlertRow.local_date).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
-                AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
+                AlertRow.state == "active", AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
             return [{"id": i, "severity": sev, "local_date": d} for i, sev, d in rows]
 
     def last_alert_time(self, athlete_id: int, rule: str) -> datetime | None:
         with self.session() as s:
             return s.scalar(select(func.max(AlertRow.created_at)).where(
-                AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True)))
+                AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
+                AlertRow.state == "active"))
+
+    # -- the user's corrections (loadmon.storage.corrections) ----------------------------------
+    def set_excluded(self, athlete_id: int, activity_id: int, *, excluded: bool, reason: str | None = None) -> Activity:
+        return corrections.set_excluded(self, athlete_id, activity_id, excluded=excluded, reason=reason)
+
+    def update_symptom(self, athlete_id: int, symptom_id: int, **changes: Any) -> Symptom:
+        return corrections.update_symptom(self, athlete_id, symptom_id, changes)
+
+    def delete_symptom(self, athlete_id: int, symptom_id: int) -> Symptom:
+        return corrections.delete_symptom(self, athlete_id, symptom_id)
+
+    def alert_states(self, athlete_id: int) -> dict[str, dict[str, Any]]:
+        return corrections.alert_states(self, athlete_id)
+
+    def withdraw_alerts(self, alert_ids: Sequence[int], *, now: datetime, reason: str) -> int:
+        return corrections.withdraw_alerts(self, list(alert_ids), now=now, reason=reason)
+
+    def reinstate_alert(self, alert_id: int, *, now: datetime, send: bool, note: str | None = None,
+                        content: dict[str, Any] | None = None) -> None:
+        corrections.reinstate_alert(self, alert_id, now=now, send=send, note=note, content=content)
 
     def list_alerts(self, athlete_id: int | None = None, *, limit: int | None = None, since: date | None = None,
                     alert_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -587,6 +609,7 @@ class Store:
             return [{"id": r.id, "athlete_id": r.athlete_id, "rule": r.rule, "severity": r.severity,
                      "local_date": r.local_date, "activity_id": r.activity_id, "dedupe_key": r.dedupe_key,
                      "message": r.message, "payload": r.payload, "notified": r.notified, "created_at": r.created_at,
+                     "state": r.state, "withdrawn_at": r.withdrawn_at, "withdrawn_reason": r.withdrawn_reason,
                      "deliveries": deliveries.get(r.id, [])} for r in rows]
 
     def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[dict[str, Any]]:

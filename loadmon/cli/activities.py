@@ -1,0 +1,68 @@
+"""`loadmon activities exclude | include`: take an activity out of the load, or count it again."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from loadmon.cli.app import console, get_service, handled, print_json, state
+from loadmon.cli.core import activities_app
+from loadmon.service import activities as activity_service
+from loadmon.service import alerting
+
+_ID_HELP = "The activity id (see `loadmon activities`)."
+_JSON_HELP = "Print the activity and the alert counts as JSON."
+_NO_ALERTS_HELP = "Do not re-evaluate the alert rules afterwards."
+
+
+@activities_app.command("exclude")
+def activities_exclude(
+    activity_id: Annotated[int, typer.Argument(help=_ID_HELP)],
+    reason: Annotated[str | None, typer.Option("--reason", help="Why, e.g. 'GPS glitch' or 'not my run'.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help=_NO_ALERTS_HELP)] = False,
+) -> None:
+    """Keep an activity but stop counting it in the load; alerts that no longer hold are withdrawn."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        activity = activity_service.exclude_activity(svc, athlete, activity_id, reason=reason)
+        _report(svc, athlete, activity, f"activity {activity_id} was excluded", json_out, no_alerts)
+
+
+@activities_app.command("include")
+def activities_include(
+    activity_id: Annotated[int, typer.Argument(help=_ID_HELP)],
+    json_out: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help=_NO_ALERTS_HELP)] = False,
+) -> None:
+    """Count an excluded activity again (alerts it trips are raised, withdrawn ones reinstated)."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        activity = activity_service.include_activity(svc, athlete, activity_id)
+        _report(svc, athlete, activity, f"activity {activity_id} was included again", json_out, no_alerts)
+
+
+def _report(svc: Any, athlete: Any, activity: Any, what: str, json_out: bool, no_alerts: bool) -> None:
+    data = activity_service.activity_summary(svc, athlete, activity)
+    after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id], reason=what)
+    if json_out:
+        print_json({"activity": data, "alerts": after})
+        return
+    console.print(f"{what}: {'not counted in the load' if activity.excluded else 'counted in the load'}", highlight=False)
+    if data["counted_instead"] is not None:
+        console.print(f"activity {data['counted_instead']} ({data['counted_instead_source']}), a copy of the same run, "
+                      "counts for it" + (" (exclude it too to drop the run)" if activity.excluded else ""), highlight=False)
+    print_alert_changes(after)
+
+
+def print_alert_changes(after: dict[str, Any]) -> None:
+    """One line on what the re-evaluation did (withdrawn, reinstated, new alerts)."""
+    parts = [f"{after[k]} {label}" for k, label in (("alerts_withdrawn", "alert(s) withdrawn"),
+                                                     ("alerts_reinstated", "alert(s) reinstated"),
+                                                     ("alerts_new", "new alert(s)")) if after.get(k)]
+    if parts:
+        console.print(", ".join(parts) + f", {after.get('alerts_sent', 0)} message(s) sent (see `loadmon alerts`)",
+                      highlight=False)

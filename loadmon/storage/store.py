@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select, text, update
+from sqlalchemy import create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -551,19 +551,19 @@ class Store:
             return set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.athlete_id == athlete_id)))
 
     def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[dict[str, Any]]:
-        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last
-        and are not withdrawn."""
+        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last;
+        a withdrawn one only when it reached the runner (a delivery sent, or no outbox row)."""
         with self.session() as s:
             rows = s.execute(select(AlertRow.id, AlertRow.severity, AlertRow.local_date).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
-                AlertRow.state == "active", AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
+                _reached_runner(), AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
             return [{"id": i, "severity": sev, "local_date": d} for i, sev, d in rows]
 
     def last_alert_time(self, athlete_id: int, rule: str) -> datetime | None:
         with self.session() as s:
             return s.scalar(select(func.max(AlertRow.created_at)).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
-                AlertRow.state == "active"))
+                _reached_runner()))
 
     # -- the user's corrections (loadmon.storage.corrections) ----------------------------------
     def set_excluded(self, athlete_id: int, activity_id: int, *, excluded: bool, reason: str | None = None) -> Activity:
@@ -797,6 +797,12 @@ class Store:
             info.pop("_id", None)
             info.pop("_err_id", None)
         return out
+
+def _reached_runner() -> Any:
+    """SQL: the alert is active, or withdrawn after a delivery was sent (or it had no channel)."""
+    outbox = select(DeliveryRow.id).where(DeliveryRow.alert_id == AlertRow.id)
+    return or_(AlertRow.state == "active", outbox.where(DeliveryRow.state == "sent").exists(), ~outbox.exists())
+
 
 def storage_error(exc: SQLAlchemyError, doing: str, *, default: str = "error") -> StorageError:
     """A SQLAlchemy error as a StorageError whose ``reason`` says what happened (never parse it):

@@ -24,11 +24,7 @@ def activities_exclude(
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help=_NO_ALERTS_HELP)] = False,
 ) -> None:
     """Keep an activity but stop counting it in the load; alerts that no longer hold are withdrawn."""
-    with handled():
-        svc = get_service()
-        athlete = svc.athlete(state.athlete)
-        activity = activity_service.exclude_activity(svc, athlete, activity_id, reason=reason)
-        _report(svc, athlete, activity, f"activity {activity_id} was excluded", json_out, no_alerts)
+    _change(activity_id, exclude=True, reason=reason, json_out=json_out, no_alerts=no_alerts)
 
 
 @activities_app.command("include")
@@ -38,24 +34,30 @@ def activities_include(
     no_alerts: Annotated[bool, typer.Option("--no-alerts", help=_NO_ALERTS_HELP)] = False,
 ) -> None:
     """Count an excluded activity again (alerts it trips are raised, withdrawn ones reinstated)."""
+    _change(activity_id, exclude=False, reason=None, json_out=json_out, no_alerts=no_alerts)
+
+
+def _change(activity_id: int, *, exclude: bool, reason: str | None, json_out: bool, no_alerts: bool) -> None:
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
-        activity = activity_service.include_activity(svc, athlete, activity_id)
-        _report(svc, athlete, activity, f"activity {activity_id} was included again", json_out, no_alerts)
-
-
-def _report(svc: Any, athlete: Any, activity: Any, what: str, json_out: bool, no_alerts: bool) -> None:
-    data = activity_service.activity_summary(svc, athlete, activity)
-    after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id], reason=what)
-    if json_out:
-        print_json({"activity": data, "alerts": after})
-        return
-    console.print(f"{what}: {'not counted in the load' if activity.excluded else 'counted in the load'}", highlight=False)
-    if data["counted_instead"] is not None:
-        console.print(f"activity {data['counted_instead']} ({data['counted_instead_source']}), a copy of the same run, "
-                      "counts for it" + (" (exclude it too to drop the run)" if activity.excluded else ""), highlight=False)
-    print_alert_changes(after)
+        if exclude:
+            activity = activity_service.exclude_activity(svc, athlete, activity_id, reason=reason)
+        else:
+            activity = activity_service.include_activity(svc, athlete, activity_id)
+        what = f"activity {activity_id} was {'excluded' if exclude else 'included again'}"
+        data = activity_service.activity_summary(svc, athlete, activity)
+        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id], reason=what)
+        if json_out:
+            print_json({"activity": data, "alerts": after})
+            return
+        console.print(f"{what}: {'not counted in the load' if activity.excluded else 'counted in the load'}",
+                      highlight=False)
+        if data["counted_instead"] is not None:
+            console.print(f"activity {data['counted_instead']} ({data['counted_instead_source']}), a copy of the same "
+                          "run, counts for it" + (" (exclude it too to drop the run)" if activity.excluded else ""),
+                          highlight=False)
+        print_alert_changes(after)
 
 
 def print_alert_changes(after: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ Every public method is one transaction. SQLAlchemy and driver errors are transla
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -213,7 +214,7 @@ class Store:
         try:
             with s.begin():
                 if self.dialect == "sqlite":
-                    s.execute(text("BEGIN IMMEDIATE"))
+                    _begin_immediate(s)
                 yield s
         except (StorageError, NotFoundError):
             raise
@@ -797,6 +798,15 @@ class Store:
             info.pop("_id", None)
             info.pop("_err_id", None)
         return out
+
+def _begin_immediate(s: Session) -> None:
+    """Take SQLite's write lock now (waiting up to the busy timeout), on the driver's connection:
+    transaction control, not a query (statement counters and echo do not see it)."""
+    try:
+        s.connection().connection.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
+
 
 def _reached_runner() -> Any:
     """SQL: the alert is active, or withdrawn after a delivery was sent (or it had no channel)."""

@@ -48,6 +48,7 @@ def _f(default: Any, doc: str, **kw: Any) -> Any:
 class DatabaseConfig:
     url: str = _f("", "SQLAlchemy URL; empty = SQLite file in the user data dir. e.g. postgresql+psycopg://user@host/db")
     echo: bool = _f(False, "Log every SQL statement (debugging only)")
+    busy_timeout_s: float = _f(30.0, "How long a writer waits for another process's write (SQLite lock, PostgreSQL lock_timeout) before it fails")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -395,6 +396,9 @@ def _validate(cfg: Config) -> None:
                 f"config key database.url: unsupported database URL scheme {scheme or '(none)'!r}; use sqlite:///PATH or postgresql+psycopg://...",
                 key="database.url",
             )
+    if not cfg.database.busy_timeout_s > 0:
+        raise ConfigError(f"config key database.busy_timeout_s: must be more than 0, got {cfg.database.busy_timeout_s:g}",
+                          key="database.busy_timeout_s")
     api = urlsplit(cfg.strava.api_url)
     if api.scheme not in {"http", "https"} or not api.netloc:
         raise ConfigError(f"config key strava.api_url: not an http(s) URL: {cfg.strava.api_url!r}", key="strava.api_url")

@@ -134,6 +134,8 @@ class Activity:
     duplicate_of: int | None = None  # set when the same run came from another source
     private: bool | None = None
     steep_descent_m: float | None = None  # None: no distance + altitude stream to measure it
+    excluded: bool = False  # the user took it out of the load (`loadmon activities exclude`): kept, not counted
+    excluded_reason: str | None = None
 
 
 SYMPTOM_SITES: tuple[str, ...] = (

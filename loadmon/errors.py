@@ -28,7 +28,21 @@ class ValidationError(LoadmonError):
 
 
 class StorageError(LoadmonError):
-    """The database could not be reached or a write failed."""
+    """The database could not be reached or a write failed.
+
+    ``reason`` says which, for callers that decide on it (never parse the message):
+    ``unreachable`` (no connection could be made: host down, wrong credentials, a SQLite file
+    that cannot be opened), ``busy`` (the database was reached but stayed locked past
+    ``database.busy_timeout_s``), ``schema`` (the schema is not at the version loadmon needs,
+    or its upgrade failed), ``invalid_url`` (the configured URL cannot be used) and ``error``
+    (any other database error).
+    """
+
+    REASONS = ("unreachable", "busy", "schema", "invalid_url", "error")
+
+    def __init__(self, message: str, *, reason: str = "error") -> None:
+        super().__init__(message)
+        self.reason = reason if reason in self.REASONS else "error"
 
 
 class NotFoundError(LoadmonError):

@@ -371,5 +371,6 @@ def _record(
         external_id=name,
         utc_offset_s=utc_offset,
         content_hash=f"{sha256_hex}:{index}" if several else sha256_hex,
-        extra={"records": stream.count, "session_index": index, "has_session": session is not None},
+        extra={"records": stream.count, "session_index": index, "has_session": session is not None,
+               "has_serial": bool(serial)},
     )

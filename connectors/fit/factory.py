@@ -50,6 +50,7 @@ class RunSpec:
     ``session_fields``: session fields written as given over the computed ones (FIT profile
     names and units, e.g. ``{"total_descent": 65520, "max_heart_rate": 254}``), to write what a
     broken device writes.
+    ``serial=None`` writes no serial number (a file re-saved by another program).
     """
 
     start: datetime
@@ -62,7 +63,7 @@ class RunSpec:
     sub_sport: str = "generic"
     with_session_totals: bool = True
     with_session: bool = True
-    serial: int = 1001
+    serial: int | None = 1001
     record_interval_s: int = 1
     utc_offset_s: int = 0
     legacy_altitude: bool = False
@@ -117,7 +118,7 @@ class RunSpec:
         return self.avg_hr
 
 
-def _write_header(writer: FitFileWriter, *, serial: int, created: datetime, file_type: str = "activity") -> None:
+def _write_header(writer: FitFileWriter, *, serial: int | None, created: datetime, file_type: str = "activity") -> None:
     writer.write(
         "file_id",
         type=file_type,

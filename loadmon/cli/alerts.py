@@ -52,6 +52,12 @@ def _delivery_text(item: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _message_text(item: dict[str, Any]) -> str:
+    if item.get("state") == "withdrawn":
+        return f"{item['message']}\n[{item.get('withdrawn_reason') or 'withdrawn'}]"
+    return item["message"]
+
+
 def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
     if not items:
         say("no alerts")
@@ -59,7 +65,7 @@ def _print_alerts(items: list[dict[str, Any]], *, title: str) -> None:
     columns = [Col("id", "number"), Col("date", "date"), Col("athlete"), Col("rule"), Col("severity"),
                Col("message", multiline=True), Col("delivery")]
     rows = [(a["id"], a["local_date"], a["athlete"] or str(a["athlete_id"]), a["rule"],
-             styled(a["severity"], SEVERITY_STYLE.get(a["severity"], "")), a["message"], _delivery_text(a))
+             styled(a["severity"], SEVERITY_STYLE.get(a["severity"], "")), _message_text(a), _delivery_text(a))
             for a in items]
     print_table(columns, rows, title=title, show_lines=True)
     suppressed = [a for a in items if a["deliveries"] and all(d["state"] == "suppressed" for d in a["deliveries"])]
@@ -84,7 +90,8 @@ def alerts_evaluate(
             return
         say(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
             f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
-            f"{counts['alerts_cooldown']} in a cooldown")
+            f"{counts['alerts_cooldown']} in a cooldown; "
+            f"{counts['alerts_withdrawn']} withdrawn, {counts['alerts_reinstated']} reinstated")
         if new:
             _print_alerts(new, title="new alerts")
         if counts["alerts_to_send"]:

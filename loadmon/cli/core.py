@@ -17,9 +17,11 @@ import_service = lazy("loadmon.service.imports")
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athlete settings (time zone, heart rate, sex for TRIMP).", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration checks.", no_args_is_help=True)
+activities_app = typer.Typer(help="Stored activities: list them (default), exclude one from the load, include it again.")
 app.add_typer(db_app, name="db")
 app.add_typer(athlete_app, name="athlete")
 app.add_typer(config_app, name="config")
+app.add_typer(activities_app, name="activities")
 
 
 @db_app.command("upgrade")
@@ -157,13 +159,16 @@ def _after_import(svc, summary, no_alerts: bool) -> dict:
     return alerting.evaluate_and_deliver(svc, summary.athlete_ids)
 
 
-@app.command("activities")
+@activities_app.callback(invoke_without_command=True)
 def activities_cmd(
+    ctx: typer.Context,
     since: Annotated[str | None, typer.Option("--since", help="Only activities on or after this local date (YYYY-MM-DD).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
     include_deleted: Annotated[bool, typer.Option("--deleted", help="Include activities deleted at their source.")] = False,
 ) -> None:
-    """List stored activities (a table, or JSON with --json)."""
+    """List stored activities (a table, or JSON with --json); excluded ones are marked."""
+    if ctx.invoked_subcommand is not None:
+        return
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
@@ -179,7 +184,7 @@ def activities_cmd(
         columns = [Col("id", "number"), Col("date", "date"), Col("sport"), Col("km", "number"), Col("moving", "number"),
                    Col("ascent m", "number"), Col("descent m", "number"), Col("steep m", "number"), Col("elev. source"),
                    Col("avg HR", "number"), Col("source")]
-        rows = [(a.id, a.local_date.isoformat(), a.sport + (" (dup)" if a.duplicate_of else ""),
+        rows = [(a.id, a.local_date.isoformat(), a.sport + (" (excluded)" if a.excluded else " (dup)" if a.duplicate_of else ""),
                  _fmt(a.distance_m, 1000, 2), _duration(a.moving_time_s), _fmt(a.elevation_gain_m, 1, 0),
                  _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
                  a.avg_hr or "-", a.source) for a in acts]
@@ -197,7 +202,8 @@ def _activity_json(a, tz: str) -> dict:
         "elevation_loss_m": a.elevation_loss_m, "steep_descent_m": a.steep_descent_m,
         "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
         "max_hr": a.max_hr, "perceived_exertion": a.perceived_exertion, "device": a.device,
-        "deleted": a.deleted, "duplicate_of": a.duplicate_of,
+        "deleted": a.deleted, "duplicate_of": a.duplicate_of, "excluded": a.excluded,
+        "excluded_reason": a.excluded_reason,
     }
 
 

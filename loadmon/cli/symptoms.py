@@ -1,4 +1,4 @@
-"""`loadmon symptom add | list | resolve`: the symptom log."""
+"""`loadmon symptom add | list | resolve | edit | delete`: the symptom log."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from loadmon.cli.activities import print_alert_changes
 from loadmon.cli.app import app, console, get_service, handled, lazy, parse_when, print_json, state  # noqa: F401
 from loadmon.cli.render import Col, print_table, say
 from loadmon.domain import SYMPTOM_SIDES, SYMPTOM_SITES
@@ -82,6 +83,58 @@ def symptom_resolve(
         symptom = symptom_service.resolve_symptom(svc, athlete, symptom_id, parse_when(at, "--at", athlete.timezone))
         resolved = symptom.resolved_at.astimezone(ZoneInfo(athlete.timezone)).isoformat(timespec="minutes")
         say(f"symptom {symptom.id} resolved at {resolved}")
+
+
+@symptom_app.command("edit")
+def symptom_edit(
+    symptom_id: Annotated[int, typer.Argument(help="The symptom id (see `loadmon symptom list`).")],
+    site: Annotated[str | None, typer.Option("--site", help=f"Where: {', '.join(SYMPTOM_SITES)}.")] = None,
+    side: Annotated[str | None, typer.Option("--side", help=f"{', '.join(SYMPTOM_SIDES)}.")] = None,
+    location: Annotated[str | None, typer.Option("--location", help="Free text ('' clears it).")] = None,
+    severity: Annotated[int | None, typer.Option("--severity", help="How bad, 0 (nothing) to 10 (worst).")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="When it started, athlete-local 'YYYY-MM-DD HH:MM'.")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free-text note ('' clears it).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the symptom (and the alert counts) as JSON.")] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not re-evaluate the alert rules afterwards.")] = False,
+) -> None:
+    """Correct a wrongly logged symptom (only the options given change); alerts that no longer hold are withdrawn."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        given = {"site": site, "side": side, "location": location, "severity": severity, "note": note}
+        changes = {k: v for k, v in given.items() if v is not None}
+        if at is not None:
+            changes["at"] = parse_when(at, "--at", athlete.timezone)
+        symptom = symptom_service.edit_symptom(svc, athlete, symptom_id, **changes)
+        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id],
+                                                                  reason=f"symptom {symptom_id} was edited")
+        data = symptom_service.symptom_json(symptom, athlete.timezone)
+        if json_out:
+            print_json({"symptom": data, "alerts": after})
+            return
+        say(f"symptom {symptom.id} is now: {_describe(data)}")
+        print_alert_changes(after)
+
+
+@symptom_app.command("delete")
+def symptom_delete(
+    symptom_id: Annotated[int, typer.Argument(help="The symptom id (see `loadmon symptom list`).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the deleted symptom (and the alert counts) as JSON.")] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not re-evaluate the alert rules afterwards.")] = False,
+) -> None:
+    """Delete a symptom logged by mistake; alerts that depended on it are withdrawn."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        symptom = symptom_service.delete_symptom(svc, athlete, symptom_id)
+        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id],
+                                                                  reason=f"symptom {symptom_id} was deleted")
+        data = symptom_service.symptom_json(symptom, athlete.timezone)
+        if json_out:
+            print_json({"deleted": data, "alerts": after})
+            return
+        say(f"deleted symptom {symptom.id} ({_describe(data)})")
+        print_alert_changes(after)
 
 
 def _describe(s: dict) -> str:

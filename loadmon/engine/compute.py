@@ -1,7 +1,7 @@
 """``compute_load``: activities + athlete + settings in, daily series and run findings out.
 
-Which activities count: those of the athlete that are not ``deleted`` and have no
-``duplicate_of``, on local days up to ``until``. Days are ``Activity.local_date`` (storage
+Which activities count: those of the athlete that are not ``deleted`` nor ``excluded`` and
+have no ``duplicate_of``, on local days up to ``until``. Days are ``Activity.local_date`` (storage
 computes it in the athlete's zone with :func:`loadmon.engine.days.local_date_of`).
 
 Days and history: the athlete's history starts on the local day of the first counted
@@ -73,8 +73,8 @@ def compute_load(
 ) -> LoadResult:
     """Every daily metric of every channel, and a finding per run, for one athlete.
 
-    ``activities``: the athlete's activities in any order (deleted and duplicate ones are
-    skipped; an activity of another athlete is a ``ValueError``). ``until``: last day of the
+    ``activities``: the athlete's activities in any order (deleted, excluded and duplicate ones
+    are skipped; an activity of another athlete is a ``ValueError``). ``until``: last day of the
     series (inclusive; activities after it are ignored). ``since``: first day to report
     (clamped to the history start). Pure: no I/O, no clock.
     """
@@ -88,7 +88,7 @@ def compute_load(
     for a in activities:
         if a.athlete_id != athlete_id:
             raise ValueError(f"activity {a.id}: belongs to athlete {a.athlete_id}, not {athlete_id}")
-        if a.deleted or a.duplicate_of is not None:
+        if a.deleted or a.excluded or a.duplicate_of is not None:
             continue
         o = a.local_date.toordinal()
         if until_ord is not None and o > until_ord:

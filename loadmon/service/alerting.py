@@ -127,15 +127,18 @@ def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) ->
     return None
 
 
-def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None) -> dict[str, Any]:
+def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
+             reason: str | None = None) -> dict[str, Any]:
     """Run every rule for these athletes and store the new alerts (with their outbox rows).
 
     ``since``: first local day to evaluate (default: the athlete's whole history; the rules
     are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
     ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
     notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
-    of a rule's cooldown) and ``alert_ids`` (the new alerts' ids in the order they were stored:
-    per athlete, the ones to send - most severe first, one message per channel - then the rest).
+    of a rule's cooldown), ``alert_ids`` (the new alerts' ids in the order they were stored:
+    per athlete, the ones to send - most severe first, one message per channel - then the rest),
+    ``alerts_withdrawn`` and ``alerts_reinstated`` (see :func:`_withdraw_or_reinstate`).
+    ``reason``: what changed (e.g. "activity 12 was excluded"), kept with a withdrawn alert.
     """
     cfg = svc.config
     now = svc.clock()
@@ -144,38 +147,46 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
     channels = channel_names(cfg)
     window_h = cfg.alerts.notify_window_hours
     counts: dict[str, Any] = {"athletes_evaluated": 0, "alerts_new": 0, "alerts_to_send": 0,
-                              "alerts_suppressed": 0, "alerts_cooldown": 0, "alert_ids": []}
+                              "alerts_suppressed": 0, "alerts_cooldown": 0, "alert_ids": [],
+                              "alerts_withdrawn": 0, "alerts_reinstated": 0}
     for athlete_id in sorted(set(athlete_ids)):
         athlete = svc.store.get_athlete(athlete_id=athlete_id)
         today = today_for(svc, athlete)
         activities = svc.store.list_activities(athlete.id, until=today)
         counts["athletes_evaluated"] += 1
-        if not activities:
-            continue
+        stored = svc.store.alert_states(athlete.id)
         load = compute_load(activities, athlete, settings, until=today)
-        if load.history_start is None:
+        if load.history_start is None:  # nothing counts (any more): no alert's condition holds
+            if since is None:
+                _withdraw_or_reinstate(svc, athlete, stored, [], [], None, today, counts, reason)
             continue
         first = max(since, load.history_start) if since is not None else load.history_start
         if first > today:
             continue
         # the first local day whose end is inside the notify window: earlier days are history
         live_from = (now - timedelta(hours=window_h)).astimezone(ZoneInfo(athlete.timezone)).date()
-        found = evaluate_rules(athlete=athlete, load=load, activities=activities,
-                               symptoms=svc.store.list_symptoms(athlete.id), thresholds=thresholds,
-                               first_day=first, last_day=today, live_from=live_from)
-        known = svc.store.alert_keys(athlete.id)
+        symptoms = svc.store.list_symptoms(athlete.id)
+        found = evaluate_rules(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
+                               thresholds=thresholds, first_day=first, last_day=today, live_from=live_from)
         by_id = {a.id: a for a in activities}
+        if any(v["local_date"] <= today and (since is None or v["local_date"] >= first) for v in stored.values()):
+            holding = evaluate_rules(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
+                                     thresholds=dataclasses.replace(thresholds, cooldown_hours=0.0),
+                                     first_day=first, last_day=today)
+            _withdraw_or_reinstate(svc, athlete, stored, found, holding, first if since is not None else None, today,
+                                   counts, reason, by_id=by_id)
+        known = set(stored)
         batch: list[tuple[Alert, bool, bool, str | None]] = []  # (alert, notified, cooled, reason)
         for alert in found:
             if alert.dedupe_key in known:
                 continue
             event_at = event_time(alert, by_id, athlete)
             notified = initial_state(event_at, now, window_h) == DeliveryState.PENDING
-            reason = None
+            why = None
             cooled = False
             if not notified:
                 what = f"activity {alert.activity_id}" if alert.activity_id is not None else alert.local_date.isoformat()
-                reason = f"not sent: {what} is older than the {window_h:g} h notify window (found {now.isoformat(timespec='seconds')})"
+                why = f"not sent: {what} is older than the {window_h:g} h notify window (found {now.isoformat(timespec='seconds')})"
             elif alert.rule in DAY_RULES:
                 blocker = _cooldown_blocker(svc, alert, thresholds)
                 if blocker is not None and "catch_up_after" in alert.numbers:
@@ -186,18 +197,18 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                     continue
                 if blocker is not None:
                     notified, cooled = False, True
-                    reason = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
+                    why = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
                               f"{blocker['local_date'].isoformat()} is within {thresholds.cooldown_hours:g} h")
             known.add(alert.dedupe_key)
-            batch.append((alert, notified, cooled, reason))
+            batch.append((alert, notified, cooled, why))
         # the alerts to send go out as one message per channel, most severe first (stable: day, rule)
         batch.sort(key=lambda item: (not item[1], -SEVERITY_RANK[item[0].severity] if item[1] else 0))
         ids = svc.store.add_alerts(athlete.id, [
             {"rule": alert.rule, "severity": alert.severity.value, "local_date": alert.local_date,
              "activity_id": alert.activity_id, "dedupe_key": alert.dedupe_key, "message": alert.message,
-             "payload": alert.to_dict(), "notified": notified, "suppressed_reason": reason}
-            for alert, notified, _cooled, reason in batch], channels=channels, now=now)
-        for (alert, notified, cooled, _reason), alert_id in zip(batch, ids, strict=True):
+             "payload": alert.to_dict(), "notified": notified, "suppressed_reason": why}
+            for alert, notified, _cooled, why in batch], channels=channels, now=now)
+        for (alert, notified, cooled, _why), alert_id in zip(batch, ids, strict=True):
             if alert_id is None:  # stored meanwhile by another process
                 continue
             counts["alerts_new"] += 1
@@ -212,6 +223,42 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                      severity=alert.severity.value, local_date=alert.local_date.isoformat(),
                      activity_id=alert.activity_id, notified=notified)
     return counts
+
+
+def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, dict[str, Any]], found: Sequence[Alert],
+                           holding: Sequence[Alert], first: date | None, today: date, counts: dict[str, Any],
+                           reason: str | None, *, by_id: Mapping[int, Activity] | None = None) -> None:
+    """Withdraw the stored active alerts on days ``first``..``today`` (every day up to today
+    when ``first`` is None) whose condition no longer holds, and reinstate the withdrawn ones
+    that the rules raise again.
+
+    ``holding``: the rules' alerts without cooldown (every day and run whose condition holds,
+    the cooldown and the notify window left aside, so an alert is never withdrawn only because
+    time passed). A day rule's alert holds while its rule's condition holds on its day at any
+    severity; a run rule's alert while the run still trips it. A withdrawn alert whose
+    deliveries were not sent is never sent; reinstated, it is sent when still inside the notify
+    window (else recorded as not sent)."""
+    now = svc.clock()
+    keys = {a.dedupe_key for a in holding}
+    days = {(a.rule, a.local_date) for a in holding if a.rule in DAY_RULES}
+    gone = [v["id"] for key, v in stored.items()
+            if v["state"] == "active" and v["local_date"] <= today and (first is None or v["local_date"] >= first)
+            and key not in keys and (v["rule"], v["local_date"]) not in days]
+    if gone:
+        why = f"withdrawn: {reason or 'the data changed'}; its condition no longer holds"
+        counts["alerts_withdrawn"] += svc.store.withdraw_alerts(gone, now=now, reason=why)
+        log.info("alert.withdrawn", athlete_id=athlete.id, alert_ids=gone, reason=why)
+    window_h = svc.config.alerts.notify_window_hours
+    for alert in found:
+        known = stored.get(alert.dedupe_key)
+        if known is None or known["state"] != "withdrawn":
+            continue
+        send = initial_state(event_time(alert, by_id or {}, athlete), now, window_h) == DeliveryState.PENDING
+        note = None if send else f"not sent: reinstated after the {window_h:g} h notify window"
+        svc.store.reinstate_alert(known["id"], now=now, send=send, note=note, content={
+            "severity": alert.severity.value, "message": alert.message, "payload": alert.to_dict()})
+        counts["alerts_reinstated"] += 1
+        log.info("alert.reinstated", athlete_id=athlete.id, alert_id=known["id"], sent=send)
 
 
 # --------------------------------------------------------------------------------- delivery
@@ -339,7 +386,8 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
              alerts=1 + len(others))
 
 
-def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None) -> dict[str, Any]:
+def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
+                         reason: str | None = None) -> dict[str, Any]:
     """What ``import`` and ``sync`` run after storing activities: check the alert settings
     (:class:`ConfigError` before anything is stored), :func:`evaluate`, then :func:`deliver_due`.
 
@@ -349,7 +397,7 @@ def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: dat
     """
     channels = configured_channels(svc.config, validate=True)
     rule_thresholds(svc.config)
-    out = evaluate(svc, athlete_ids, since=since)
+    out = evaluate(svc, athlete_ids, since=since, reason=reason)
     sent = deliver_due(svc, channels=channels)
     out.update({"alerts_sent": sent["sent"], "deliveries_retry": sent["retry"] + sent["postponed"],
                 "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"],
@@ -415,6 +463,9 @@ def list_alerts(svc: Service, athlete: Athlete | None = None, *, limit: int | No
             "title": payload.get("title"),
             "message": r["message"],
             "notified": bool(r["notified"]),
+            "state": r.get("state", "active"),
+            "withdrawn_at": _iso(r.get("withdrawn_at")),
+            "withdrawn_reason": r.get("withdrawn_reason"),
             "created_at": _iso(r["created_at"]),
             "dedupe_key": r["dedupe_key"],
             "numbers": payload.get("numbers", {}),

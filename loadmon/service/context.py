@@ -30,7 +30,7 @@ class Service:
         """Open the configured database. SQLite (the embedded default) is created and upgraded
         on first use; PostgreSQL is upgraded too unless ``migrate`` is False."""
         store = Store.open(config.database_url, migrate_schema=True if migrate is None else migrate,
-                           echo=config.database.echo)
+                           echo=config.database.echo, busy_timeout_s=config.database.busy_timeout_s)
         return cls(config=config, store=store, clock=clock or utc_now)
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ class FileResult:
     name: str
     outcome: str  # imported | duplicate | skipped | failed
     activities: int = 0
+    replaced: int = 0  # stored activities replaced by this better copy of them
     reason: str | None = None
     transient: bool = False  # failed for the database's sake (StorageError), not the file's: worth a retry
     notices: tuple[str, ...] = ()  # values dropped as implausible, a truncated file imported in part
@@ -49,6 +50,7 @@ class ImportSummary:
         return {
             "imported": self.count("imported"), "duplicate": self.count("duplicate"), "skipped": self.count("skipped"),
             "failed": self.count("failed"), "new_activities": self.new_activities,
+            "replaced_activities": sum(f.replaced for f in self.files),
             "failures": [{"file": f.name, "reason": f.reason} for f in self.failed],
             "skips": [{"file": f.name, "reason": f.reason} for f in self.files if f.outcome == "skipped"],
             "notices": [{"file": f.name, "notice": n} for f in self.files for n in f.notices],
@@ -98,10 +100,11 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                                                   error="; ".join(parsed.notices) or None)
                     summary.activity_ids.extend(outcome.activity_ids)
                     result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
-                                        notices=tuple(_within(n, item.name) for n in parsed.notices))
+                                        notices=tuple(_within(n, item.name) for n in parsed.notices),
+                                        replaced=outcome.replaced_activities)
                     for notice in parsed.notices:
                         log.warning("import.file_notice", file=item.name, notice=notice)
-                    if outcome.new_activities:
+                    if outcome.new_activities or outcome.replaced_activities:
                         summary.athlete_ids.add(athlete.id)
         except (ImportFileError, ImplausibleValueError) as exc:
             problem = exc.problem if isinstance(exc, ImportFileError) else _implausible(exc, item.name)

@@ -175,7 +175,7 @@ def report_html(svc: Service, athlete: Athlete, *, since: date | None = None, da
     alerts = [
         {"local_date": a["local_date"], "rule": a["rule"], "severity": a["severity"], "message": a["message"],
          "activity_id": a["activity_id"]}
-        for a in svc.store.list_alerts(athlete.id)
+        for a in svc.store.list_alerts(athlete.id) if a.get("state", "active") == "active"
     ]
     return render_report(view.result, athlete_name=athlete.name, activities=view.activities,
                          symptoms=svc.store.list_symptoms(athlete.id), alerts=alerts, since=since, months=months)

@@ -20,7 +20,8 @@ from loadmon.domain import LOWER_LIMB_SITES, SYMPTOM_SIDES, SYMPTOM_SITES, Athle
 from loadmon.errors import NotFoundError, ValidationError
 from loadmon.service.context import Service
 
-__all__ = ["add_symptom", "list_symptoms", "resolve_symptom", "symptom_json", "normalise_site", "MAX_LOCATION_CHARS"]
+__all__ = ["add_symptom", "list_symptoms", "resolve_symptom", "edit_symptom", "delete_symptom", "symptom_json",
+           "normalise_site", "MAX_LOCATION_CHARS", "EDITABLE"]
 
 MAX_LOCATION_CHARS = 64
 MAX_NOTE_CHARS = 2000
@@ -106,13 +107,19 @@ def list_symptoms(svc: Service, athlete: Athlete, *, active_at: datetime | None 
     return symptoms
 
 
-def resolve_symptom(svc: Service, athlete: Athlete, symptom_id: int, at: datetime | None = None) -> Symptom:
-    """Mark a symptom resolved at ``at`` (default: now); a second call corrects the time."""
+def _own(svc: Service, athlete: Athlete, symptom_id: int) -> Symptom:
+    """The athlete's symptom ``symptom_id``; another athlete's id is not found, like a missing one."""
     existing = {s.id: s for s in svc.store.list_symptoms(athlete.id)}
     symptom = existing.get(symptom_id)
     if symptom is None:
         ids = ", ".join(str(i) for i in existing) or "none"
         raise NotFoundError(f"no symptom with id {symptom_id} for athlete {athlete.name} (symptom ids: {ids})")
+    return symptom
+
+
+def resolve_symptom(svc: Service, athlete: Athlete, symptom_id: int, at: datetime | None = None) -> Symptom:
+    """Mark a symptom resolved at ``at`` (default: now); a second call corrects the time."""
+    symptom = _own(svc, athlete, symptom_id)
     when = _instant(svc, at, "resolve time")
     if when < symptom.started_at:
         raise ValidationError(
@@ -120,6 +127,50 @@ def resolve_symptom(svc: Service, athlete: Athlete, symptom_id: int, at: datetim
             f"({symptom.started_at.astimezone(when.tzinfo).isoformat(timespec='minutes')}); allowed: on or after the start"
         )
     return svc.store.resolve_symptom(athlete.id, symptom_id, when)
+
+
+#: What ``edit_symptom`` changes: site, side, location, severity, at (the start), note.
+EDITABLE = ("site", "side", "location", "severity", "at", "note")
+
+
+def edit_symptom(svc: Service, athlete: Athlete, symptom_id: int, **changes: Any) -> Symptom:
+    """Correct a wrongly logged symptom: only the given fields change, each validated as in
+    :func:`add_symptom` (an empty ``location`` or ``note`` clears it). The start (``at``) must
+    stay before the resolve time. Callers re-evaluate the alerts afterwards (the CLI does):
+    an alert that depended on the old values is withdrawn when its condition no longer holds."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise ValidationError(f"symptom field(s) {', '.join(unknown)} cannot be edited (allowed: {', '.join(EDITABLE)})")
+    if not changes:
+        raise ValidationError(f"nothing to change: give at least one of {', '.join('--' + f for f in EDITABLE)}")
+    symptom = _own(svc, athlete, symptom_id)
+    values: dict[str, Any] = {}
+    if "site" in changes:
+        values["site"] = normalise_site(changes["site"])
+    if "side" in changes:
+        values["side"] = _side(changes["side"])
+    if "severity" in changes:
+        values["severity"] = _severity(changes["severity"])
+    if "location" in changes:
+        values["location"] = _text(changes["location"], "location", MAX_LOCATION_CHARS)
+    if "note" in changes:
+        values["note"] = _text(changes["note"], "note", MAX_NOTE_CHARS)
+    if "at" in changes:
+        if changes["at"] is None:
+            raise ValidationError("symptom start: give a time ('YYYY-MM-DD HH:MM')")
+        values["started_at"] = _instant(svc, changes["at"], "symptom start")
+        if symptom.resolved_at is not None and values["started_at"] > symptom.resolved_at:
+            raise ValidationError(
+                f"symptom start {values['started_at'].isoformat(timespec='minutes')} is after it resolved "
+                f"({symptom.resolved_at.astimezone(values['started_at'].tzinfo).isoformat(timespec='minutes')}); "
+                "allowed: on or before the resolve time")
+    return svc.store.update_symptom(athlete.id, symptom.id, **values)
+
+
+def delete_symptom(svc: Service, athlete: Athlete, symptom_id: int) -> Symptom:
+    """Delete a symptom logged by mistake (returns it as it was); re-evaluate alerts afterwards."""
+    symptom = _own(svc, athlete, symptom_id)
+    return svc.store.delete_symptom(athlete.id, symptom.id)
 
 
 def symptom_json(s: Symptom, timezone_name: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,6 +119,9 @@ class ActivityRow(Base):
     content_hash: Mapped[str] = mapped_column(String(80))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     duplicate_of: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("activities.id", ondelete="SET NULL"))
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # kept, not counted
+    excluded_reason: Mapped[str | None] = mapped_column(Text)
+    quality: Mapped[int | None]  # completeness of the record (loadmon.storage.duplicates.completeness)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -162,6 +166,9 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     notified: Mapped[bool] = mapped_column(Boolean)  # due to be sent (inside the notify window)
+    state: Mapped[str] = mapped_column(String(16), default="active", server_default="active")  # active | withdrawn
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -178,7 +185,7 @@ class DeliveryRow(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     alert_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | suppressed
+    state: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | suppressed | withdrawn
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -16,14 +17,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, select, update
+from sqlalchemy import create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from loadmon.domain import Activity, ActivityRecord, Athlete, ElevationSource, Sex, Symptom, local_date_of
 from loadmon.errors import NotFoundError, StorageError
-from loadmon.storage import migrate
+from loadmon.storage import corrections, migrate
+from loadmon.storage.duplicates import DUPLICATE_DISTANCE_FRACTION, DUPLICATE_START_S, completeness, record_beats_row, relink
 from loadmon.storage.models import (
     ActivityRow,
     AlertRow,
@@ -36,10 +38,14 @@ from loadmon.storage.models import (
     SyncStateRow,
 )
 
-# Same run from two sources (FIT file and Strava): starts within this and distances within 3 %.
-DUPLICATE_START_S = 60
-DUPLICATE_DISTANCE_FRACTION = 0.03
-_ELEVATION_RANK = {ElevationSource.DEVICE: 3, ElevationSource.COMPUTED: 2, ElevationSource.ESTIMATED: 1, ElevationSource.NONE: 0}
+__all__ = ["DUPLICATE_START_S", "DUPLICATE_DISTANCE_FRACTION", "ImportOutcome", "Store", "UpsertResult"]
+
+#: A write that lost a race to a concurrent writer (a unique key stored meanwhile) is re-run
+#: this many times; the re-run sees the other writer's row (the same activity: a duplicate).
+CONFLICT_RETRIES = 3
+#: PostgreSQL transaction-level advisory lock namespace for the writes of one athlete's
+#: activities (so two processes storing copies of one run see each other's rows).
+_PG_ACTIVITY_LOCK = 0x6C6D6163  # "lmac"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -47,6 +53,7 @@ class ImportOutcome:
     outcome: str  # imported | duplicate | skipped | failed
     activity_ids: tuple[int, ...] = ()
     new_activities: int = 0
+    replaced_activities: int = 0  # stored activities replaced by this better copy (same source id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,7 +84,8 @@ def _to_activity(row: ActivityRow) -> Activity:
         elevation_loss_m=row.elevation_loss_m, elevation_source=ElevationSource(row.elevation_source),
         avg_hr=row.avg_hr, max_hr=row.max_hr, perceived_exertion=row.perceived_exertion, device=row.device,
         name=row.name, external_id=row.external_id, deleted=row.deleted, duplicate_of=row.duplicate_of,
-        private=row.private, steep_descent_m=row.steep_descent_m,
+        private=row.private, steep_descent_m=row.steep_descent_m, excluded=row.excluded,
+        excluded_reason=row.excluded_reason,
     )
 
 
@@ -90,6 +98,7 @@ _ACTIVITY_COLUMNS = (
     "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
     "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
     "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
+    "excluded", "excluded_reason",
 )
 
 _RECORD_FIELDS = (
@@ -108,15 +117,19 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, *, migrate_schema: bool = True, echo: bool = False) -> "Store":
+    def open(cls, url: str, *, migrate_schema: bool = True, echo: bool = False, busy_timeout_s: float = 30.0) -> "Store":
         """Connect; create and upgrade the schema to head when ``migrate_schema``.
 
-        A SQLite file is created with mode 0600 (it holds Strava tokens) in a 0700 folder.
+        A SQLite file is created with mode 0600 (it holds Strava tokens) in a 0700 folder. On
+        SQLite a writer waits up to ``busy_timeout_s`` for another process's write to finish,
+        and every transaction takes the write lock when it starts (``BEGIN IMMEDIATE``), so a
+        transaction that reads, then writes, never fails on a lock another process took after
+        its read; on PostgreSQL ``busy_timeout_s`` is the lock timeout of each statement.
         """
         try:
             parsed = make_url(url)
         except Exception:
-            raise StorageError(f"database URL is not valid: {_safe_url(url)}") from None
+            raise StorageError(f"database URL is not valid: {_safe_url(url)}", reason="invalid_url") from None
         # hide_parameters: with echo (and in error messages) the SQL is shown without its values,
         # which include the Strava tokens
         kwargs: dict[str, Any] = {"echo": echo, "future": True, "hide_parameters": True}
@@ -129,23 +142,26 @@ class Store:
                     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
                     os.close(fd)
                 os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["connect_args"] = {"timeout": busy_timeout_s}
         elif parsed.get_backend_name() == "postgresql":
             if parsed.drivername == "postgresql":
                 parsed = parsed.set(drivername="postgresql+psycopg")
             kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout_s * 1000)}"}
         try:
             engine = create_engine(parsed, **kwargs)
         except Exception as exc:  # noqa: BLE001
-            raise StorageError(f"cannot use database {_safe_url(url)}: {type(exc).__name__}") from None
+            raise StorageError(f"cannot use database {_safe_url(url)}: {type(exc).__name__}", reason="invalid_url") from None
         if engine.dialect.name == "sqlite":
+            busy_ms = int(busy_timeout_s * 1000)
+
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - trivial
                 cur = dbapi_conn.cursor()
+                cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # first: the pragmas below may wait for a lock
                 cur.execute("PRAGMA foreign_keys=ON")
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes, fsync at checkpoints
-                cur.execute("PRAGMA busy_timeout=30000")
                 cur.close()
         store = cls(engine)
         if migrate_schema:
@@ -162,46 +178,94 @@ class Store:
         return self.engine.dialect.name
 
     def upgrade(self, revision: str = "head") -> None:
+        """Upgrade the schema; processes that start at once on a new database take turns
+        (:func:`loadmon.storage.migrate.upgrade`)."""
+        self.check_reachable()
         if revision == "head" and migrate.at_head(self.engine):  # the usual case: no alembic at start-up
             return
         try:
             migrate.upgrade(self.engine, revision)
-        except OperationalError as exc:
-            raise StorageError(f"cannot reach database {_safe_url(str(self.engine.url))}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, f"cannot upgrade the schema of {_safe_url(str(self.engine.url))}",
+                                default="schema") from None
+
+    def check_reachable(self) -> None:
+        """Connect once: a failure here is ``unreachable`` (and only here)."""
+        try:
+            with self.engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot reach database {_safe_url(str(self.engine.url))}: {getattr(exc, 'orig', exc)}",
+                               reason="unreachable") from None
 
     def schema_revision(self) -> str | None:
         return migrate.current_revision(self.engine)
 
     def check_schema(self) -> None:
+        self.check_reachable()
         current, head = self.schema_revision(), migrate.head_revision()
         if current != head:
-            raise StorageError(f"database schema is at {current or 'nothing'}, loadmon needs {head}: run `loadmon db upgrade`")
+            raise StorageError(f"database schema is at {current or 'nothing'}, loadmon needs {head}: run `loadmon db upgrade`",
+                               reason="schema")
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """One transaction; errors become StorageError."""
+        """One transaction; errors become StorageError (an IntegrityError is passed on for the
+        caller that expects one, e.g. a concurrent insert of the same key).
+
+        On SQLite the transaction takes the write lock first (``BEGIN IMMEDIATE``), waiting
+        up to the busy timeout for another writer, so its reads are never stale when it writes.
+        """
         s = self._session()
         try:
             with s.begin():
+                if self.dialect == "sqlite":
+                    _begin_immediate(s)
                 yield s
         except (StorageError, NotFoundError):
             raise
         except IntegrityError:
             raise
         except SQLAlchemyError as exc:
-            raise StorageError(f"database error: {type(exc).__name__}: {getattr(exc, 'orig', exc)}") from exc
+            raise storage_error(exc, "database error") from exc
         finally:
             s.close()
 
+    @contextmanager
+    def _activity_writes(self, athlete_id: int) -> Iterator[Session]:
+        """A write transaction for one athlete's activities; on PostgreSQL writers of the same
+        athlete take turns, so each sees the copies of a run the other stored."""
+        with self.session() as s:
+            if self.dialect == "postgresql":
+                s.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+                          {"ns": _PG_ACTIVITY_LOCK, "k": int(athlete_id) & 0x7FFFFFFF})
+            yield s
+
+    def _retrying(self, what: str, fn: Any) -> Any:
+        """Run ``fn()`` (one transaction) again when a concurrent writer stored the same unique
+        key first: the re-run sees that row."""
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return fn()
+            except IntegrityError as exc:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise StorageError(f"{what}: a concurrent writer kept storing the same data: "
+                                       f"{type(getattr(exc, 'orig', exc)).__name__}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- athletes --------------------------------------------------------------------------
     def ensure_athlete(self, name: str, *, timezone_name: str = "UTC") -> Athlete:
-        with self.session() as s:
-            row = s.scalar(select(AthleteRow).where(AthleteRow.name == name))
-            if row is None:
-                row = AthleteRow(name=name, timezone=timezone_name)
-                s.add(row)
-                s.flush()
-            return _to_athlete(row)
+        """The athlete ``name``, created when missing (two processes creating it at once get
+        the same athlete: the unique name decides, the loser reads the winner's row)."""
+        def once() -> Athlete:
+            with self.session() as s:
+                row = s.scalar(select(AthleteRow).where(AthleteRow.name == name))
+                if row is None:
+                    row = AthleteRow(name=name, timezone=timezone_name)
+                    s.add(row)
+                    s.flush()
+                return _to_athlete(row)
+        return self._retrying(f"athlete {name!r}", once)
 
     def get_athlete(self, name: str | None = None, *, athlete_id: int | None = None) -> Athlete:
         with self.session() as s:
@@ -249,9 +313,16 @@ class Store:
         """Store one file's activities and its import-log row in ONE transaction.
 
         A file already imported (same content hash) is a duplicate; an activity already
-        stored (same source id) is not stored again.
+        stored (same source id) is not stored again, unless this copy is better (a genuine file
+        after a damaged copy of it: :func:`loadmon.storage.duplicates.record_beats_row`), which
+        then replaces it. A concurrent import of the same file is a duplicate, not an error.
         """
-        with self.session() as s:
+        return self._retrying(f"importing {path}", lambda: self._record_import(
+            athlete_id, path=path, content_hash=content_hash, records=records, outcome=outcome, error=error))
+
+    def _record_import(self, athlete_id: int, *, path: str, content_hash: str | None, records: Sequence[ActivityRecord],
+                       outcome: str, error: str | None) -> ImportOutcome:
+        with self._activity_writes(athlete_id) as s:
             athlete = s.get(AthleteRow, athlete_id)
             if athlete is None:
                 raise NotFoundError(f"no athlete with id {athlete_id}")
@@ -262,25 +333,29 @@ class Store:
                 if seen:
                     outcome = "duplicate"
             ids: list[int] = []
-            new = 0
+            new = replaced = 0
             if outcome == "imported":
                 for rec in records:
                     res = self._upsert(s, athlete, rec, update_existing=False)
                     ids.append(res.activity_id)
                     new += int(res.created)
-                if records and new == 0:
+                    replaced += int(res.changed and not res.created)
+                if records and new == 0 and replaced == 0:
                     outcome = "duplicate"
             s.add(ImportLogRow(athlete_id=athlete_id, path=path, content_hash=content_hash, outcome=outcome,
                                error=error, activity_count=new))
-            return ImportOutcome(outcome=outcome, activity_ids=tuple(ids), new_activities=new)
+            return ImportOutcome(outcome=outcome, activity_ids=tuple(ids), new_activities=new,
+                                 replaced_activities=replaced)
 
     def upsert_activity(self, athlete_id: int, record: ActivityRecord) -> UpsertResult:
         """Insert or update (by source + source_id) one activity, e.g. from Strava."""
-        with self.session() as s:
-            athlete = s.get(AthleteRow, athlete_id)
-            if athlete is None:
-                raise NotFoundError(f"no athlete with id {athlete_id}")
-            return self._upsert(s, athlete, record, update_existing=True)
+        def once() -> UpsertResult:
+            with self._activity_writes(athlete_id) as s:
+                athlete = s.get(AthleteRow, athlete_id)
+                if athlete is None:
+                    raise NotFoundError(f"no athlete with id {athlete_id}")
+                return self._upsert(s, athlete, record, update_existing=True)
+        return self._retrying(f"activity {record.source}:{record.source_id}", once)
 
     def _upsert(self, s: Session, athlete: AthleteRow, rec: ActivityRecord, *, update_existing: bool) -> UpsertResult:
         if rec.start_time.tzinfo is None:
@@ -290,45 +365,21 @@ class Store:
         values = {f: getattr(rec, f) for f in _RECORD_FIELDS}
         values["elevation_source"] = ElevationSource(rec.elevation_source).value
         values["local_date"] = local_date_of(rec.start_time, athlete.timezone)
+        values["quality"] = completeness(rec)
         if row is not None:
-            if not update_existing:
+            if not update_existing and (row.deleted or not record_beats_row(rec, row)):
                 return UpsertResult(activity_id=row.id, created=False, changed=False)
             changed = row.deleted or any(getattr(row, k) != v for k, v in values.items())
             if changed:
                 for k, v in values.items():
                     setattr(row, k, v)
                 row.deleted = False
-                s.flush()
-                self._link_duplicates(s, row)
+                relink(s, row)
             return UpsertResult(activity_id=row.id, created=False, changed=changed)
         row = ActivityRow(athlete_id=athlete.id, source=rec.source, source_id=rec.source_id, **values)
         s.add(row)
-        s.flush()
-        self._link_duplicates(s, row)
+        relink(s, row)
         return UpsertResult(activity_id=row.id, created=True, changed=True)
-
-    def _link_duplicates(self, s: Session, row: ActivityRow) -> None:
-        """One run, two sources: keep the record with the best elevation as the primary."""
-        window = timedelta(seconds=DUPLICATE_START_S)
-        candidates = s.scalars(select(ActivityRow).where(
-            ActivityRow.athlete_id == row.athlete_id, ActivityRow.source != row.source, ActivityRow.deleted.is_(False),
-            ActivityRow.id != row.id,
-            ActivityRow.start_time.between(row.start_time - window, row.start_time + window))).all()
-        by_name = []
-        if row.external_id:
-            day = timedelta(days=1)  # an external_id match is the same run: it started within a day
-            by_name = s.scalars(select(ActivityRow).where(
-                ActivityRow.athlete_id == row.athlete_id, ActivityRow.source != row.source, ActivityRow.id != row.id,
-                ActivityRow.deleted.is_(False), ActivityRow.external_id.is_not(None),
-                ActivityRow.start_time.between(row.start_time - day, row.start_time + day))).all()
-            by_name = [c for c in by_name if _same_file(c.external_id, row.external_id)]
-        for other in [*by_name, *candidates]:
-            if other in by_name or _same_distance(other.distance_m, row.distance_m):
-                primary, secondary = sorted((row, other), key=_primary_rank, reverse=True)
-                primary.duplicate_of = None
-                secondary.duplicate_of = primary.id
-                s.flush()
-                return
 
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
                         include_deleted: bool = False) -> list[Activity]:
@@ -434,8 +485,7 @@ class Store:
                 ActivityRow.source_id.in_(list(source_ids)), ActivityRow.deleted.is_(False))).all()
             for row in rows:
                 row.deleted = True
-                # a record that was the primary of a duplicate pair hands the role back
-                s.execute(update(ActivityRow).where(ActivityRow.duplicate_of == row.id).values(duplicate_of=None))
+                relink(s, row)  # a record that was the primary of a run's copies hands the role on
             return len(rows)
 
     def import_log(self, athlete_id: int | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
@@ -557,17 +607,39 @@ class Store:
             return set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.athlete_id == athlete_id)))
 
     def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[dict[str, Any]]:
-        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last."""
+        """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last;
+        a withdrawn one only when it reached the runner (a delivery sent, or no outbox row)."""
         with self.session() as s:
             rows = s.execute(select(AlertRow.id, AlertRow.severity, AlertRow.local_date).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
-                AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
+                _reached_runner(), AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
             return [{"id": i, "severity": sev, "local_date": d} for i, sev, d in rows]
 
     def last_alert_time(self, athlete_id: int, rule: str) -> datetime | None:
         with self.session() as s:
             return s.scalar(select(func.max(AlertRow.created_at)).where(
-                AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True)))
+                AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
+                _reached_runner()))
+
+    # -- the user's corrections (loadmon.storage.corrections) ----------------------------------
+    def set_excluded(self, athlete_id: int, activity_id: int, *, excluded: bool, reason: str | None = None) -> Activity:
+        return corrections.set_excluded(self, athlete_id, activity_id, excluded=excluded, reason=reason)
+
+    def update_symptom(self, athlete_id: int, symptom_id: int, **changes: Any) -> Symptom:
+        return corrections.update_symptom(self, athlete_id, symptom_id, changes)
+
+    def delete_symptom(self, athlete_id: int, symptom_id: int) -> Symptom:
+        return corrections.delete_symptom(self, athlete_id, symptom_id)
+
+    def alert_states(self, athlete_id: int) -> dict[str, dict[str, Any]]:
+        return corrections.alert_states(self, athlete_id)
+
+    def withdraw_alerts(self, alert_ids: Sequence[int], *, now: datetime, reason: str) -> int:
+        return corrections.withdraw_alerts(self, list(alert_ids), now=now, reason=reason)
+
+    def reinstate_alert(self, alert_id: int, *, now: datetime, send: bool, note: str | None = None,
+                        content: dict[str, Any] | None = None) -> None:
+        corrections.reinstate_alert(self, alert_id, now=now, send=send, note=note, content=content)
 
     def list_alerts(self, athlete_id: int | None = None, *, limit: int | None = None, since: date | None = None,
                     alert_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
@@ -599,6 +671,7 @@ class Store:
             return [{"id": r.id, "athlete_id": r.athlete_id, "rule": r.rule, "severity": r.severity,
                      "local_date": r.local_date, "activity_id": r.activity_id, "dedupe_key": r.dedupe_key,
                      "message": r.message, "payload": r.payload, "notified": r.notified, "created_at": r.created_at,
+                     "state": r.state, "withdrawn_at": r.withdrawn_at, "withdrawn_reason": r.withdrawn_reason,
                      "deliveries": deliveries.get(r.id, [])} for r in rows]
 
     def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[dict[str, Any]]:
@@ -745,18 +818,21 @@ class Store:
         states = dict(more_state or {})
         if state_key is not None and state_value is not None:
             states[state_key] = state_value
-        with self.session() as s:
-            athlete = s.get(AthleteRow, athlete_id)
-            if athlete is None:
-                raise NotFoundError(f"no athlete with id {athlete_id}")
-            results = [self._upsert_alone(s, athlete, rec) for rec in records]
-            for key, value in states.items():
-                row = s.get(SyncStateRow, (athlete_id, key))
-                if row is None:
-                    s.add(SyncStateRow(athlete_id=athlete_id, key=key, value=value))
-                else:
-                    row.value = value
-            return results
+
+        def once() -> list[UpsertResult]:
+            with self._activity_writes(athlete_id) as s:
+                athlete = s.get(AthleteRow, athlete_id)
+                if athlete is None:
+                    raise NotFoundError(f"no athlete with id {athlete_id}")
+                results = [self._upsert_alone(s, athlete, rec) for rec in records]
+                for key, value in states.items():
+                    row = s.get(SyncStateRow, (athlete_id, key))
+                    if row is None:
+                        s.add(SyncStateRow(athlete_id=athlete_id, key=key, value=value))
+                    else:
+                        row.value = value
+                return results
+        return self._retrying(f"Strava page of athlete {athlete_id}", once)
 
     def _upsert_alone(self, s: Session, athlete: AthleteRow, rec: ActivityRecord) -> UpsertResult:
         """Upsert one record so that a value the database refuses fails this record alone
@@ -839,23 +915,30 @@ class Store:
             info.pop("_err_id", None)
         return out
 
-def _same_distance(a: float | None, b: float | None) -> bool:
-    if not a or not b:
-        return False
-    return abs(a - b) <= DUPLICATE_DISTANCE_FRACTION * max(a, b)
+def _begin_immediate(s: Session) -> None:
+    """Take SQLite's write lock now (waiting up to the busy timeout), on the driver's connection:
+    transaction control, not a query (statement counters and echo do not see it)."""
+    try:
+        s.connection().connection.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
 
 
-def _same_file(a: str | None, b: str | None) -> bool:
-    if not a or not b:
-        return False
-    def stem(x: str) -> str:
-        base = x.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1].lower()
-        for suffix in (".gz", ".fit"):
-            if base.endswith(suffix):
-                base = base[: -len(suffix)]
-        return base
-    return stem(a) == stem(b)
+def _reached_runner() -> Any:
+    """SQL: the alert is active, or withdrawn after a delivery was sent (or it had no channel)."""
+    outbox = select(DeliveryRow.id).where(DeliveryRow.alert_id == AlertRow.id)
+    return or_(AlertRow.state == "active", outbox.where(DeliveryRow.state == "sent").exists(), ~outbox.exists())
 
 
-def _primary_rank(row: ActivityRow) -> tuple[int, int, int]:
-    return (_ELEVATION_RANK[ElevationSource(row.elevation_source)], int(row.source == "fit"), -row.id)
+def storage_error(exc: SQLAlchemyError, doing: str, *, default: str = "error") -> StorageError:
+    """A SQLAlchemy error as a StorageError whose ``reason`` says what happened (never parse it):
+    a lost connection is ``unreachable``, a lock held past the timeout ``busy``."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return StorageError(f"{doing}: lost the connection to the database: {orig}", reason="unreachable")
+    lowered = str(orig).lower()
+    if isinstance(exc, OperationalError) and ("database is locked" in lowered or "lock timeout" in lowered
+                                              or "database table is locked" in lowered):
+        return StorageError(f"{doing}: the database stayed locked by another writer past the busy timeout "
+                            f"(database.busy_timeout_s): {orig}", reason="busy")
+    return StorageError(f"{doing}: {type(exc).__name__}: {orig}", reason=default)

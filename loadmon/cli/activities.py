@@ -61,10 +61,6 @@ def _change(activity_id: int, *, exclude: bool, reason: str | None, json_out: bo
 
 
 def print_alert_changes(after: dict[str, Any]) -> None:
-    """One line on what the re-evaluation did (withdrawn, reinstated, new alerts)."""
-    parts = [f"{after[k]} {label}" for k, label in (("alerts_withdrawn", "alert(s) withdrawn"),
-                                                     ("alerts_reinstated", "alert(s) reinstated")) if after.get(k)]
-    if after.get("alerts_new"):
-        parts.append(alerting.summary_line(after))
-    if parts:
-        say("; ".join(parts) + " (see `loadmon alerts`)")
+    """One line on what the re-evaluation did (new, withdrawn, reinstated alerts; messages per channel)."""
+    if any(after.get(k) for k in ("alerts_new", "alerts_withdrawn", "alerts_reinstated")):
+        say(f"{alerting.summary_line(after)} (see `loadmon alerts`)")

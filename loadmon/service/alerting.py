@@ -406,12 +406,14 @@ def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: dat
 
 
 def summary_line(out: Mapping[str, Any]) -> str:
-    """What an import, sync or symptom did with alerts, per channel, e.g. ``alerts: 2 new;
-    email: 1 waiting for retry; push[0]: 1 sent`` (from :func:`evaluate_and_deliver`'s counts;
+    """What an import, sync, symptom or correction did with alerts, per channel, e.g. ``alerts: 2 new;
+    email: 1 waiting for retry; push[0]: 1 sent`` or ``alerts: 0 new, 2 withdrawn`` (from :func:`evaluate_and_deliver`'s counts;
     a channel with nothing due is not named)."""
     new = int(out.get("alerts_new", 0))
     kept = int(out.get("alerts_suppressed", 0)) + int(out.get("alerts_cooldown", 0))
-    parts = [f"alerts: {new} new" + (f" ({kept} recorded, not sent)" if kept else "")]
+    changed = "".join(f", {n} {label}" for key, label in (("alerts_withdrawn", "withdrawn"), ("alerts_reinstated", "reinstated"))
+                      if (n := int(out.get(key, 0))))
+    parts = [f"alerts: {new} new" + (f" ({kept} recorded, not sent)" if kept else "") + changed]
     for channel, per in sorted(out.get("deliveries_by_channel", {}).items()):
         said = [f"{n} {label}" for key, label in (("sent", "sent"), ("retry", "waiting for retry"), ("failed", "failed"))
                 if (n := per.get(key, 0))]

@@ -67,7 +67,7 @@ def test_exclude_withdraws_the_alerts_of_a_wrong_run_and_include_brings_them_bac
 
     out = cli("activities", "exclude", str(run["id"]), "--reason", "my friend's run").stdout
     assert f"activity {run['id']} was excluded: not counted in the load" in out
-    assert f"{len(raised)} alert(s) withdrawn, 0 message(s) sent" in out
+    assert f"alerts: 0 new, {len(raised)} withdrawn (see `loadmon alerts`)" in out
     assert len(http_receiver.requests) == sent_before  # withdrawn before they were sent: never sent
     after = _alerts(cli)
     assert all(after[a["id"]]["state"] == "withdrawn" for a in raised)
@@ -85,10 +85,10 @@ def test_exclude_withdraws_the_alerts_of_a_wrong_run_and_include_brings_them_bac
     assert len(http_receiver.requests) == sent_before + len(raised)
 
     cli("athlete", "add", "bob")
-    res = cli("--athlete", "bob", "activities", "exclude", str(run["id"]), code=1)
+    res = cli("--athlete", "bob", "activities", "exclude", str(run["id"]), code=2)
     assert f"no activity with id {run['id']}" in res.output
     assert json.loads(cli("--athlete", "me", "activities", "--json").stdout)[-1]["excluded"] is False
-    cli("--athlete", "me", "activities", "exclude", "987654", code=1)
+    cli("--athlete", "me", "activities", "exclude", "987654", code=2)
 
 
 def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, http_receiver) -> None:
@@ -116,11 +116,11 @@ def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, htt
     assert out["alerts"]["alerts_withdrawn"] == 1 and out["alerts"]["alerts_sent"] == 0
     assert hilly()[0]["state"] == "withdrawn" and len(http_receiver.requests) == sent_before
 
-    cli("symptom", "edit", str(sid), code=1)  # nothing to change
+    cli("symptom", "edit", str(sid), code=2)  # nothing to change
     cli("athlete", "add", "bob")
-    res = cli("--athlete", "bob", "symptom", "delete", str(sid), code=1)
+    res = cli("--athlete", "bob", "symptom", "delete", str(sid), code=2)
     assert f"no symptom with id {sid}" in res.output
-    res = cli("--athlete", "bob", "symptom", "edit", str(sid), "--severity", "1", code=1)
+    res = cli("--athlete", "bob", "symptom", "edit", str(sid), "--severity", "1", code=2)
     assert f"no symptom with id {sid}" in res.output
 
     out = cli("--athlete", "me", "symptom", "delete", str(sid)).stdout

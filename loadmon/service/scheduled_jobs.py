@@ -43,7 +43,8 @@ def _strava_job(svc: Service, job: str, athlete_id: int, call: Callable[[Any, At
 def sync_athlete(svc: Service, athlete_id: int) -> JobResult:
     """Incremental Strava sync (with reconciliation of recent days) for one athlete. The sync
     evaluates the alert rules itself for the athletes it touched."""
-    return _strava_job(svc, JOB_SYNC, athlete_id, lambda strava_sync, athlete: strava_sync.sync(svc, athlete, wait=False))
+    return _strava_job(svc, JOB_SYNC, athlete_id,
+                       lambda strava_sync, athlete: strava_sync.sync(svc, athlete, wait=False))
 
 
 def sync_all(svc: Service) -> list[JobResult]:

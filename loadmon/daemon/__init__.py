@@ -2,7 +2,7 @@
 delivery, nightly reconciliation, and its health report. Calls only loadmon.service."""
 
 from loadmon.daemon.health import HealthReport, JobHealth, assess, report
-from loadmon.daemon.schedule import JobSpec, job_specs
 from loadmon.daemon.scheduler import Daemon
+from loadmon.service.schedule import JobSpec, job_specs
 
 __all__ = ["Daemon", "HealthReport", "JobHealth", "JobSpec", "assess", "job_specs", "report"]

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loadmon.config import Config
-from loadmon.daemon.schedule import JobSpec, job_specs
 from loadmon.service import jobs, liveness as live
+from loadmon.service.schedule import JobSpec, job_specs
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,13 +1,15 @@
-"""The daemon: one APScheduler 3.x BackgroundScheduler (in-memory job store, jobs defined here).
+"""The daemon: one APScheduler 3.x BackgroundScheduler (in-memory job store), one job per row of
+the schedule table :func:`loadmon.service.schedule.job_specs` (which the worker scheduler reads too).
 
 - Strava incremental sync of every connected athlete every ``daemon.sync_interval_minutes``
   (with ``sync_jitter_s`` jitter), watched folders every ``watch_interval_s``, the outbox
   every ``deliver_interval_s``, the nightly reconciliation at ``reconcile_hour_utc``, and a
-  housekeeping prune every 6 h. The first sync, scan, delivery and prune run at start.
+  housekeeping prune every 6 h. The first sync, scan, delivery and prune run at start. Beside
+  them, the daemon's own check of its single-instance lock every ``lock_check_s``.
 - ``coalesce=True``, ``max_instances=1`` and ``misfire_grace_time=daemon.misfire_grace_s``:
   a laptop that slept all night runs one sync when it wakes, not forty.
 - A single-instance lock per database (:func:`loadmon.service.jobs.acquire_daemon_lock`).
-- SIGTERM / SIGINT set the stop flag (``svc.extras["stop"]``): running jobs finish their
+- SIGTERM / SIGINT set the stop flag (``svc.stop``): running jobs finish their
   current unit of work (a file, an athlete, a Strava page) and the process exits 0 well
   within 10 s (after ``stop_timeout_s`` it stops waiting and says so).
 """
@@ -29,10 +31,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, validate
 from loadmon.errors import DaemonLockedError, LoadmonError
 from loadmon.logs import get_logger
-from loadmon.service import Service, jobs, liveness
+from loadmon.service import Service, jobs, liveness, schedule
 
 log = get_logger("loadmon.daemon")
 
@@ -40,14 +41,21 @@ STOP_TIMEOUT_S = 8.0  # SIGTERM -> exit within 10 s even if a job ignores the st
 WORKERS = 2  # a long Strava sync never holds up the watched folders and the outbox
 
 
+def _trigger(spec: schedule.JobSpec) -> IntervalTrigger | CronTrigger:
+    jitter = spec.jitter_s or None
+    if spec.interval_s is not None:
+        return IntervalTrigger(seconds=spec.interval_s, jitter=jitter, timezone=timezone.utc)
+    return CronTrigger(hour=spec.daily_hour_utc, minute=0, jitter=jitter, timezone=timezone.utc)
+
+
 class Daemon:
     """Run with :meth:`run` (blocks until SIGTERM/SIGINT or :meth:`request_stop`) or :meth:`run_once`."""
 
     def __init__(self, svc: Service, *, stop_timeout_s: float = STOP_TIMEOUT_S,
                  now: Callable[[], datetime] | None = None) -> None:
-        validate(svc.config)
+        schedule.validate(svc.config)
         self.svc = svc
-        self.stop = jobs.stop_event(svc)
+        self.stop = svc.stop
         self.stop_timeout_s = stop_timeout_s
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.exit_code = 0
@@ -69,19 +77,9 @@ class Daemon:
         )
         now = self.now()
         opts = {"coalesce": True, "max_instances": 1, "misfire_grace_time": d.misfire_grace_s}
-        sched.add_job(self._sync, IntervalTrigger(minutes=d.sync_interval_minutes, jitter=d.sync_jitter_s or None,
-                                                  timezone=timezone.utc),
-                      id=jobs.JOB_SYNC, name="Strava incremental sync", **opts, next_run_time=now)
-        if self.svc.config.fit.watch_dirs:
-            sched.add_job(self._import, IntervalTrigger(seconds=d.watch_interval_s, timezone=timezone.utc),
-                          id=jobs.JOB_IMPORT, name="watched folders", **opts, next_run_time=now)
-        sched.add_job(self._deliver, IntervalTrigger(seconds=d.deliver_interval_s, timezone=timezone.utc),
-                      id=jobs.JOB_DELIVER, name="alert outbox", **opts, next_run_time=now + timedelta(seconds=1))
-        sched.add_job(self._reconcile, CronTrigger(hour=d.reconcile_hour_utc, minute=0, timezone=timezone.utc,
-                                                   jitter=d.sync_jitter_s or None),
-                      id=jobs.JOB_RECONCILE, name="nightly Strava reconciliation", **opts)
-        sched.add_job(self._housekeeping, IntervalTrigger(seconds=HOUSEKEEPING_INTERVAL_S, timezone=timezone.utc),
-                      id=jobs.JOB_HOUSEKEEPING, name="housekeeping", **opts, next_run_time=now + timedelta(seconds=2))
+        for spec in schedule.job_specs(self.svc.config):
+            first = {} if spec.start_delay_s is None else {"next_run_time": now + timedelta(seconds=spec.start_delay_s)}
+            sched.add_job(self._runner(spec), _trigger(spec), id=spec.name, name=spec.description, **opts, **first)
         sched.add_job(self._check_lock, IntervalTrigger(seconds=d.lock_check_s, timezone=timezone.utc),
                       id="lock_check", name="single-instance lock check", **opts)
         sched.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
@@ -95,10 +93,9 @@ class Daemon:
         else:  # the job wrappers never raise; this is a last resort
             log.error("daemon.job_crashed", job=event.job_id, error=jobs.safe_text(repr(getattr(event, "exception", "")), self.svc))
 
-    def _count(self, results: list[jobs.JobResult] | jobs.JobResult) -> None:
-        n = len(results) if isinstance(results, list) else 1
+    def _count(self, results: list[jobs.JobResult]) -> None:
         with self._runs_lock:
-            self._runs += n
+            self._runs += len(results)
 
     def _wake_delivery(self) -> None:
         sched = self.scheduler
@@ -109,40 +106,17 @@ class Daemon:
         except Exception:  # noqa: BLE001 - shutting down, or the job is gone
             pass
 
-    # -- job wrappers (each one calls the service, records itself, and never raises) ------
-    def _sync(self) -> None:
-        if self.stop.is_set():
-            return
-        results = jobs.sync_all(self.svc)
-        self._count(results)
-        if any(r.outcome == "ok" for r in results):
-            self._wake_delivery()  # the sync evaluated the rules: send what it found now
-
-    def _import(self) -> None:
-        if self.stop.is_set():
-            return
-        result = jobs.import_watched(self.svc)
-        self._count(result)
-        if result.then:
-            self._wake_delivery()
-
-    def _deliver(self) -> None:
-        if self.stop.is_set():
-            return
-        self._count(jobs.deliver(self.svc))
-
-    def _reconcile(self) -> None:
-        if self.stop.is_set():
-            return
-        results = jobs.reconcile_all(self.svc)
-        self._count(results)
-        if any(r.outcome == "ok" for r in results):
-            self._wake_delivery()
-
-    def _housekeeping(self) -> None:
-        if self.stop.is_set():
-            return
-        self._count(jobs.housekeeping(self.svc))
+    # -- the job wrapper (the service function records its run and never raises) ----------
+    def _runner(self, spec: schedule.JobSpec) -> Callable[[], None]:
+        def run() -> None:
+            if self.stop.is_set():
+                return
+            out = spec.run(self.svc)
+            results = out if isinstance(out, list) else [out]
+            self._count(results)
+            if spec.wakes_delivery is not None and any(spec.wakes_delivery(r) for r in results):
+                self._wake_delivery()  # the rules ran: send what they found now
+        return run
 
     def _check_lock(self) -> None:
         lock = self._lock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,14 +18,39 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass
+class SeenFile:
+    """One file as the watched-folder scanner last saw it."""
+
+    size: int
+    mtime_ns: int
+    done: bool
+    failures: int = 0  # scans in a row whose import of this file failed for a transient reason
+
+
+@dataclass
+class WatchState:
+    """What the watched-folder scanner (:mod:`loadmon.service.watch`) saw last time, per file path."""
+
+    seen: dict[str, SeenFile] = field(default_factory=dict)
+
+
 @dataclass(kw_only=True)
 class Service:
-    """Everything the CLI and the daemon need; they call only this layer."""
+    """Everything the CLI and the daemon need; they call only this layer.
+
+    Besides the configuration, the store and the clock, it carries this process's run-time state:
+    ``stop`` (set on SIGTERM; long jobs check it between units of work: a file, an athlete, a
+    Strava page), ``sleep`` (how waits are made: a simulated clock in tests) and ``watch_state``
+    (the watched-folder scanner's memory between scans).
+    """
 
     config: Config
     store: Store
     clock: Callable[[], datetime] = utc_now
-    extras: dict = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+    sleep: Callable[[float], None] = time.sleep
+    watch_state: WatchState = field(default_factory=WatchState)
 
     @classmethod
     def open(cls, config: Config, *, clock: Callable[[], datetime] | None = None, migrate: bool | None = None) -> "Service":

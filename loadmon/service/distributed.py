@@ -1,9 +1,9 @@
 """The daemon's job functions made safe for several workers on several hosts (one database).
 
-:mod:`loadmon.worker` (Celery) runs these; each wraps the SAME function of
-:mod:`loadmon.service.jobs` that the single-process daemon runs, adding the one guard that a
-single process did not need: a **work lock** (:mod:`loadmon.storage.worklocks`; a PostgreSQL
-advisory lock held by the worker's database session).
+:mod:`loadmon.worker` (Celery) runs these; each wraps the SAME job function
+(:mod:`loadmon.service.scheduled_jobs`, :mod:`loadmon.service.watch`) that the single-process
+daemon runs, adding the one guard that a single process did not need: a **work lock**
+(:mod:`loadmon.storage.worklocks`; a PostgreSQL advisory lock held by the worker's database session).
 
 - Everything about one athlete (Strava sync, reconciliation, rule evaluation) holds the lock
   ``("athlete", athlete_id)``: two workers never sync the same athlete at once. A function
@@ -28,8 +28,9 @@ from dataclasses import replace
 from typing import Any
 
 from loadmon.logs import get_logger
-from loadmon.service import jobs
+from loadmon.service import scheduled_jobs, watch
 from loadmon.service.context import Service
+from loadmon.service.jobrunner import JobResult
 
 log = get_logger("loadmon.distributed")
 
@@ -49,7 +50,7 @@ def _try_lock(svc: Service, namespace: str, key: int) -> Any:
     return try_work_lock(svc.store, namespace, key)
 
 
-def with_athlete_lock(svc: Service, athlete_id: int, fn: Callable[[], jobs.JobResult]) -> jobs.JobResult | None:
+def with_athlete_lock(svc: Service, athlete_id: int, fn: Callable[[], JobResult]) -> JobResult | None:
     """Run ``fn`` holding the athlete's work lock; ``None`` (and nothing run) when it is busy."""
     lock = _try_lock(svc, ATHLETE_LOCK, athlete_id)
     if lock is None:
@@ -61,7 +62,7 @@ def with_athlete_lock(svc: Service, athlete_id: int, fn: Callable[[], jobs.JobRe
         lock.release()
 
 
-def _storing(svc: Service, athlete_id: int, run: Callable[[], jobs.JobResult]) -> jobs.JobResult:
+def _storing(svc: Service, athlete_id: int, run: Callable[[], JobResult]) -> JobResult:
     """Run a job that stores activities and then evaluates the rules when something changed,
     so that no stored activity is left unevaluated by a run that never finished.
 
@@ -77,47 +78,49 @@ def _storing(svc: Service, athlete_id: int, run: Callable[[], jobs.JobResult]) -
         return result  # the mark stays: the next completed run evaluates
     if previous is not None and "alerts" not in result.counts:
         log.info("worker.evaluate_unfinished", athlete_id=athlete_id, pending_since=previous.get("since"))
-        result = replace(result, then=result.then + (jobs.evaluate(svc, [athlete_id]),))
+        result = replace(result, then=result.then + (scheduled_jobs.evaluate(svc, [athlete_id]),))
     svc.store.delete_state(athlete_id, PENDING_KEY)
     return result
 
 
-def sync_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.sync_athlete` under the athlete's lock (it evaluates the rules;
-    after an unfinished earlier run, the rules run even when nothing new was found)."""
-    return with_athlete_lock(svc, athlete_id, lambda: _storing(svc, athlete_id, lambda: jobs.sync_athlete(svc, athlete_id)))
-
-
-def reconcile_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.reconcile_athlete` under the athlete's lock (same mark as the sync)."""
+def sync_athlete(svc: Service, athlete_id: int) -> JobResult | None:
+    """:func:`loadmon.service.scheduled_jobs.sync_athlete` under the athlete's lock (it evaluates
+    the rules; after an unfinished earlier run, the rules run even when nothing new was found)."""
     return with_athlete_lock(svc, athlete_id,
-                             lambda: _storing(svc, athlete_id, lambda: jobs.reconcile_athlete(svc, athlete_id)))
+                             lambda: _storing(svc, athlete_id, lambda: scheduled_jobs.sync_athlete(svc, athlete_id)))
 
 
-def evaluate_athlete(svc: Service, athlete_id: int) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.evaluate` for one athlete under the athlete's lock (the
+def reconcile_athlete(svc: Service, athlete_id: int) -> JobResult | None:
+    """:func:`loadmon.service.scheduled_jobs.reconcile_athlete` under the athlete's lock (same mark
+    as the sync)."""
+    return with_athlete_lock(svc, athlete_id,
+                             lambda: _storing(svc, athlete_id, lambda: scheduled_jobs.reconcile_athlete(svc, athlete_id)))
+
+
+def evaluate_athlete(svc: Service, athlete_id: int) -> JobResult | None:
+    """:func:`loadmon.service.scheduled_jobs.evaluate` for one athlete under the athlete's lock (the
     cooldown check reads, then writes: one evaluation of an athlete at a time)."""
-    return with_athlete_lock(svc, athlete_id, lambda: jobs.evaluate(svc, [athlete_id]))
+    return with_athlete_lock(svc, athlete_id, lambda: scheduled_jobs.evaluate(svc, [athlete_id]))
 
 
-def import_watched(svc: Service) -> jobs.JobResult | None:
-    """:func:`loadmon.service.jobs.import_watched` (then evaluation), one scan at a time."""
+def import_watched(svc: Service) -> JobResult | None:
+    """:func:`loadmon.service.watch.import_watched` (then evaluation), one scan at a time."""
     lock = _try_lock(svc, IMPORT_LOCK, 0)
     if lock is None:
         return None
     try:
-        return jobs.import_watched(svc)
+        return watch.import_watched(svc)
     finally:
         lock.release()
 
 
-def deliver(svc: Service) -> jobs.JobResult:
-    """:func:`loadmon.service.jobs.deliver` (leased outbox rows: safe to run anywhere, any time)."""
-    return jobs.deliver(svc)
+def deliver(svc: Service) -> JobResult:
+    """:func:`loadmon.service.scheduled_jobs.deliver` (leased outbox rows: safe to run anywhere)."""
+    return scheduled_jobs.deliver(svc)
 
 
-def housekeeping(svc: Service) -> jobs.JobResult:
-    return jobs.housekeeping(svc)
+def housekeeping(svc: Service) -> JobResult:
+    return scheduled_jobs.housekeeping(svc)
 
 
 def connected_athletes(svc: Service) -> list[int]:

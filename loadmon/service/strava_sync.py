@@ -12,7 +12,7 @@ tokens and the shared request budget, and stores what it reads:
   with "run `loadmon strava connect` again".
 * **Budget**: one :class:`RateBudget` per run over ``store.budget_store()`` (the ``rate_budget``
   table), so every process and worker of the installation shares Strava's per-application limits.
-  The clock is ``svc.clock`` and the sleep ``svc.extras.get("sleep", time.sleep)``.
+  The clock is ``svc.clock`` and the sleep ``svc.sleep``.
 * **Backfill** (:func:`backfill`): pages of 200, oldest first, from the cursor stored in the
   sync state ``strava_backfill``. Each activity whose descent cost a streams request is stored
   right away, and each page's last records are stored together with the page's cursor in ONE
@@ -121,12 +121,11 @@ def _session(svc: Service) -> requests.Session:
 
 
 def _sleep(svc: Service) -> Callable[[float], None]:
-    return svc.extras.get("sleep", time.sleep)
+    return svc.sleep
 
 
 def _stop_requested(svc: Service) -> bool:
-    ev = svc.extras.get("stop")
-    return bool(ev is not None and ev.is_set())
+    return svc.stop.is_set()
 
 
 def _iso(dt: datetime | None) -> str | None:
@@ -816,7 +815,7 @@ def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = T
     backfill then continues (never waiting, and leaving a fifth of each window and day to the
     other athletes' syncs). When something changed, the alert rules run
     (:func:`loadmon.service.alerting.evaluate_and_deliver`). The stop flag
-    (``svc.extras["stop"]``) is checked between pages; an interrupted listing marks nothing deleted.
+    (``svc.stop``) is checked between pages; an interrupted listing marks nothing deleted.
 
     Returns counts: new, updated, deleted, unchanged, errors (+ error_messages naming each
     activity), requests, rechecked, pages, listed; ``backfill`` when one was continued; ``alerts``.

@@ -1,7 +1,8 @@
 """Starting a worker (`loadmon worker`) and the periodic scheduler (`loadmon scheduler`).
 
-The scheduler is Celery beat with an in-memory schedule built from ``[daemon]`` (the same
-intervals the single-process daemon uses): it only *enqueues*; workers do the work. Like the
+The scheduler is Celery beat with an in-memory schedule built from the table the
+single-process daemon reads (:func:`loadmon.service.schedule.job_specs`: the same jobs and
+intervals; beat adds no jitter): it only *enqueues*; workers do the work. Like the
 daemon it takes the database's single-instance lock (a PostgreSQL advisory lock), so two
 schedulers - or a scheduler and a daemon - never run against one database, and it records its
 runs as the daemon's, so ``loadmon daemon status`` checks a worker deployment too.
@@ -21,44 +22,38 @@ from celery.signals import worker_ready
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from loadmon.config import Config
-from loadmon.daemon.schedule import HOUSEKEEPING_INTERVAL_S, validate
 from loadmon.errors import BrokerUnavailableError
 from loadmon.logs import get_logger
-from loadmon.service import Service, jobs
+from loadmon.service import Service, jobs, schedule
 from loadmon.worker import tasks
 from loadmon.worker.app import make_app
 
 log = get_logger("loadmon.worker")
 
 POOLS = {"prefork": "prefork", "threads": "threads", "solo": "solo"}
+MIN_EXPIRES_S = 30
+DAILY_EXPIRES_S = 6 * 3600
 
 
 def beat_schedule(config: Config) -> dict[str, dict[str, Any]]:
-    """What the scheduler enqueues, and when (each message expires after its own interval,
-    so a queue nobody consumes does not fill up with stale copies)."""
-    d = config.daemon
-    sync_s = d.sync_interval_minutes * 60
-    schedule: dict[str, dict[str, Any]] = {
-        "strava_sync": {"task": tasks.SYNC_ALL, "schedule": timedelta(seconds=sync_s), "options": {"expires": sync_s}},
-        "deliver": {"task": tasks.DELIVER, "schedule": timedelta(seconds=d.deliver_interval_s),
-                    "options": {"expires": max(d.deliver_interval_s, 30)}},
-        "reconcile": {"task": tasks.RECONCILE_ALL, "schedule": crontab(minute=0, hour=d.reconcile_hour_utc),
-                      "options": {"expires": 6 * 3600}},
-        "housekeeping": {"task": tasks.HOUSEKEEPING, "schedule": timedelta(seconds=HOUSEKEEPING_INTERVAL_S),
-                         "options": {"expires": HOUSEKEEPING_INTERVAL_S}},
-    }
-    if config.fit.watch_dirs:
-        schedule["import_watched"] = {"task": tasks.IMPORT_WATCHED, "schedule": timedelta(seconds=d.watch_interval_s),
-                                      "options": {"expires": max(d.watch_interval_s, 30)}}
-    return schedule
+    """What the scheduler enqueues, and when: one entry per job of the schedule table, running
+    the task registered for it (each message expires after its own interval, at least
+    ``MIN_EXPIRES_S``; a daily one after ``DAILY_EXPIRES_S``: a queue nobody consumes does not
+    fill up with stale copies)."""
+    out: dict[str, dict[str, Any]] = {}
+    for spec in schedule.job_specs(config):
+        if spec.interval_s is not None:
+            when: Any = timedelta(seconds=spec.interval_s)
+            expires = max(spec.interval_s, MIN_EXPIRES_S)
+        else:
+            when, expires = crontab(minute=0, hour=spec.daily_hour_utc), DAILY_EXPIRES_S
+        out[spec.name] = {"task": tasks.JOB_TASKS[spec.name], "schedule": when, "options": {"expires": expires}}
+    return out
 
 
 def initial_tasks(config: Config) -> list[str]:
-    """Enqueued once when the scheduler starts (as the daemon runs its jobs at start)."""
-    names = [tasks.SYNC_ALL, tasks.DELIVER, tasks.HOUSEKEEPING]
-    if config.fit.watch_dirs:
-        names.insert(1, tasks.IMPORT_WATCHED)
-    return names
+    """Enqueued once when the scheduler starts (the jobs the daemon runs at start)."""
+    return [tasks.JOB_TASKS[spec.name] for spec in schedule.job_specs(config) if spec.start_delay_s is not None]
 
 
 def run_worker(config: Config, *, concurrency: int | None = None, pool: str | None = None,
@@ -127,7 +122,7 @@ def enqueue_once(config: Config) -> list[str]:
 def run_scheduler(config: Config, *, loglevel: str = "WARNING") -> int:
     """Run the periodic scheduler until SIGTERM/SIGINT (exit 0). Raises DaemonLockedError
     when a daemon or another scheduler already runs on this database."""
-    validate(config)
+    schedule.validate(config)
     svc = Service.open(config)
     lock = jobs.acquire_daemon_lock(svc)
     run_id = jobs.daemon_started(svc)

@@ -31,7 +31,7 @@ from celery.exceptions import MaxRetriesExceededError
 from celery.signals import worker_process_shutdown
 
 from loadmon.logs import get_logger
-from loadmon.service import distributed
+from loadmon.service import distributed, jobs
 from loadmon.worker import runtime
 
 log = get_logger("loadmon.worker")
@@ -47,6 +47,9 @@ IMPORT_WATCHED = "loadmon.import_watched"
 HOUSEKEEPING = "loadmon.housekeeping"
 TASK_NAMES = (SYNC_ALL, SYNC_ATHLETE, RECONCILE_ALL, RECONCILE_ATHLETE, EVALUATE_ALL, EVALUATE_ATHLETE, DELIVER,
               IMPORT_WATCHED, HOUSEKEEPING)
+# The task that runs each scheduled job (the schedule itself: loadmon.service.schedule.job_specs).
+JOB_TASKS = {jobs.JOB_SYNC: SYNC_ALL, jobs.JOB_IMPORT: IMPORT_WATCHED, jobs.JOB_DELIVER: DELIVER,
+             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING}
 LOCK_RETRIES = 3
 
 
@@ -183,6 +186,6 @@ def _close_service(**_kw: Any) -> None:
     runtime.close()
 
 
-__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "HOUSEKEEPING", "IMPORT_WATCHED", "LOCK_RETRIES",
+__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
            "RECONCILE_ALL", "RECONCILE_ATHLETE", "SYNC_ALL", "SYNC_ATHLETE", "TASK_NAMES", "claim_marker",
            "clear_marker", "register"]

@@ -7,7 +7,7 @@ subprocess, a real SMTP server (aiosmtpd) and a watched folder.
 - Strava answering 500 then 429: the daemon stays up, logs it, and catches up on what the 500s
   held back (the 429 spends the 15-minute budget window: the rest resumes at ``resume_at``).
 
-The daemon syncs once at start (``next_run_time=now`` in loadmon/daemon/scheduler.py), so the
+The daemon syncs once at start (``start_delay_s=0`` in loadmon/service/schedule.py), so the
 Strava data is put on the server before each daemon starts (the next sync is a minute later).
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import sys
 import threading
@@ -12,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from loadmon.errors import RateLimitExhausted
+from loadmon.logs import configure_logging, get_logger
 from loadmon.service import Service, jobs
 from tests.conftest import make_config
 from tests.daemon.helpers import fit_file, wait_until
@@ -52,6 +55,52 @@ def test_a_job_that_raises_is_recorded_and_never_escapes(svc) -> None:
     assert entry["athlete_id"] == 7
     assert entry["last"]["outcome"] == "error" and entry["last"]["finished_at"] is not None
     assert entry["last_error"]["error"] == result.error
+
+
+def test_a_secret_in_an_error_is_masked_the_same_way_in_the_job_record_and_in_the_logs(svc) -> None:
+    """One masking scheme: the text a component logs as it came (under a key that does not look
+    secret) and the error the job run records are masked alike, and no secret reaches either."""
+    message = ("login to https://strava.example/oauth?code=c0de-value failed: password=hunter2, "
+               "Authorization: Bearer eyJhbGciOi, postgresql://loadmon:pg-pass@db/x")
+    stream = io.StringIO()
+    configure_logging(json=True, level="debug", stream=stream)
+
+    def body():
+        get_logger("loadmon.test").warning("upstream.failed", detail=message)
+        raise RuntimeError(message)
+
+    try:
+        result = jobs.run_job(svc, "boom", body)
+    finally:
+        configure_logging()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    logged = next(line for line in lines if line["event"] == "upstream.failed")["detail"]
+    failed = next(line for line in lines if line["event"] == "job.failed")
+    (entry,) = _runs(svc, "boom")
+    assert entry["last_error"]["error"] == result.error == failed["error"] == f"RuntimeError: {logged}"
+    assert "password=***" in logged and "Bearer ***" in logged and "loadmon:***@db" in logged
+    for secret in ("c0de-value", "hunter2", "eyJhbGciOi", "pg-pass"):
+        assert secret not in stream.getvalue() and secret not in result.error
+
+
+def test_the_run_time_state_is_typed_on_the_service(svc, watch) -> None:
+    """The stop flag, the sleep and the watch state are typed fields of the Service: the flag the
+    daemon sets on SIGTERM is the one the folder scan and the Strava sync check."""
+    from loadmon.daemon import Daemon
+    from loadmon.service import strava_sync
+
+    naps: list[float] = []
+    other = Service(config=svc.config, store=svc.store, sleep=naps.append)
+    strava_sync._sleep(other)(1.5)
+    assert naps == [1.5]  # the injected sleep, not time.sleep
+    assert isinstance(svc.watch_state, jobs.WatchState) and isinstance(svc.stop, threading.Event)
+    fit_file(watch / "run.fit", km=10, old=True)
+    Daemon(svc).request_stop("test")
+    assert strava_sync._stop_requested(svc) and not strava_sync._stop_requested(other)
+    result = jobs.import_watched(svc)
+    assert result.counts["stopped"] is True and result.counts["imported"] == 0
+    svc.stop.clear()
+    assert jobs.import_watched(svc).counts["imported"] == 1  # left for the next scan, not lost
 
 
 def test_optional_services_missing_means_skipped_with_a_reason(svc, monkeypatch) -> None:

@@ -48,7 +48,7 @@ def strava_config(tmp_path, database_url: str, server_url: str, **strava):
 def svc(tmp_path, store, store_url, strava_server, sim_clock) -> Service:
     """A Service on the test store whose clock and sleep are the simulated ones."""
     return Service(config=strava_config(tmp_path, store_url, strava_server.url), store=store, clock=sim_clock.now,
-                   extras={"sleep": sim_clock.sleep})
+                   sleep=sim_clock.sleep)
 
 
 def connect(svc: Service, server: StravaServer, *, athlete: Athlete | None = None, expires_at: datetime | None = None,
@@ -75,7 +75,7 @@ def lite_svc(tmp_path, strava_server, sim_clock) -> Iterator[Service]:
     url = f"sqlite:///{tmp_path / 'lite.sqlite'}"
     store = Store.open(url)
     yield Service(config=strava_config(tmp_path, url, strava_server.url), store=store, clock=sim_clock.now,
-                  extras={"sleep": sim_clock.sleep})
+                  sleep=sim_clock.sleep)
     store.close()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -43,7 +42,7 @@ def test_a_backfill_paused_by_the_budget_resumes_without_refetching(svc, athlete
 def test_the_stop_flag_ends_a_backfill_between_pages(lite_svc, lite_athlete, strava_server, sim_clock) -> None:
     svc, athlete = lite_svc, lite_athlete
     add_history(strava_server, 250, start=EPOCH)
-    stop = svc.extras.setdefault("stop", threading.Event())
+    stop = svc.stop
 
     def on_progress(p: strava_sync.BackfillProgress) -> None:
         if p.pages == 1:

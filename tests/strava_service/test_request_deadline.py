@@ -15,7 +15,7 @@ from tests.strava_service.helpers import add_history
 def test_a_trickling_listing_is_cut_at_the_deadline_and_retried(tmp_path, store, store_url, strava_server,
                                                                 sim_clock) -> None:
     svc = Service(config=strava_config(tmp_path, store_url, strava_server.url, request_deadline_s=1.0), store=store,
-                  clock=sim_clock.now, extras={"sleep": sim_clock.sleep})
+                  clock=sim_clock.now, sleep=sim_clock.sleep)
     athlete = connect(svc, strava_server)
     ids = add_history(strava_server, 3, start=sim_clock.now() - timedelta(days=5), every=timedelta(days=1))
     strava_server.trickle_s = 20.0  # the body one byte at a time over 20 s; reads never time out

@@ -61,7 +61,7 @@ def test_rotated_refresh_tokens_are_stored_at_once(svc, strava_server, sim_clock
     assert old["refresh_token"] not in strava_server.refresh_tokens
     assert not new["needs_reauth"]
     # another process (a new Service on the same database) carries on with the stored tokens
-    other = Service(config=svc.config, store=svc.store, clock=sim_clock.now, extras={"sleep": sim_clock.sleep})
+    other = Service(config=svc.config, store=svc.store, clock=sim_clock.now, sleep=sim_clock.sleep)
     assert strava_sync.sync(other, athlete)["new"] == 3
 
 
@@ -148,7 +148,7 @@ def test_disconnect_deletes_the_tokens_even_when_strava_cannot_be_reached(tmp_pa
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
     svc = Service(config=strava_config(tmp_path, store_url, dead), store=store, clock=sim_clock.now,
-                  extras={"sleep": sim_clock.sleep})
+                  sleep=sim_clock.sleep)
     athlete = connect(svc, strava_server, expires_at=sim_clock.now() - timedelta(minutes=1))  # expired: refresh first
     out = strava_sync.disconnect(svc, athlete)
     assert out["was_connected"] and not out["deauthorized"]

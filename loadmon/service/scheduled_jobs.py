@@ -1,0 +1,130 @@
+"""The scheduled jobs other than the folder scan: Strava sync and nightly reconciliation, rule
+evaluation, outbox delivery and housekeeping (the folder scan is :mod:`loadmon.service.watch`).
+
+Every function takes the :class:`Service` and returns a recorded :class:`JobResult` (or a list
+of them, one per athlete) from :func:`loadmon.service.jobrunner.run_job`; none raises. Rule
+evaluation follows every import that touched activities; the Strava sync evaluates the rules
+itself for the athletes it touched. The Strava and alerting services are imported lazily: while
+one is absent, its jobs are recorded as ``skipped`` with the reason. How often each runs is
+:mod:`loadmon.service.schedule`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from loadmon.domain import Athlete
+from loadmon.errors import RateLimitExhausted
+from loadmon.service.context import Service
+from loadmon.service.jobrunner import (
+    JOB_DELIVER, JOB_EVALUATE, JOB_HOUSEKEEPING, JOB_RECONCILE, JOB_SYNC, JobResult, JobSkipped, optional_module,
+    run_job, stopping, with_then,
+)
+
+KEEP_JOB_RUNS_DAYS = 14
+
+
+# ------------------------------------------------------------------------------- Strava
+def _strava_job(svc: Service, job: str, athlete_id: int, call: Callable[[Any, Athlete], dict[str, Any]]) -> JobResult:
+    """One recorded run of ``call(strava_sync module, athlete)``; a spent request budget skips it."""
+    def body() -> dict[str, Any]:
+        strava_sync = optional_module("strava_sync", "Strava sync")
+        athlete = svc.store.get_athlete(athlete_id=athlete_id)
+        try:
+            return call(strava_sync, athlete)
+        except RateLimitExhausted as exc:
+            raise JobSkipped(f"Strava request budget spent: {exc}", {"resume_at": exc.resume_at}) from None
+    return run_job(svc, job, body, athlete_id=athlete_id)
+
+
+def sync_athlete(svc: Service, athlete_id: int) -> JobResult:
+    """Incremental Strava sync (with reconciliation of recent days) for one athlete. The sync
+    evaluates the alert rules itself for the athletes it touched."""
+    return _strava_job(svc, JOB_SYNC, athlete_id,
+                       lambda strava_sync, athlete: strava_sync.sync(svc, athlete, wait=False))
+
+
+def sync_all(svc: Service) -> list[JobResult]:
+    """:func:`sync_athlete` for every connected athlete (read at each call, so athletes who
+    connect while the daemon runs are picked up). Stops between athletes on the stop flag."""
+    results = []
+    for athlete_id in _connected(svc, JOB_SYNC):
+        if stopping(svc):
+            break
+        result = sync_athlete(svc, athlete_id)
+        if result.outcome != "skipped" or "resume_at" in result.counts:
+            if "alerts" not in result.counts:
+                # Catch up on activities that an interrupted earlier sync stored but never evaluated
+                # (SIGKILL between storing and evaluating). Evaluation is idempotent (dedupe keys) and cheap.
+                result = with_then(result, evaluate(svc, [athlete_id]))
+        results.append(result)
+    return results
+
+
+def reconcile_athlete(svc: Service, athlete_id: int, *, days: int | None = None) -> JobResult:
+    """Re-read one athlete's recent Strava days (edits and deletions)."""
+    return _strava_job(svc, JOB_RECONCILE, athlete_id,
+                       lambda strava_sync, athlete: strava_sync.reconcile(svc, athlete, days=days))
+
+
+def reconcile_all(svc: Service) -> list[JobResult]:
+    """The nightly reconciliation (edits and deletions on Strava) for every connected athlete."""
+    results = []
+    for athlete_id in _connected(svc, JOB_RECONCILE):
+        if stopping(svc):
+            break
+        results.append(reconcile_athlete(svc, athlete_id))
+    return results
+
+
+def _connected(svc: Service, job: str) -> list[int]:
+    try:
+        return list(svc.store.strava_connected_athletes())
+    except Exception as exc:  # noqa: BLE001 - recorded as a failed run of the job
+        failure = exc
+
+    def body() -> None:
+        raise failure
+    run_job(svc, job, body)
+    return []
+
+
+# ------------------------------------------------------------------------------- alerts
+_evaluate_lock = threading.Lock()  # one evaluation at a time in this process (cooldowns read-then-write)
+
+
+def evaluate(svc: Service, athlete_ids: Iterable[int]) -> JobResult:
+    """Evaluate the alert rules for these athletes (new alerts go to the outbox)."""
+    ids = sorted(set(athlete_ids))
+
+    def body() -> dict[str, Any]:
+        alerting = optional_module("alerting", "alert evaluation")
+        with _evaluate_lock:
+            counts = alerting.evaluate(svc, ids)
+        return {"athletes": ids, **(counts or {})}
+    return run_job(svc, JOB_EVALUATE, body, athlete_id=ids[0] if len(ids) == 1 else None)
+
+
+def deliver(svc: Service) -> JobResult:
+    """Send the outbox deliveries that are due (retries with back-off are the outbox's)."""
+    def body() -> dict[str, Any]:
+        alerting = optional_module("alerting", "alert delivery")
+        return alerting.deliver_due(svc)
+    return run_job(svc, JOB_DELIVER, body)
+
+
+# --------------------------------------------------------------------------- housekeeping
+def housekeeping(svc: Service, *, keep_days: int = KEEP_JOB_RUNS_DAYS) -> JobResult:
+    """Prune job runs older than ``keep_days`` (the latest run and error of each job stay)."""
+    from loadmon.storage.jobruns import prune_job_runs
+
+    def body() -> dict[str, Any]:
+        return {"pruned_runs": prune_job_runs(svc.store, before=svc.clock() - timedelta(days=keep_days))}
+    return run_job(svc, JOB_HOUSEKEEPING, body)
+
+
+__all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "housekeeping", "reconcile_all", "reconcile_athlete",
+           "sync_all", "sync_athlete"]

@@ -99,3 +99,13 @@ def test_every_rules_key_reaches_the_rules_by_name(tmp_path) -> None:
             changed[f.name] = f.default + 0.25
     config = make_config(tmp_path, alerts={"rules": changed})
     assert dataclasses.asdict(rule_thresholds(config)) == changed
+
+
+def test_the_metrics_doc_lists_the_channel_table() -> None:
+    text = (REPO_ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    start = text.index("| channel | unit | label | sports |")
+    table = text[start:].split("\n\n", 1)[0]
+    rows = [line.split("|")[1:-1] for line in table.splitlines()[2:]]
+    documented = [(r[0].strip().strip("`"), r[1].strip(), r[2].strip(), r[3].strip().startswith("running"))
+                  for r in rows]
+    assert documented == [(c.name, c.unit, c.label, c.running_only) for c in CHANNEL_SPECS]

@@ -14,6 +14,7 @@ import pytest
 from tests.alerts.conftest import ATHLETE, Runs
 from tests.conftest import REPO_ROOT, make_config
 
+from alerts.delivery.render import shown_numbers
 from alerts.rules import RuleThresholds, evaluate_rules
 from loadmon.config import RulesConfig
 from loadmon.engine import compute_load
@@ -109,3 +110,21 @@ def test_the_metrics_doc_lists_the_channel_table() -> None:
     documented = [(r[0].strip().strip("`"), r[1].strip(), r[2].strip(), r[3].strip().startswith("running"))
                   for r in rows]
     assert documented == [(c.name, c.unit, c.label, c.running_only) for c in CHANNEL_SPECS]
+
+
+def test_running_only_in_the_table_is_what_the_engine_counts() -> None:
+    athlete = replace(ATHLETE, hr_rest=50, hr_max=190)
+    ride = replace(_surge()[0], sport="cycling")
+    load = compute_load([ride], athlete, until=ride.local_date)
+    assert {name: not s.available for name, s in load.channels.items()} == {c.name: c.running_only for c in CHANNEL_SPECS}
+
+
+@pytest.mark.parametrize("spec", CHANNEL_SPECS, ids=lambda c: c.name)
+def test_an_acwr_message_shows_the_channel_unit_of_the_table(spec) -> None:
+    athlete = replace(ATHLETE, hr_rest=50, hr_max=190)
+    activities = _surge()
+    load = compute_load(activities, athlete, until=T)
+    (alert,) = evaluate_rules(athlete=athlete, load=load, activities=activities, rules=["acwr"], first_day=T, last_day=T,
+                              thresholds=RuleThresholds(acwr_channel=spec.name, acwr_kind="rolling_coupled", acwr_min_acute=0))
+    shown = dict(shown_numbers(alert))
+    assert shown["Last 7 days"].endswith(f" {spec.unit}") and shown["Your average week"].endswith(f" {spec.unit}")

@@ -32,6 +32,9 @@ import platformdirs
 
 from loadmon.domain import athlete_name_problem
 from loadmon.errors import ConfigError
+from loadmon.load_channels import ACWR_KIND_NAMES, CHANNEL_NAMES, CHANNEL_SPECS, one_of
+from loadmon.rule_thresholds import RuleThresholds
+from loadmon.sports import RUNNING_SPORTS
 
 APP_NAME = "loadmon"
 #: The shortest outbox lease: a claimed batch (10 rows) must not lapse while its sends (SMTP timeout 15 s) are under way.
@@ -60,8 +63,8 @@ class AthleteConfig:
 @dataclass(frozen=True, kw_only=True)
 class EngineConfig:
     running_sports: list[str] = _f(
-        ["running", "trail_running", "treadmill_running", "track_running", "virtual_running"],
-        "Sports whose distance and descent count in the distance_km / descent_m channels",
+        sorted(RUNNING_SPORTS),
+        f"Sports whose distance and descent count in the {' / '.join(c.name for c in CHANNEL_SPECS if c.running_only)} channels",
     )
     pmc_convention: str = _f("exp", "Fitness/fatigue decay: exp (exp(-1/N), true N-day time constant) or ewma (2/(N+1))")
     ctl_days: int = _f(42, "Fitness (CTL) time constant in days")
@@ -109,30 +112,20 @@ class EmailConfig:
     data_timeout_s: float = _f(300.0, "SMTP: seconds to wait for the server's reply after the message data (RFC 5321 allows 10 min); timeout_s + this must be shorter than alerts.delivery_lease_s")
 
 
-@dataclass(frozen=True, kw_only=True)
-class RulesConfig:
-    weekly_ramp_pct: float = _f(10.0, "weekly_ramp: alert when the last 7 days exceed the 7 before by more than this %")
-    weekly_ramp_min_km: float = _f(15.0, "weekly_ramp: no alert unless the last 7 days reach this many km")
-    weekly_ramp_min_increase_km: float = _f(3.0, "weekly_ramp: no alert unless the increase is at least this many km")
-    weekly_ramp_danger_pct: float = _f(30.0, "weekly_ramp: danger (instead of warning) above this %")
-    weekly_ramp_break_km: float = _f(5.0, "weekly_ramp: previous 7 days below this many km = a break (compared with the usual week before it)")
-    weekly_ramp_after_break_km: float = _f(25.0, "weekly_ramp: after a break with no known usual week before it, alert only above this many km")
-    acwr_kind: str = _f("ewma", "acwr: which ACWR the rule watches: ewma | rolling_coupled | rolling_uncoupled")
-    acwr_caution: float = _f(1.3, "acwr: caution (warning) at or above this ratio")
-    acwr_danger: float = _f(1.5, "acwr: danger at or above this ratio")
-    acwr_channel: str = _f("distance_km", "acwr: load channel of the ratio: distance_km | duration_min | descent_m | trimp | srpe")
-    acwr_min_acute: float = _f(15.0, "acwr: no alert unless the last 7 days' load reaches this (channel unit: km for distance_km)")
-    run_spike_pct: float = _f(10.0, "run_spike: alert when a run is this % longer than the longest of the previous 30 days")
-    run_spike_min_km: float = _f(5.0, "run_spike: ignore runs shorter than this")
-    descent_spike_pct: float = _f(25.0, "descent_spike: alert when a session's descent exceeds the 30-day max by more than this %")
-    descent_spike_floor_m: float = _f(150.0, "descent_spike: ignore sessions descending less than this (m)")
-    hilly_descent_floor_m: float = _f(200.0, "hilly_after_symptoms: a session is hilly above this descent (m) ...")
-    hilly_descent_floor_m_per_km: float = _f(15.0, "hilly_after_symptoms: ... and this descent per km (m/km), or above the 30-day 75th percentile")
-    hilly_descent_min_m: float = _f(50.0, "hilly_after_symptoms: the 75th-percentile test also needs at least this descent (m)")
-    symptom_window_days: int = _f(14, "hilly_after_symptoms: symptoms logged within this many days count")
-    symptom_min_severity: int = _f(3, "hilly_after_symptoms: minimum symptom severity (0-10)")
-    symptom_danger_severity: int = _f(5, "hilly_after_symptoms: danger (instead of warning) from this symptom severity")
-    cooldown_hours: float = _f(168.0, "weekly_ramp and acwr: at most one alert per this many hours unless the severity rises (per-run rules: one alert per run)")
+def _section_of(source: type, name: str, doc: str) -> type:
+    """A config section with the fields of the frozen dataclass ``source``: same names, types,
+    defaults and ``doc`` comments, without ``source``'s validation (the service builds ``source``
+    from the section and reports a bad value by its key)."""
+    hints = typing.get_type_hints(source)
+    specs = [(f.name, hints[f.name], field(default=f.default, metadata=f.metadata)) for f in dataclasses.fields(source)]
+    return dataclasses.make_dataclass(name, specs, frozen=True, kw_only=True, namespace={"__module__": __name__, "__doc__": doc})
+
+
+if typing.TYPE_CHECKING:
+    RulesConfig = RuleThresholds
+else:
+    #: ``[alerts.rules]``: one key per field of :class:`loadmon.rule_thresholds.RuleThresholds` (its defaults and docs).
+    RulesConfig = _section_of(RuleThresholds, "RulesConfig", "The alert rules' thresholds (``[alerts.rules]``).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -404,16 +397,10 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config key strava.api_url: not an http(s) URL: {cfg.strava.api_url!r}", key="strava.api_url")
     if cfg.engine.pmc_convention not in {"exp", "ewma"}:
         raise ConfigError(f"config key engine.pmc_convention: must be exp or ewma, got {cfg.engine.pmc_convention!r}", key="engine.pmc_convention")
-    if cfg.alerts.rules.acwr_kind not in {"ewma", "rolling_coupled", "rolling_uncoupled"}:
-        raise ConfigError(
-            f"config key alerts.rules.acwr_kind: must be ewma, rolling_coupled or rolling_uncoupled, got {cfg.alerts.rules.acwr_kind!r}",
-            key="alerts.rules.acwr_kind",
-        )
-    if cfg.alerts.rules.acwr_channel not in {"distance_km", "duration_min", "descent_m", "trimp", "srpe"}:
-        raise ConfigError(
-            f"config key alerts.rules.acwr_channel: must be distance_km, duration_min, descent_m, trimp or srpe, got {cfg.alerts.rules.acwr_channel!r}",
-            key="alerts.rules.acwr_channel",
-        )
+    for name, allowed in (("acwr_kind", ACWR_KIND_NAMES), ("acwr_channel", CHANNEL_NAMES)):
+        value = getattr(cfg.alerts.rules, name)
+        if value not in allowed:
+            raise ConfigError(f"config key alerts.rules.{name}: must be {one_of(allowed)}, got {value!r}", key=f"alerts.rules.{name}")
     if cfg.alerts.email.security not in {"none", "starttls", "ssl"}:
         raise ConfigError(f"config key alerts.email.security: must be none, starttls or ssl, got {cfg.alerts.email.security!r}", key="alerts.email.security")
     if not 1 <= cfg.alerts.email.smtp_port <= 65535:

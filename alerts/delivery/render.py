@@ -22,6 +22,7 @@ from email.utils import format_datetime, parseaddr
 
 from alerts.alert import Alert, NumberValue
 from alerts.rules import SEVERITY_RANK, SHOWN_NUMBERS
+from loadmon.load_channels import CHANNEL_BY_NAME
 
 SUBJECT_PREFIX = "[loadmon]"
 IDEMPOTENCY_HEADER = "X-Loadmon-Idempotency-Key"
@@ -108,11 +109,13 @@ def shown_numbers(alert: Alert) -> list[tuple[str, str]]:
     out = []
     for key, label, unit in spec:
         if "{u}" in key:  # the channel's unit: "last_7d_{u}" is "last_7d_km" (or _m, _min, ...)
+            channel = CHANNEL_BY_NAME.get(str(alert.numbers.get("channel")))
             prefix = key.split("{u}", 1)[0]
-            found = next((k for k in alert.numbers if k.startswith(prefix)), None)
+            found = (key.replace("{u}", channel.unit.lower()) if channel is not None
+                     else next((k for k in alert.numbers if k.startswith(prefix)), None))
             if found is None:
                 continue
-            key, unit = found, unit.replace("{u}", found[len(prefix):])
+            key, unit = found, unit.replace("{u}", channel.unit if channel is not None else found[len(prefix):])
         value = alert.numbers.get(key)
         if value is not None:
             out.append((label, _with_unit(value, unit)))

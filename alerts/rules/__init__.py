@@ -1,6 +1,7 @@
 """loadmon's alert rules: pure functions from an athlete's load to :class:`~alerts.alert.Alert` records.
 
 Pure: standard library + :mod:`loadmon.domain` + :mod:`loadmon.engine` + :mod:`alerts.alert`
++ :mod:`loadmon.load_channels` (channel labels) + :mod:`loadmon.rule_thresholds`
 (no I/O, no clock, no configuration; thresholds come in as :class:`RuleThresholds`).
 
 ::

@@ -18,6 +18,7 @@ from alerts.rules import evidence
 from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_cooldown
 from alerts.rules.text import amount, amount_short, pct, r1, r2, ratio, reaches, weekday_date
 from loadmon.domain import AlertSeverity
+from loadmon.load_channels import ACWR_KIND_BY_NAME, ACWR_LOW_BELOW, channel_label
 
 __all__ = ["RULE", "SHOWN", "acwr"]
 
@@ -30,19 +31,6 @@ SHOWN: tuple[tuple[str, str, str], ...] = (
     ("acwr", "Acute:chronic ratio", ""),
     ("next_7d_target_{u}", "Next 7 days: at most about", "{u}"),
 )
-
-CHANNEL_LABELS = {
-    "distance_km": "running distance",
-    "duration_min": "training time",
-    "descent_m": "running descent",
-    "trimp": "heart-rate load (TRIMP)",
-    "srpe": "session-RPE load",
-}
-KIND_LABELS = {
-    "ewma": "EWMA, 7 vs 28 days",
-    "rolling_coupled": "rolling averages, last 7 vs last 28 days",
-    "rolling_uncoupled": "rolling averages, last 7 days vs the 21 days before",
-}
 
 
 def acwr(inp: RuleInput) -> list[Alert]:
@@ -96,17 +84,17 @@ def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
     usual_words = ("your average week of the 21 days before them" if t.acwr_kind == "rolling_uncoupled"
                    else "your average week of the last 28 days")
     zone = "danger" if severity == AlertSeverity.DANGER else "caution"
-    what = CHANNEL_LABELS.get(t.acwr_channel, t.acwr_channel)
+    what = channel_label(t.acwr_channel)
     target = usual_week * t.acwr_caution if usual_week is not None else None
     next_step = (
         f"What to do: keep the next 7 days at or below about {amount(target, unit)} ({ratio(t.acwr_caution)} times "
-        f"{usual_words}, the top of the 0.8-{ratio(t.acwr_caution)} range), then let the load settle before "
+        f"{usual_words}, the top of the {ACWR_LOW_BELOW:g}-{ratio(t.acwr_caution)} range), then let the load settle before "
         f"adding more." if target is not None else ""
     )
     usual_text = f"{amount(usual_week, unit)}" if usual_week is not None else "unknown"
     message = (
         f"Your {what} in the last 7 days (to {weekday_date(day)}): {amount(last_7d, unit)}; {usual_words}: "
-        f"{usual_text}. Your acute:chronic workload ratio ({KIND_LABELS[t.acwr_kind]}) is {ratio(value)}, "
+        f"{usual_text}. Your acute:chronic workload ratio ({ACWR_KIND_BY_NAME[t.acwr_kind].how}) is {ratio(value)}, "
         f"{pct((value - 1.0) * 100.0)} above your chronic load. {how} "
         f"{ratio(value)} is in Gabbett's {zone} zone ({ratio(t.acwr_caution)}-{ratio(t.acwr_danger)} caution, "
         f"{ratio(t.acwr_danger)} and above danger). The ratio is contested as an injury predictor; "

@@ -31,6 +31,7 @@ from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_coold
 from alerts.rules.text import exceeds, km, km_short, pct, pct0, r1, reaches, weekday_date
 from loadmon.domain import AlertSeverity
 from loadmon.engine import DISTANCE, WARMING_UP
+from loadmon.load_channels import channel_label
 
 __all__ = ["RULE", "MAX_BREAK_WEEKS", "SHOWN", "weekly_ramp"]
 
@@ -188,7 +189,7 @@ def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: floa
             f"is weak. {next_step}"
         )
     rule_text = (
-        f"Weekly ramp: alert when the last 7 days' running distance is more than {pct(t.weekly_ramp_pct)} above "
+        f"Weekly ramp: alert when the last 7 days' {channel_label(DISTANCE)} is more than {pct(t.weekly_ramp_pct)} above "
         f"the 7 days before (danger above {pct(t.weekly_ramp_danger_pct)}), only when the last 7 days reach "
         f"{km(t.weekly_ramp_min_km)} and the increase is at least {km(t.weekly_ramp_min_increase_km)}. After a "
         f"break (7 days before below {km(t.weekly_ramp_break_km)}) the comparison is with the usual week before "

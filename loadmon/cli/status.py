@@ -9,10 +9,10 @@ import typer
 
 from loadmon.cli.app import app, console, fail, get_service, handled, lazy, parse_date, print_json, state  # noqa: F401
 from loadmon.cli.render import Col, print_table, say
+from loadmon.load_channels import ACWR_KIND_NAMES, ACWR_KIND_SPECS, ACWR_ZONE_RANGES
 
 load_service = lazy("loadmon.service.load")
 
-ZONE_LABEL = {"low": "below 0.8", "sweet_spot": "0.8-1.3", "caution": "1.3-1.5", "danger": ">= 1.5", None: ""}
 
 
 @app.command("status")
@@ -37,7 +37,7 @@ def _num(v: Any, nd: int = 1, suffix: str = "") -> str:
 
 # Ramp and ACWR cells hold a number or the reason it is missing: text (folded between words, never inside one).
 COLUMNS = (Col("channel"), Col("last 7 d", "number"), Col("7 d before", "number"), Col("ramp"),
-           Col("chronic/wk", "number"), Col("ACWR coupled"), Col("ACWR uncoupled"), Col("ACWR EWMA"),
+           Col("chronic/wk", "number"), *(Col(f"ACWR {k.short_label}") for k in ACWR_KIND_SPECS),
            Col("fitness", "number"), Col("fatigue", "number"), Col("form", "number"))
 
 
@@ -52,8 +52,8 @@ def _print_status(d: dict) -> None:
         if not c["available"]:
             rows.append((name, "-", "-", "-", "-", c["reason"] or "-", "-", "-", "-", "-", "-"))
             continue
-        acwr = [f"{_num(c['acwr'][k], 2)} {ZONE_LABEL[c['acwr_zone'][k]]}" if c["acwr"][k] is not None
-                else (c["acwr_reasons"][k] or "-") for k in ("rolling_coupled", "rolling_uncoupled", "ewma")]
+        acwr = [f"{_num(c['acwr'][k], 2)} {ACWR_ZONE_RANGES[c['acwr_zone'][k]]}" if c["acwr"][k] is not None
+                else (c["acwr_reasons"][k] or "-") for k in ACWR_KIND_NAMES]
         ramp = _num(c["ramp_pct"], 0, "%") if c["ramp_pct"] is not None else (c["ramp_reason"] or "-")
         rows.append((name, _num(c["acute_7d"]), _num(c["previous_7d"]), ramp, _num(c["chronic_weekly"]), *acwr,
                      _num(c["fitness"]), _num(c["fatigue"]), _num(c["form"])))

@@ -10,12 +10,13 @@ Public API (stable; the alert rules, the service and the CLI use it)::
     m.to_dict()                                    # stable JSON keys
     result.finding(activity_id)                    # ActivityFinding (runs only)
 
-Channels: ``distance_km``, ``duration_min``, ``descent_m``, ``trimp``, ``srpe``
-(:mod:`loadmon.engine.channels`). Metric definitions: :class:`DayMetrics`,
+Channels: ``distance_km``, ``duration_min``, ``descent_m``, ``trimp``, ``srpe`` (names, units,
+labels and sports: :data:`loadmon.load_channels.CHANNEL_SPECS`; arithmetic: :mod:`loadmon.engine.channels`). Metric definitions: :class:`DayMetrics`,
 :class:`ActivityFinding` and ``docs/metrics.md``. Reasons for ``None``:
 :mod:`loadmon.engine.reasons`.
 
-Pure: standard library + :mod:`loadmon.domain` + :mod:`loadmon.sports`; no I/O, no clock.
+Pure: standard library + :mod:`loadmon.domain` + :mod:`loadmon.sports` + :mod:`loadmon.load_channels`;
+no I/O, no clock.
 """
 
 from __future__ import annotations

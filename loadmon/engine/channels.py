@@ -1,15 +1,7 @@
 """Load channels: what one activity contributes to each daily load series.
 
-=================  ======  ==========================  =====================================
-channel            unit    sports                      per-activity load
-=================  ======  ==========================  =====================================
-``distance_km``    km      running sports (settings)   distance_m / 1000
-``duration_min``   min     all                         moving time (elapsed if none) / 60
-``descent_m``      m       running sports (settings)   elevation_loss_m
-``trimp``          TRIMP   all                         Banister TRIMP (needs avg HR and the
-                                                       athlete's hr_rest and hr_max)
-``srpe``           AU      all                         RPE (0-10) * minutes (Foster 1998)
-=================  ======  ==========================  =====================================
+Names, units, labels, which sports count and each one's per-activity load: the table
+:data:`loadmon.load_channels.CHANNEL_SPECS`.
 
 An activity without the input a channel needs contributes nothing to that channel (and is
 counted in ``ChannelSeries.activities_missing``). Non-finite or negative inputs count as
@@ -22,7 +14,7 @@ female curves (weighting a*exp(b*HRr) at HRr 0.8: 2.97 men, 3.05 unknown, 3.27 w
 one sex.
 
 The per-activity arithmetic lives in :func:`loadmon.engine.compute.compute_load` (one tight
-loop over the activities). Pure: standard library + :mod:`loadmon.domain`.
+loop over the activities). Pure: standard library + :mod:`loadmon.domain` + :mod:`loadmon.load_channels`.
 """
 
 from __future__ import annotations
@@ -30,21 +22,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loadmon.domain import Athlete, Sex
+from loadmon.load_channels import CHANNEL_NAMES, CHANNEL_SPECS
 
 __all__ = [
     "DISTANCE", "DURATION", "DESCENT", "TRIMP", "SRPE", "CHANNELS", "CHANNEL_UNITS",
     "TRIMP_CONSTANTS", "TrimpConstants", "trimp_reason",
 ]
 
-DISTANCE = "distance_km"
-DURATION = "duration_min"
-DESCENT = "descent_m"
-TRIMP = "trimp"
-SRPE = "srpe"
-
-#: Every channel, in display order.
-CHANNELS: tuple[str, ...] = (DISTANCE, DURATION, DESCENT, TRIMP, SRPE)
-CHANNEL_UNITS: dict[str, str] = {DISTANCE: "km", DURATION: "min", DESCENT: "m", TRIMP: "TRIMP", SRPE: "AU"}
+#: Every channel name, in display order (the specs: :data:`loadmon.load_channels.CHANNEL_SPECS`).
+CHANNELS: tuple[str, ...] = CHANNEL_NAMES
+DISTANCE, DURATION, DESCENT, TRIMP, SRPE = CHANNELS
+CHANNEL_UNITS: dict[str, str] = {c.name: c.unit for c in CHANNEL_SPECS}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,15 +22,15 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from loadmon.engine.settings import EngineSettings
+from loadmon.load_channels import ACWR_DANGER_FROM, ACWR_KIND_NAMES, ACWR_LOW_BELOW, ACWR_SWEET_SPOT_TOP
 
 __all__ = [
     "ACWR_KINDS", "ACWR_ZONES", "Ratio", "acwr_zone", "DayMetrics", "ChannelSeries",
     "SpikeBand", "SPIKE_BANDS", "SPIKE_WORDS", "spike_words", "spike_band_for", "ActivityFinding", "LoadResult",
 ]
 
-#: The three ACWR kinds, in display order: Hulin 2014 (coupled), Lolli/Windt 2019
-#: (uncoupled), Williams 2017 (EWMA).
-ACWR_KINDS: tuple[str, ...] = ("rolling_coupled", "rolling_uncoupled", "ewma")
+#: The three ACWR kinds, in display order (labels: :data:`loadmon.load_channels.ACWR_KIND_SPECS`).
+ACWR_KINDS: tuple[str, ...] = ACWR_KIND_NAMES
 #: Gabbett 2016 zones: low < 0.8 <= sweet_spot <= 1.3 < caution < 1.5 <= danger.
 ACWR_ZONES: tuple[str, ...] = ("low", "sweet_spot", "caution", "danger")
 
@@ -47,11 +47,11 @@ def acwr_zone(value: float | None) -> str | None:
     "caution" (> 1.3 and < 1.5), "danger" (>= 1.5); ``None`` for ``None``."""
     if value is None:
         return None
-    if value < 0.8:
+    if value < ACWR_LOW_BELOW:
         return "low"
-    if value <= 1.3:
+    if value <= ACWR_SWEET_SPOT_TOP:
         return "sweet_spot"
-    if value < 1.5:
+    if value < ACWR_DANGER_FROM:
         return "caution"
     return "danger"
 

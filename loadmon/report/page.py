@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 from loadmon.domain import Activity, Symptom
 from loadmon.engine import ACWR_KINDS, ChannelSeries, LoadResult, spike_words
+from loadmon.load_channels import ACWR_DANGER_FROM, ACWR_KIND_BY_NAME, ACWR_LOW_BELOW, ACWR_SWEET_SPOT_TOP, channel_label
 from loadmon.report.style import CSS, ERROR_HOOK, JS
 from loadmon.report.svg import Bar, TimeChart, fmt, responsive_svg
 from loadmon.report.tables import (
-    BAND_CSS, CHANNEL_LABELS, KIND_LABELS, alert_table, as_date, spike_table, summary_table, symptom_table,
+    BAND_CSS, alert_table, as_date, spike_table, summary_table, symptom_table,
 )
 
 __all__ = ["DEFAULT_MONTHS", "default_first_day", "render_report"]
@@ -110,8 +111,9 @@ ALERT_SWATCH = ('<span class="k k-alert" aria-hidden="true"><b style="color:#305
                 '<b style="color:#e8a400">&#9660;</b><b style="color:#c62828">&#9660;</b></span>')
 SPIKE_KEY = (_swatch("k-spike"), "Large dot with a dark ring: a distance spike, a run more than 10% longer than the longest run "
                         "of the previous 30 days (its colour gives how much longer, as in the legend above).")
-BAND_KEY = (_swatch("k-sweet"), "Green band, 0.8-1.3: the ratio Gabbett (2016) called the 'sweet spot'.")
-LINE_KEY = (_swatch("k-danger"), "Red dashed line, 1.5: where Gabbett's 'danger zone' starts.")
+BAND_KEY = (_swatch("k-sweet"), f"Green band, {ACWR_LOW_BELOW:g}-{ACWR_SWEET_SPOT_TOP:g}: the ratio Gabbett (2016) "
+                                 "called the 'sweet spot'.")
+LINE_KEY = (_swatch("k-danger"), f"Red dashed line, {ACWR_DANGER_FROM:g}: where Gabbett's 'danger zone' starts.")
 
 
 class _Marks:
@@ -217,8 +219,8 @@ def render_report(
 
     # --- weekly distance and descent ------------------------------------------------------
     parts.append("<h2>Weekly volume</h2>")
-    for name, css, label in (("distance_km", "bars-distance", "Weekly running distance"),
-                             ("descent_m", "bars-descent", "Weekly running descent")):
+    for name, css in (("distance_km", "bars-distance"), ("descent_m", "bars-descent")):
+        label = f"Weekly {channel_label(name)}"
         s = result.channels.get(name)
         if s is None or not s.available:
             parts.append(f'<p class="muted">{escape(label)}: not available ({escape(s.reason if s else "")}).</p>')
@@ -270,19 +272,20 @@ def render_report(
 
     # --- ACWR ---------------------------------------------------------------------------------
     days, cols = _window(series, first, last)
-    label = CHANNEL_LABELS.get(series.name, series.name)
+    label = channel_label(series.name)
     parts.append(f"<h2>Acute:chronic workload ratio ({escape(label)})</h2>")
     values = [v for k in ACWR_KINDS for v in cols[f"acwr_{k}"] if v is not None]
     top = min(4.0, max([2.0, *values]) * 1.05)
     chart = TimeChart(chart_id="chart-acwr", title=f"ACWR, {label}", first=first, last=last, y_min=0.0, y_max=top)
-    chart.band(0.8, 1.3, css="sweet", tip="0.8-1.3: Gabbett's 'sweet spot'")
-    chart.hline(1.5, css="danger-line", tip="1.5: Gabbett's 'danger zone' threshold")
+    low, top_sweet, danger = ACWR_LOW_BELOW, ACWR_SWEET_SPOT_TOP, ACWR_DANGER_FROM
+    chart.band(low, top_sweet, css="sweet", tip=f"{low:g}-{top_sweet:g}: Gabbett's 'sweet spot'")
+    chart.hline(danger, css="danger-line", tip=f"{danger:g}: Gabbett's 'danger zone' threshold")
     marks.draw(chart)
     colours = {"rolling_coupled": "#3f7fd1", "rolling_uncoupled": "#8e44ad", "ewma": "#e67e22"}
     for k in ACWR_KINDS:
-        chart.line(days, cols[f"acwr_{k}"], css=f"line acwr-{k}", series=k, label=f"ACWR {KIND_LABELS[k]}")
+        chart.line(days, cols[f"acwr_{k}"], css=f"line acwr-{k}", series=k, label=f"ACWR {ACWR_KIND_BY_NAME[k].label}")
     parts.append(_figure(
-        chart, legend=_legend("chart-acwr", [(k, KIND_LABELS[k], colours[k]) for k in ACWR_KINDS]),
+        chart, legend=_legend("chart-acwr", [(k, ACWR_KIND_BY_NAME[k].label, colours[k]) for k in ACWR_KINDS]),
         key=[BAND_KEY, LINE_KEY, *marks.key],
         caption="The ACWR is contested: Impellizzeri et al. 2020 found fixed or random chronic loads predict about as "
                 "well, and Frandsen et al. 2025 found no positive dose-response in runners. Values above 4 are drawn "

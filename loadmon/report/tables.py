@@ -13,22 +13,11 @@ from html import escape
 from typing import Any
 
 from loadmon.engine import ACWR_KINDS, ActivityFinding, LoadResult, acwr_zone
+from loadmon.load_channels import ACWR_KIND_BY_NAME, channel_label
 from loadmon.report.svg import fmt
 
 __all__ = ["alert_table", "html_table", "spike_table", "summary_table", "symptom_table", "as_date"]
 
-KIND_LABELS = {
-    "rolling_coupled": "rolling, coupled (Hulin 2014)",
-    "rolling_uncoupled": "rolling, uncoupled (Lolli/Windt 2019)",
-    "ewma": "EWMA 7/28 (Williams 2017)",
-}
-CHANNEL_LABELS = {
-    "distance_km": "running distance",
-    "duration_min": "training time",
-    "descent_m": "running descent",
-    "trimp": "TRIMP (heart rate)",
-    "srpe": "session RPE load",
-}
 BAND_CSS = {"<=10%": "band-ref", ">10-30%": "band-1", ">30-100%": "band-2", ">100%": "band-3"}
 
 #: One cell: its HTML (already escaped), its CSS class ("" for none) and optional extra attributes.
@@ -67,11 +56,11 @@ def html_table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, stack:
 
 def summary_table(result: LoadResult, day: date) -> str:
     """One row per load channel on ``day``: 7-day sum, ramp, the three ACWRs, PMC, monotony."""
-    headers = ["channel", "last 7 days", "weekly ramp", *(f"ACWR {KIND_LABELS[k]}" for k in ACWR_KINDS),
+    headers = ["channel", "last 7 days", "weekly ramp", *(f"ACWR {ACWR_KIND_BY_NAME[k].label}" for k in ACWR_KINDS),
                "fitness / fatigue / form", "monotony"]
     rows: list[list[Cell]] = []
     for name, series in result.channels.items():
-        label = (escape(CHANNEL_LABELS.get(name, name)), "")
+        label = (escape(channel_label(name)), "")
         if not series.available:
             rows.append([label, (f"not available: {escape(series.reason or '')}", "muted",
                                  f'colspan="{len(headers) - 1}"')])

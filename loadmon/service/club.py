@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from loadmon.domain import Activity, Athlete, Symptom
-from loadmon.engine import compute_load
+from loadmon.engine import DISTANCE, compute_load
 from loadmon.service.context import Service
 from loadmon.service.load import _end_of_day, active_symptoms, engine_settings, today_for
 
@@ -103,7 +103,7 @@ def _row(svc: Service, athlete: Athlete, day: date, activities: list[Activity], 
         "distance_7d_km": None, "ramp_pct": None, "ramp_reason": None,
         "acwr_ewma": None, "acwr_zone": None, "acwr_reason": None, "last_run": None,
     }
-    series = result.channels.get("distance_km")
+    series = result.channels.get(DISTANCE)
     if series is not None and series.available and series.first_day is not None and series.first_day <= day:
         m = series.day(day)
         row.update(distance_7d_km=round(m.acute_7d, 3), ramp_pct=None if m.ramp_pct is None else round(m.ramp_pct, 1),

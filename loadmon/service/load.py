@@ -10,10 +10,13 @@ from zoneinfo import ZoneInfo
 
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete, Symptom
-from loadmon.engine import ACWR_KINDS, EngineSettings, LoadResult, compute_load, spike_words
+from loadmon.engine import (
+    ACWR_KINDS, DESCENT, DISTANCE, DURATION, SRPE, TRIMP, EngineSettings, LoadResult, compute_load, spike_words,
+)
 from loadmon.service.context import Service
 
-STATUS_CHANNELS = ("distance_km", "descent_m", "duration_min", "trimp", "srpe")
+#: The status channels in their display order (running volume first).
+STATUS_CHANNELS = (DISTANCE, DESCENT, DURATION, TRIMP, SRPE)
 #: The period `loadmon report` shows without --since or --all.
 REPORT_MONTHS = 6
 

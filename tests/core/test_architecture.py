@@ -45,7 +45,18 @@ def _pure_violations(package: Path, allowed_prefixes: tuple[str, ...]) -> list[s
 def test_engine_uses_only_the_standard_library() -> None:
     engine = REPO_ROOT / "loadmon" / "engine"
     assert engine.is_dir()
-    assert _pure_violations(engine, ("loadmon.engine", "loadmon.domain", "loadmon.sports", "loadmon.elevation")) == []
+    assert _pure_violations(engine, ("loadmon.engine", "loadmon.domain", "loadmon.sports", "loadmon.elevation",
+                                      "loadmon.load_channels")) == []
+
+
+def test_the_shared_vocabularies_use_only_the_standard_library() -> None:
+    """The channel table and the rule thresholds: read by the engine, the rules, the report and the config."""
+    for name in ("load_channels.py", "rule_thresholds.py"):
+        file = REPO_ROOT / "loadmon" / name
+        assert file.is_file()
+        bad = [n for n in _imports(file) if n.split(".")[0] not in STDLIB and n != "__future__"
+               and not n.startswith(("loadmon.domain", "loadmon.load_channels"))]
+        assert bad == [], f"{name} imports {bad}"
 
 
 def test_alert_rules_use_only_the_standard_library() -> None:
@@ -55,7 +66,8 @@ def test_alert_rules_use_only_the_standard_library() -> None:
     assert rules.exists()
     pkg = rules if rules.is_dir() else rules.parent
     files = [rules] if rules.is_file() else None
-    allowed = ("alerts.rules", "alerts.alert", "alerts.evidence", "loadmon.engine", "loadmon.domain", "loadmon.sports")
+    allowed = ("alerts.rules", "alerts.alert", "alerts.evidence", "loadmon.engine", "loadmon.domain", "loadmon.sports",
+               "loadmon.load_channels", "loadmon.rule_thresholds")
     if files:
         bad = [f"{rules.name} imports {n}" for n in _imports(rules)
                if n.split(".")[0] not in STDLIB and n != "__future__" and not n.startswith(allowed)]

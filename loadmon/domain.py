@@ -136,6 +136,7 @@ class Activity:
     steep_descent_m: float | None = None  # None: no distance + altitude stream to measure it
     excluded: bool = False  # the user took it out of the load (`loadmon activities exclude`): kept, not counted
     excluded_reason: str | None = None
+    truncated: bool = False  # only the readable part of a FIT file whose end is missing (`import --allow-truncated`)
 
 
 SYMPTOM_SITES: tuple[str, ...] = (

@@ -184,7 +184,8 @@ def activities_cmd(
         columns = [Col("id", "number"), Col("date", "date"), Col("sport"), Col("km", "number"), Col("moving", "number"),
                    Col("ascent m", "number"), Col("descent m", "number"), Col("steep m", "number"), Col("elev. source"),
                    Col("avg HR", "number"), Col("source")]
-        rows = [(a.id, a.local_date.isoformat(), a.sport + (" (excluded)" if a.excluded else " (dup)" if a.duplicate_of else ""),
+        rows = [(a.id, a.local_date.isoformat(), a.sport + (" (excluded)" if a.excluded else " (dup)" if a.duplicate_of else "")
+                 + (" (truncated)" if a.truncated else ""),
                  _fmt(a.distance_m, 1000, 2), _duration(a.moving_time_s), _fmt(a.elevation_gain_m, 1, 0),
                  _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
                  a.avg_hr or "-", a.source) for a in acts]
@@ -203,7 +204,7 @@ def _activity_json(a, tz: str) -> dict:
         "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
         "max_hr": a.max_hr, "perceived_exertion": a.perceived_exertion, "device": a.device,
         "deleted": a.deleted, "duplicate_of": a.duplicate_of, "excluded": a.excluded,
-        "excluded_reason": a.excluded_reason,
+        "excluded_reason": a.excluded_reason, "truncated": a.truncated,
     }
 
 

@@ -121,6 +121,8 @@ class ActivityRow(Base):
     duplicate_of: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("activities.id", ondelete="SET NULL"))
     excluded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # kept, not counted
     excluded_reason: Mapped[str | None] = mapped_column(Text)
+    # read from a FIT file whose end is missing (`import --allow-truncated`): only the readable part
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     quality: Mapped[int | None]  # completeness of the record (loadmon.storage.duplicates.completeness)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -85,7 +85,7 @@ def _to_activity(row: ActivityRow) -> Activity:
         avg_hr=row.avg_hr, max_hr=row.max_hr, perceived_exertion=row.perceived_exertion, device=row.device,
         name=row.name, external_id=row.external_id, deleted=row.deleted, duplicate_of=row.duplicate_of,
         private=row.private, steep_descent_m=row.steep_descent_m, excluded=row.excluded,
-        excluded_reason=row.excluded_reason,
+        excluded_reason=row.excluded_reason, truncated=row.truncated,
     )
 
 
@@ -98,13 +98,13 @@ _ACTIVITY_COLUMNS = (
     "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
     "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
     "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
-    "excluded", "excluded_reason",
+    "excluded", "excluded_reason", "truncated",
 )
 
 _RECORD_FIELDS = (
     "sport", "sub_sport", "name", "start_time", "utc_offset_s", "distance_m", "moving_time_s", "elapsed_time_s",
     "elevation_gain_m", "elevation_loss_m", "steep_descent_m", "avg_hr", "max_hr", "perceived_exertion", "device", "external_id",
-    "private", "content_hash",
+    "private", "content_hash", "truncated",
 )
 
 

@@ -211,6 +211,10 @@ def test_cli_allow_truncated_imports_the_readable_part_marked_truncated(tmp_path
     (notice,) = out["notices"]
     assert notice["file"] == str(cut) and notice["notice"].startswith("truncated: ")
     assert notice["notice"].endswith("imported what was readable")
+    listed = subprocess.run([sys.executable, "-m", "loadmon", "--config", str(config), "activities", "--json"],
+                            capture_output=True, text=True, timeout=HARNESS_TIMEOUT_S, cwd=ROOT, env=env)
+    (activity,) = json.loads(listed.stdout)
+    assert activity["truncated"] is True  # stored marked, and shown so
 
 
 def test_a_folder_that_cannot_be_listed_is_reported_even_as_root(tmp_path: Path) -> None:

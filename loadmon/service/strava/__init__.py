@@ -17,6 +17,8 @@ tokens and the shared request budget, and stores what it reads. One module per p
 * :mod:`.sync` - the incremental :func:`sync` with the reconciliation of recent days, and
   :func:`reconcile` (the nightly part alone).
 * :mod:`.status` - :func:`status`.
+* :mod:`.records` - what these hand upward: :class:`SyncResult`, :class:`BackfillResult`,
+  :class:`StravaStatus`, :class:`DisconnectResult` (each with ``to_dict()``, the JSON form).
 * :mod:`.common` - state keys, page size, the injected sleep and stop flag, time helpers.
 
 The clock is ``svc.clock`` and the sleep ``svc.extras.get("sleep", time.sleep)``. Nothing here
@@ -37,11 +39,21 @@ from loadmon.service.strava.oauth import (
     parse_redirect,
     redirect_uri_for,
 )
+from loadmon.service.strava.records import (
+    BackfillResult,
+    DisconnectResult,
+    RunCounts,
+    SkippedItem,
+    StravaLink,
+    StravaStatus,
+    SyncResult,
+)
 from loadmon.service.strava.status import status
 from loadmon.service.strava.sync import reconcile, sync
 
 __all__ = [
-    "BACKFILL_KEY", "BackfillProgress", "ConnectResult", "OAuthCallback", "backfill", "budget_eta", "complete_connect",
-    "connect_url", "connected_athletes", "disconnect", "format_resume", "make_budget", "new_oauth_state",
-    "parse_redirect", "reconcile", "redirect_uri_for", "status", "sync",
+    "BACKFILL_KEY", "BackfillProgress", "BackfillResult", "ConnectResult", "DisconnectResult", "OAuthCallback",
+    "RunCounts", "SkippedItem", "StravaLink", "StravaStatus", "SyncResult", "backfill", "budget_eta",
+    "complete_connect", "connect_url", "connected_athletes", "disconnect", "format_resume", "make_budget",
+    "new_oauth_state", "parse_redirect", "reconcile", "redirect_uri_for", "status", "sync",
 ]

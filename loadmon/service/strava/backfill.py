@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from loadmon.service.strava.common import (
 )
 from loadmon.service.strava.credentials import open_connector
 from loadmon.service.strava.pages import Tally, consume, evaluate_alerts
+from loadmon.service.strava.records import BackfillResult
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,7 +118,7 @@ class _BackfillRun:
                 svc.store.set_state(athlete.id, BACKFILL_KEY, value)
                 self.latest = value
                 log.info("strava.backfill.paused", athlete_id=athlete.id, resume_at=iso(resume_at),
-                         **self.tally.as_dict())
+                         **self.tally.to_dict())
             return completed, resume_at, conn.budget.waits, conn.budget.waited_s
 
     def cumulative(self) -> dict[str, Any]:
@@ -197,7 +198,7 @@ def backfill(
     progress: Callable[[BackfillProgress], None] | None = None,
     alerts: bool = True,
     reserve: bool = False,
-) -> dict[str, Any]:
+) -> BackfillResult:
     """Read the athlete's Strava history (from ``since``, else all of it), oldest first; resumable.
 
     Continues from the stored cursor (``since`` differing from the stored one starts again
@@ -209,22 +210,22 @@ def backfill(
     while less than a fifth of the 15-minute window or of the day is left, so the other
     athletes' syncs still get requests.
 
-    Returns: new, updated, unchanged, errors, error_messages, requests, pages, listed (this
-    run), total_listed (all runs), done, stopped (stop flag), cursor, resume_at (+ message),
-    waits, waited_s, and ``alerts`` when the rules ran (something was stored and ``alerts``).
+    Returns a :class:`BackfillResult` (``to_dict()``: new, updated, unchanged, errors,
+    error_messages, requests, pages, listed (this run), total_listed (all runs), done, stopped
+    (stop flag), cursor, resume_at (+ message), waits, waited_s, and ``alerts`` when the rules
+    ran: something was stored and ``alerts``).
     """
     run = _BackfillRun(svc, athlete, since=since, progress=progress)
     completed, resume_at, waits, waited_s = run.run(wait=wait, reserve=reserve)
     final, tally = run.state, run.tally
-    out = tally.as_dict()
-    out.pop("rechecked")
-    out.update({"athlete": athlete.name, "done": bool(completed and final.get("done")), "cursor": final.get("cursor"),
-                "resume_at": iso(resume_at), "waits": waits, "waited_s": round(waited_s, 1),
-                "total_listed": int(final.get("listed", 0)), "stopped": not completed and resume_at is None})
-    if resume_at is not None:
-        out["message"] = f"Strava request budget spent: {format_resume(resume_at, svc.clock())}"
+    result = BackfillResult(
+        athlete=athlete.name, counts=tally.counts(), done=bool(completed and final.get("done")),
+        stopped=not completed and resume_at is None, cursor=final.get("cursor"), resume_at=iso(resume_at),
+        message=f"Strava request budget spent: {format_resume(resume_at, svc.clock())}" if resume_at else None,
+        waits=waits, waited_s=round(waited_s, 1), total_listed=int(final.get("listed", 0)))
     log.info("strava.backfill.end", athlete_id=athlete.id,
-             **{k: v for k, v in out.items() if k not in ("error_messages", "skipped")})
+             **{k: v for k, v in result.to_dict().items() if k not in ("error_messages", "skipped")})
     if alerts and tally.changed:
-        evaluate_alerts(svc, athlete, out)
-    return out
+        fired, error = evaluate_alerts(svc, athlete)
+        result = replace(result, alerts=fired, alerts_error=error)
+    return result

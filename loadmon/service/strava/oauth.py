@@ -21,6 +21,7 @@ from loadmon.errors import ConfigError, LoadmonError, StravaAuthError, StravaAut
 from loadmon.service.context import Service
 from loadmon.service.strava.common import BACKFILL_KEY, READ_ALL, RECHECK_KEY, iso, log, session_for, sleep_of
 from loadmon.service.strava.credentials import credentials, save_tokens, stored_tokens
+from loadmon.service.strava.records import DisconnectResult
 
 
 def redirect_uri_for(port: int) -> str:
@@ -209,7 +210,7 @@ class OAuthCallback:
         self.close()
 
 
-def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
+def disconnect(svc: Service, athlete: Athlete) -> DisconnectResult:
     """Revoke loadmon's access on Strava and delete the stored tokens.
 
     When Strava cannot be reached or refuses, the tokens are deleted locally all the same
@@ -217,7 +218,7 @@ def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
     """
     row = svc.store.get_strava_connection(athlete.id)
     if row is None:
-        return {"athlete": athlete.name, "was_connected": False, "deauthorized": False, "remote_error": None}
+        return DisconnectResult(athlete=athlete.name, was_connected=False, deauthorized=False, remote_error=None)
     tokens = stored_tokens(row)
     cfg = svc.config.strava
     remote_error: str | None = None
@@ -233,6 +234,6 @@ def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
         session.close()
     svc.store.delete_strava_connection(athlete.id)
     log.info("strava.disconnect", athlete_id=athlete.id, deauthorized=remote_error is None)
-    return {"athlete": athlete.name, "was_connected": True, "deauthorized": remote_error is None,
-            "remote_error": remote_error}
+    return DisconnectResult(athlete=athlete.name, was_connected=True, deauthorized=remote_error is None,
+                            remote_error=remote_error)
 

@@ -15,6 +15,7 @@ from loadmon.domain import ActivityRecord, Athlete
 from loadmon.errors import LoadmonError, RateLimitExhausted, StravaAuthError, StravaError
 from loadmon.service.context import Service
 from loadmon.service.strava.common import RECHECK_KEY, log, stop_requested
+from loadmon.service.strava.records import RunCounts, SkippedItem
 
 
 @dataclass
@@ -30,12 +31,12 @@ class Tally:
     pages: int = 0
     requests: int = 0
     error_messages: list[str] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # {"activity_id", "reason", "error"} per skipped item
+    skipped: list[SkippedItem] = field(default_factory=list)
 
     def skip(self, athlete: Athlete, activity_id: int | None, reason: str, message: str) -> None:
         """One activity skipped with a named error (logged, counted); the sync goes on past it."""
         self.error_messages.append(message)
-        self.skipped.append({"activity_id": activity_id, "reason": reason, "error": message})
+        self.skipped.append(SkippedItem(activity_id=activity_id, reason=reason, error=message))
         log.warning("strava.activity.skipped", athlete_id=athlete.id, activity_id=activity_id, reason=reason,
                     error=message)
 
@@ -43,11 +44,13 @@ class Tally:
     def changed(self) -> bool:
         return bool(self.new or self.updated or self.deleted)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"new": self.new, "updated": self.updated, "deleted": self.deleted, "unchanged": self.unchanged,
-                "errors": len(self.error_messages), "error_messages": list(self.error_messages),
-                "skipped": [dict(x) for x in self.skipped],
-                "requests": self.requests, "pages": self.pages, "listed": self.listed, "rechecked": self.rechecked}
+    def counts(self) -> RunCounts:
+        return RunCounts(new=self.new, updated=self.updated, deleted=self.deleted, unchanged=self.unchanged,
+                         error_messages=tuple(self.error_messages), skipped=tuple(self.skipped),
+                         requests=self.requests, pages=self.pages, listed=self.listed, rechecked=self.rechecked)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.counts().to_dict()
 
 
 def with_descent(conn: StravaConnector, rec: ActivityRecord, tally: Tally) -> ActivityRecord:
@@ -155,15 +158,16 @@ def consume(
         tally.requests = conn.requests_made
 
 
-def evaluate_alerts(svc: Service, athlete: Athlete, out: dict[str, Any]) -> None:
-    """Evaluate the alert rules for the athlete and deliver what is due (when alerting exists)."""
+def evaluate_alerts(svc: Service, athlete: Athlete) -> tuple[dict[str, Any] | None, str | None]:
+    """Evaluate the alert rules for the athlete and deliver what is due (when alerting exists).
+    ``(what the rules did, None)``, or ``(None, why they did not run)``."""
     try:
         from loadmon.service import alerting
     except ImportError:  # pragma: no cover - alerting lands with its own issue
-        return
+        return None, None
     try:
-        out["alerts"] = alerting.evaluate_and_deliver(svc, {athlete.id})
+        return alerting.evaluate_and_deliver(svc, {athlete.id}), None
     except LoadmonError as exc:  # the activities are stored; say why the alerts did not run
-        out["alerts_error"] = str(exc)
         log.error("strava.alerts_failed", athlete_id=athlete.id, error=str(exc))
+        return None, str(exc)
 

@@ -11,6 +11,7 @@ alert rules are evaluated and due alerts delivered. :func:`reconcile` is the nig
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,9 +35,10 @@ from loadmon.service.strava.common import (
 )
 from loadmon.service.strava.credentials import open_connector
 from loadmon.service.strava.pages import Tally, consume, evaluate_alerts
+from loadmon.service.strava.records import SyncResult
 
 
-def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = True) -> dict[str, Any]:
+def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = True) -> SyncResult:
     """Incremental sync plus reconciliation of the last ``[strava] reconcile_days``.
 
     Lists from ``min(newest stored start - overlap_hours, now - reconcile_days)`` and stores new
@@ -47,8 +49,9 @@ def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = T
     (:func:`loadmon.service.alerting.evaluate_and_deliver`). The stop flag
     (``svc.extras["stop"]``) is checked between pages; an interrupted listing marks nothing deleted.
 
-    Returns counts: new, updated, deleted, unchanged, errors (+ error_messages naming each
-    activity), requests, rechecked, pages, listed; ``backfill`` when one was continued; ``alerts``.
+    Returns a :class:`SyncResult`: the counts (new, updated, deleted, unchanged, errors with
+    error_messages naming each activity, requests, rechecked, pages, listed); ``backfill`` when
+    one was continued; ``alerts`` when the rules ran.
     Raises :class:`RateLimitExhausted` (its ``counts``: what was done before) when the budget is spent and
     ``wait`` is False; :class:`StravaAuthError` when access was revoked (connection marked).
     """
@@ -64,20 +67,18 @@ def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = T
     out = _list_and_reconcile(svc, athlete, after=after, reconcile_from=window_start, wait=wait, job="sync")
     if backfilling and not stop_requested(svc):
         try:
-            out["backfill"] = backfill(svc, athlete, wait=False, alerts=False, reserve=True)
+            bf = backfill(svc, athlete, wait=False, alerts=False, reserve=True)
         except StravaAuthError:
             raise
         except LoadmonError as exc:  # the sync itself is done; the backfill resumes next time
-            out["backfill"] = {"error": str(exc)}
-        bf = out["backfill"]
-        if bf.get("new") or bf.get("updated"):
-            out["changed"] = True
-        out["requests"] += int(bf.get("requests", 0))
-    _finish(svc, athlete, out, alerts=alerts)
-    return out
+            out = replace(out, backfill_error=str(exc))
+        else:
+            counts = replace(out.counts, requests=out.counts.requests + bf.counts.requests)
+            out = replace(out, backfill=bf, counts=counts)
+    return _finish(svc, athlete, out, alerts=alerts)
 
 
-def reconcile(svc: Service, athlete: Athlete, *, days: int | None = None, alerts: bool = True) -> dict[str, Any]:
+def reconcile(svc: Service, athlete: Athlete, *, days: int | None = None, alerts: bool = True) -> SyncResult:
     """The nightly reconciliation alone: list the last ``days`` (default ``reconcile_days``),
     store new and edited activities, mark deleted what Strava no longer lists. Same counts as
     :func:`sync`."""
@@ -86,12 +87,11 @@ def reconcile(svc: Service, athlete: Athlete, *, days: int | None = None, alerts
         raise ValidationError(f"reconcile days must be at least 1, got {days}")
     start = svc.clock() - timedelta(days=days)
     out = _list_and_reconcile(svc, athlete, after=start, reconcile_from=start, wait=False, job="reconcile")
-    _finish(svc, athlete, out, alerts=alerts)
-    return out
+    return _finish(svc, athlete, out, alerts=alerts)
 
 
 def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reconcile_from: datetime, wait: bool,
-                        job: str) -> dict[str, Any]:
+                        job: str) -> SyncResult:
     now = svc.clock()
     fresh_after = now - timedelta(hours=FRESH_HOURS)
     recheck_every = timedelta(hours=RECHECK_EVERY_HOURS)
@@ -126,7 +126,7 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
                                  recheck_state=recheck_state)
         except RateLimitExhausted as exc:
             _prune_rechecks(svc, athlete, checked, fresh_after)
-            counts = tally.as_dict()
+            counts = tally.to_dict()
             log.info(f"strava.{job}.paused", athlete_id=athlete.id, resume_at=iso(exc.resume_at),
                      **{k: v for k, v in counts.items() if k not in ("error_messages", "skipped")})
             raise exc.with_counts(counts) from None
@@ -138,10 +138,8 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
             tally.deleted = svc.store.mark_deleted(athlete.id, SOURCE, gone)
             log.info("strava.deleted", athlete_id=athlete.id, activity_ids=gone)
     _prune_rechecks(svc, athlete, checked, fresh_after)
-    out = tally.as_dict()
-    out.update({"athlete": athlete.name, "window_start": iso(reconcile_from), "listed_from": iso(after),
-                "complete": completed, "changed": tally.changed})
-    return out
+    return SyncResult(athlete=athlete.name, counts=tally.counts(), window_start=iso(reconcile_from) or "",
+                      listed_from=iso(after) or "", complete=completed)
 
 
 def _prune_rechecks(svc: Service, athlete: Athlete, checked: dict[int, datetime], fresh_after: datetime) -> None:
@@ -164,11 +162,14 @@ def _recheck_value(checked: dict[int, datetime], fresh_after: datetime) -> dict[
     return {str(k): iso(v) for k, v in checked.items() if v >= oldest}
 
 
-def _finish(svc: Service, athlete: Athlete, out: dict[str, Any], *, alerts: bool) -> None:
-    changed = bool(out.pop("changed", False))
-    if alerts and changed:
-        evaluate_alerts(svc, athlete, out)
-    summary = {k: v for k, v in out.items() if k not in ("error_messages", "skipped", "alerts", "backfill")}
+def _finish(svc: Service, athlete: Athlete, out: SyncResult, *, alerts: bool) -> SyncResult:
+    """Run the alert rules when something changed; store the counts as the last sync."""
+    if alerts and out.changed:
+        fired, error = evaluate_alerts(svc, athlete)
+        out = replace(out, alerts=fired, alerts_error=error)
+    left_out = ("error_messages", "skipped", "alerts", "backfill")
+    summary = {k: v for k, v in out.to_dict().items() if k not in left_out}
     svc.store.set_state(athlete.id, LAST_SYNC_KEY, {"at": iso(svc.clock()), "counts": summary})
     log.info("strava.sync", athlete_id=athlete.id, **{k: v for k, v in summary.items() if k != "athlete"})
+    return out
 

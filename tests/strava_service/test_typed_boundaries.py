@@ -93,3 +93,40 @@ def test_the_stored_connection_is_a_record_without_tokens_in_its_repr(svc, athle
     assert conn.access_token and conn.access_token not in repr(conn) and conn.refresh_token not in repr(conn)
     with pytest.raises(AttributeError):
         setattr(conn, "needs_reauth", True)  # frozen
+
+
+COUNTS = ["new", "updated", "deleted", "unchanged", "errors", "error_messages", "skipped", "requests", "pages", "listed"]
+
+
+def test_the_dict_view_keeps_the_json_keys_in_their_order(svc, athlete, strava_server, sim_clock) -> None:
+    """`--json` and job_runs print these dicts: the records' to_dict() keeps the keys and their order."""
+    from loadmon.service import strava_sync
+
+    add_history(strava_server, 3, start=sim_clock.now() - timedelta(days=5), every=timedelta(days=1))
+    bf = strava_sync.backfill(svc, athlete, alerts=False)
+    assert list(bf) == [*COUNTS, "athlete", "done", "cursor", "resume_at", "waits", "waited_s", "total_listed",
+                        "stopped"]
+    out = strava_sync.sync(svc, athlete)
+    assert list(out) == [*COUNTS, "rechecked", "athlete", "window_start", "listed_from", "complete"]
+    info = strava_sync.status(svc, athlete)
+    assert list(info) == ["athlete", "connected", "credentials_configured", "api_url", "strava_athlete_id", "scope",
+                          "needs_reauth", "token_expires_at", "token_expired", "backfill", "last_sync", "budget"]
+    assert list(info["budget"][0]) == ["kind", "window_start", "window_used", "window_limit", "day", "day_used",
+                                       "day_limit", "margin"]
+    assert list(strava_sync.disconnect(svc, athlete)) == ["athlete", "was_connected", "deauthorized", "remote_error"]
+    assert list(strava_sync.status(svc, athlete))[:5] == ["athlete", "connected", "credentials_configured", "api_url",
+                                                          "backfill"]
+
+
+def test_the_package_hands_up_records(svc, athlete, strava_server, sim_clock) -> None:
+    from loadmon.service.strava import BackfillResult, StravaStatus, SyncResult, backfill, status
+
+    add_history(strava_server, 4, start=sim_clock.now() - timedelta(days=6), every=timedelta(days=1))
+    bf = backfill(svc, athlete, alerts=False)
+    assert isinstance(bf, BackfillResult) and bf.done and bf.counts.new == 4 and bf.resume_at is None
+    res = sync(svc, athlete)
+    assert isinstance(res, SyncResult) and res.complete and res.counts.unchanged == 4 and not res.changed
+    assert res.backfill is None and res.alerts is None  # nothing changed: the rules did not run
+    st = status(svc, athlete)
+    assert isinstance(st, StravaStatus) and st.connected and st.link is not None and not st.link.needs_reauth
+    assert st.last_sync is not None and st.last_sync["counts"]["unchanged"] == 4

@@ -220,7 +220,7 @@ def backfill(
     final, tally = run.state, run.tally
     result = BackfillResult(
         athlete=athlete.name, counts=tally.counts(), done=bool(completed and final.get("done")),
-        stopped=not completed and resume_at is None, cursor=final.get("cursor"), resume_at=iso(resume_at),
+        stopped=not completed and resume_at is None, cursor=parse_iso(final.get("cursor")), resume_at=resume_at,
         message=f"Strava request budget spent: {format_resume(resume_at, svc.clock())}" if resume_at else None,
         waits=waits, waited_s=round(waited_s, 1), total_listed=int(final.get("listed", 0)))
     log.info("strava.backfill.end", athlete_id=athlete.id,

@@ -8,6 +8,7 @@ as before these records existed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from connectors.strava import BudgetStatus
@@ -73,8 +74,8 @@ class BackfillResult:
     counts: RunCounts
     done: bool  # the whole history is read
     stopped: bool  # the stop flag ended the run
-    cursor: str | None  # ISO start time of the newest activity read (the stored position)
-    resume_at: str | None  # ISO time to run again when the budget ended the run
+    cursor: datetime | None  # start time of the newest activity read (the stored position)
+    resume_at: datetime | None  # when to run again, when the budget ended the run
     message: str | None  # with resume_at: "Strava request budget spent: resume after ..."
     waits: int  # sleeps for the budget in this run
     waited_s: float
@@ -85,9 +86,9 @@ class BackfillResult:
     def to_dict(self) -> dict[str, Any]:
         out = self.counts.to_dict()
         out.pop("rechecked")
-        out.update({"athlete": self.athlete, "done": self.done, "cursor": self.cursor, "resume_at": self.resume_at,
-                    "waits": self.waits, "waited_s": self.waited_s, "total_listed": self.total_listed,
-                    "stopped": self.stopped})
+        out.update({"athlete": self.athlete, "done": self.done, "cursor": iso(self.cursor),
+                    "resume_at": iso(self.resume_at), "waits": self.waits, "waited_s": self.waited_s,
+                    "total_listed": self.total_listed, "stopped": self.stopped})
         if self.message is not None:
             out["message"] = self.message
         out.update(_alerts_dict(self.alerts, self.alerts_error))
@@ -101,8 +102,8 @@ class SyncResult:
 
     athlete: str
     counts: RunCounts
-    window_start: str  # ISO: the reconciliation covers from here
-    listed_from: str  # ISO: the listing started here
+    window_start: datetime  # the reconciliation covers from here
+    listed_from: datetime  # the listing started here
     complete: bool  # the listing was read to its end (only then is anything marked deleted)
     backfill: BackfillResult | None = None  # an unfinished backfill continued after the sync
     backfill_error: str | None = None  # why continuing it failed (it resumes next time)
@@ -117,8 +118,8 @@ class SyncResult:
 
     def to_dict(self) -> dict[str, Any]:
         out = self.counts.to_dict()
-        out.update({"athlete": self.athlete, "window_start": self.window_start, "listed_from": self.listed_from,
-                    "complete": self.complete})
+        out.update({"athlete": self.athlete, "window_start": iso(self.window_start),
+                    "listed_from": iso(self.listed_from), "complete": self.complete})
         if self.backfill is not None:
             out["backfill"] = self.backfill.to_dict()
         elif self.backfill_error is not None:
@@ -134,7 +135,7 @@ class StravaLink:
     strava_athlete_id: int
     scope: str | None
     needs_reauth: bool
-    token_expires_at: str  # ISO
+    token_expires_at: datetime
     token_expired: bool
 
 
@@ -159,7 +160,7 @@ class StravaStatus:
                                "credentials_configured": self.credentials_configured, "api_url": self.api_url}
         if self.link is not None:
             out.update({"strava_athlete_id": self.link.strava_athlete_id, "scope": self.link.scope,
-                        "needs_reauth": self.link.needs_reauth, "token_expires_at": self.link.token_expires_at,
+                        "needs_reauth": self.link.needs_reauth, "token_expires_at": iso(self.link.token_expires_at),
                         "token_expired": self.link.token_expired})
         out["backfill"] = self.backfill
         out["last_sync"] = self.last_sync

@@ -6,7 +6,7 @@ from __future__ import annotations
 from loadmon.domain import Athlete
 from loadmon.service.context import Service
 from loadmon.service.strava.budget import make_budget
-from loadmon.service.strava.common import BACKFILL_KEY, LAST_SYNC_KEY, iso
+from loadmon.service.strava.common import BACKFILL_KEY, LAST_SYNC_KEY
 from loadmon.service.strava.records import StravaLink, StravaStatus
 
 
@@ -17,7 +17,7 @@ def status(svc: Service, athlete: Athlete) -> StravaStatus:
     link = None
     if row is not None:
         link = StravaLink(strava_athlete_id=row.strava_athlete_id, scope=row.scope, needs_reauth=row.needs_reauth,
-                          token_expires_at=iso(row.expires_at) or "", token_expired=row.expires_at <= svc.clock())
+                          token_expires_at=row.expires_at, token_expired=row.expires_at <= svc.clock())
     configured = bool(cfg.client_id.strip() and cfg.client_secret.strip())
     return StravaStatus(athlete=athlete.name, credentials_configured=configured,
                         api_url=cfg.api_url, link=link, backfill=svc.store.get_state(athlete.id, BACKFILL_KEY),

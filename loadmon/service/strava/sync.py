@@ -138,8 +138,8 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
             tally.deleted = svc.store.mark_deleted(athlete.id, SOURCE, gone)
             log.info("strava.deleted", athlete_id=athlete.id, activity_ids=gone)
     _prune_rechecks(svc, athlete, checked, fresh_after)
-    return SyncResult(athlete=athlete.name, counts=tally.counts(), window_start=iso(reconcile_from) or "",
-                      listed_from=iso(after) or "", complete=completed)
+    return SyncResult(athlete=athlete.name, counts=tally.counts(), window_start=reconcile_from, listed_from=after,
+                      complete=completed)
 
 
 def _prune_rechecks(svc: Service, athlete: Athlete, checked: dict[int, datetime], fresh_after: datetime) -> None:

@@ -40,8 +40,8 @@ def budget_eta(requests_left: float, budget: RateBudget, now: datetime, *, secon
     read = next(s for s in budget.status() if s.kind == "read")
     per_window = max(1, read.window_limit - read.margin)
     per_day = max(1, read.day_limit - read.margin)
-    left_window = max(0, per_window - read.window_used)
-    left_day = max(0, per_day - read.day_used)
+    left_window: float = max(0, per_window - read.window_used)
+    left_day: float = max(0, per_day - read.day_used)
     t = now
     remaining = float(requests_left)
     for _ in range(100_000):

@@ -8,7 +8,10 @@ value at fault and never contain secrets.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
 
 class LoadmonError(Exception):
@@ -74,8 +77,23 @@ class StravaError(ConnectorError):
     """Strava answered with an error that is not retried away."""
 
 
+class StravaAuthReason(StrEnum):
+    """Why Strava (or loadmon) refused access; set where the error is raised."""
+
+    GRANT = "grant"  # the athlete's grant is missing, revoked or lacks a scope: the athlete reconnects
+    AUTHORIZATION_CODE = "authorization_code"  # the code of a connect attempt was refused (single-use, expired)
+    REDIRECT = "redirect"  # the OAuth redirect was refused, forged, empty or never came
+    APPLICATION_CREDENTIALS = "application_credentials"  # [strava] client_id / client_secret refused: config
+    APPLICATION_INACTIVE = "application_inactive"  # Strava marked the application inactive (every request 403)
+
+
 class StravaAuthError(StravaError):
-    """Tokens are missing, revoked or rejected: the athlete must reconnect."""
+    """Tokens are missing, revoked or rejected: the athlete must reconnect (``reason`` says
+    whose problem it is: the athlete's grant, or the application's credentials/state)."""
+
+    def __init__(self, message: str, *, reason: StravaAuthReason = StravaAuthReason.GRANT) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class StravaMalformedError(StravaError):
@@ -85,9 +103,14 @@ class StravaMalformedError(StravaError):
 class RateLimitExhausted(StravaError):
     """The request budget is spent and waiting was not allowed (``--no-wait``)."""
 
-    def __init__(self, message: str, *, resume_at: datetime) -> None:
+    def __init__(self, message: str, *, resume_at: datetime, counts: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.resume_at = resume_at
+        self.counts: dict[str, Any] = dict(counts or {})  # what the interrupted run did before the budget ran out
+
+    def with_counts(self, counts: Mapping[str, Any]) -> RateLimitExhausted:
+        """The same error carrying ``counts`` (raise it ``from`` this one)."""
+        return RateLimitExhausted(str(self), resume_at=self.resume_at, counts=counts)
 
 
 class DeliveryError(LoadmonError):

@@ -15,7 +15,7 @@ Public API (the service layer calls these; nothing here touches the database)::
 """
 
 from connectors.strava.connector import ActivityPage, StravaConnector
-from connectors.strava.descent import Descent, estimated_descent
+from connectors.strava.descent import Descent, DescentNote, estimated_descent
 from connectors.strava.mapping import ItemError, record_from_activity
 from connectors.strava.ratelimit import BudgetStatus, BudgetStore, InMemoryBudgetStore, RateBudget
 from connectors.strava.retry import RetryPolicy
@@ -31,7 +31,7 @@ from connectors.strava.tokens import (
 )
 
 __all__ = [
-    "DEFAULT_SCOPE", "STRAVA_URL", "ActivityPage", "BudgetStatus", "BudgetStore", "Descent", "InMemoryBudgetStore",
+    "DEFAULT_SCOPE", "STRAVA_URL", "ActivityPage", "BudgetStatus", "BudgetStore", "Descent", "DescentNote", "InMemoryBudgetStore",
     "ItemError", "RateBudget", "RetryPolicy", "StravaConnector", "StravaTokens", "authorize_url", "deauthorize",
     "estimated_descent", "exchange_code", "make_session", "record_from_activity", "refresh", "require_activity_scope",
 ]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from loadmon.errors import StravaAuthError
+from loadmon.errors import StravaAuthError, StravaAuthReason
 
 if TYPE_CHECKING:  # stravalib (and pint under it) costs ~0.5 s to import: loaded on first use only
     from stravalib import Client
@@ -114,12 +114,12 @@ def auth_error(response: requests.Response | None, *, athlete_id: int | None, ac
     if any(e.get("resource") == "Application" for e in errors):
         return StravaAuthError(
             f"Strava rejected the application credentials while {action} ({describe_fault(response)}): "
-            "check [strava] client_id and client_secret"
+            "check [strava] client_id and client_secret", reason=StravaAuthReason.APPLICATION_CREDENTIALS,
         )
     if any(e.get("resource") == "AuthorizationCode" for e in errors):
         return StravaAuthError(
             f"Strava rejected the authorization code ({describe_fault(response)}): codes are single-use and "
-            "expire quickly; run `loadmon strava connect` again"
+            "expire quickly; run `loadmon strava connect` again", reason=StravaAuthReason.AUTHORIZATION_CODE,
         )
     return StravaAuthError(
         f"Strava access was revoked for {who} ({action}: {describe_fault(response)}): "

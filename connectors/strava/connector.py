@@ -37,13 +37,21 @@ import requests
 import structlog
 
 from connectors.strava.client import auth_error, describe_fault, new_client
-from connectors.strava.descent import STREAM_KEYS, Descent, descent_from_streams, estimated_descent
+from connectors.strava.descent import STREAM_KEYS, Descent, DescentNote, descent_from_streams, estimated_descent
 from connectors.strava.mapping import ItemError, activity_id_of, activity_label, record_from_activity, start_time_of
 from connectors.strava.ratelimit import RateBudget
 from connectors.strava.retry import RetryPolicy
 from connectors.strava.tokens import StravaTokens, refresh_with_client
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.errors import ConnectorError, LoadmonError, RateLimitExhausted, StravaAuthError, StravaError, StravaMalformedError
+from loadmon.errors import (
+    ConnectorError,
+    LoadmonError,
+    RateLimitExhausted,
+    StravaAuthError,
+    StravaAuthReason,
+    StravaError,
+    StravaMalformedError,
+)
 from loadmon.sports import FOOT_SPORTS
 
 log = structlog.get_logger("connectors.strava")
@@ -220,7 +228,8 @@ class StravaConnector:
                 if status == 404:
                     raise _NotFound(what) from None
                 if isinstance(e, exc.ApplicationInactive):
-                    raise StravaAuthError(f"Strava refused {what}: {protocol.INACTIVE_APPLICATION_MESSAGE}") from None
+                    raise StravaAuthError(f"Strava refused {what}: {protocol.INACTIVE_APPLICATION_MESSAGE}",
+                                          reason=StravaAuthReason.APPLICATION_INACTIVE) from None
                 if status == 403:
                     raise StravaAuthError(
                         f"Strava refused {what} ({describe_fault(response)}): the application may be inactive or the "
@@ -377,17 +386,17 @@ class StravaConnector:
         Manual activities have nothing to stream: no request is made.
         """
         if manual:
-            return estimated_descent(total_elevation_gain_m, manual=True, note="manual activity")
+            return estimated_descent(total_elevation_gain_m, manual=True, note=DescentNote.MANUAL)
         what = f"streams of activity {activity_id}"
         try:
             streams = self._call(what, lambda: self._client.get_activity_streams(activity_id, types=list(STREAM_KEYS)))
         except _NotFound:
             self._stream_failures = 0
             log.info("strava.streams.missing", activity_id=activity_id)
-            return estimated_descent(total_elevation_gain_m, note="streams 404")
+            return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAMS_MISSING)
         except StravaMalformedError as e:
             log.warning("strava.streams.malformed", activity_id=activity_id, error=str(e))
-            return estimated_descent(total_elevation_gain_m, note="streams malformed")
+            return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAMS_MALFORMED)
         except _ServerErrors as e:
             # One activity whose streams Strava cannot serve must not block the backfill forever
             # (it gets the estimate); two in a row look like an outage: stop, resume from the cursor.
@@ -395,14 +404,14 @@ class StravaConnector:
             if self._stream_failures >= 2:
                 raise
             log.warning("strava.streams.failed", activity_id=activity_id, error=str(e))
-            return estimated_descent(total_elevation_gain_m, note="streams failed (HTTP 5xx)")
+            return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAMS_FAILED)
         self._stream_failures = 0
         try:
             return descent_from_streams(streams, activity_id=activity_id, total_elevation_gain_m=total_elevation_gain_m,
                                         hysteresis_m=self._hysteresis_m)
         except StravaMalformedError as e:
             log.warning("strava.streams.malformed", activity_id=activity_id, error=str(e))
-            return estimated_descent(total_elevation_gain_m, note="streams malformed")
+            return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAMS_MALFORMED)
 
     def with_descent(self, record: ActivityRecord) -> ActivityRecord:
         """``record`` with ``elevation_loss_m`` / ``elevation_source`` filled (streams when worth it)."""
@@ -411,11 +420,11 @@ class StravaConnector:
         if record.sport in self._stream_sports and not manual and not indoor_flat:
             d = self.fetch_descent(record.source_id, total_elevation_gain_m=record.elevation_gain_m)
         else:
-            note = "manual activity" if manual else ("indoor, no climbing" if indoor_flat else "sport not streamed")
+            note = DescentNote.MANUAL if manual else (DescentNote.INDOOR_FLAT if indoor_flat else DescentNote.SPORT_NOT_STREAMED)
             d = estimated_descent(record.elevation_gain_m, manual=manual, note=note)
         extra = dict(record.extra)
-        if d.note:
-            extra["descent_note"] = d.note
+        if d.note is not None:
+            extra["descent_note"] = d.note.value
         if d.source is ElevationSource.COMPUTED:
             extra["stream_gain_m"] = d.gain_m
         return replace(record, elevation_loss_m=d.loss_m, elevation_source=d.source, steep_descent_m=d.steep_loss_m,

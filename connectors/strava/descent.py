@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from connectors.plausibility import climb_limit_m, plausible_altitude
@@ -36,15 +37,42 @@ from loadmon.errors import StravaMalformedError
 STREAM_KEYS: tuple[str, ...] = ("altitude", "distance", "time", "heartrate")
 
 
+class DescentNote(StrEnum):
+    """Why a descent is an estimate (stored as ``extra["descent_note"]``, the value text)."""
+
+    MANUAL = "manual activity"
+    INDOOR_FLAT = "indoor, no climbing"
+    SPORT_NOT_STREAMED = "sport not streamed"
+    STREAMS_MISSING = "streams 404"
+    STREAMS_MALFORMED = "streams malformed"
+    STREAMS_FAILED = "streams failed (HTTP 5xx)"  # Strava could not serve them now: worth reading again
+    STREAMS_REFUSED = "streams refused"  # a 4xx on the streams request
+    NO_ALTITUDE = "no altitude stream"
+
+    @property
+    def retry(self) -> bool:
+        """True when the streams may well be read next time (a passing server error)."""
+        return self is DescentNote.STREAMS_FAILED
+
+    @classmethod
+    def of(cls, extra: Mapping[str, Any]) -> DescentNote | None:
+        """The note stored in a record's ``extra`` (``None``: computed from streams, or unknown text)."""
+        try:
+            return cls(extra["descent_note"])
+        except (KeyError, ValueError):
+            return None
+
+
 class Descent(NamedTuple):
     gain_m: float | None
     loss_m: float | None
     source: ElevationSource
-    note: str = ""  # why a fallback was used ("streams 404", "manual", ...)
+    note: DescentNote | None = None  # why a fallback was used (None: computed from the streams)
     steep_loss_m: float | None = None  # descent at -8 % or steeper (needs the distance stream too)
 
 
-def estimated_descent(total_elevation_gain_m: float | None, *, manual: bool = False, note: str = "") -> Descent:
+def estimated_descent(total_elevation_gain_m: float | None, *, manual: bool = False,
+                      note: DescentNote | None = None) -> Descent:
     """The fallback: loss = ``total_elevation_gain`` (start == end), marked ESTIMATED."""
     if total_elevation_gain_m is None or (manual and total_elevation_gain_m <= 0):
         return Descent(total_elevation_gain_m, None, ElevationSource.NONE, note)
@@ -94,7 +122,7 @@ def descent_from_streams(
     if altitudes is not None:
         altitudes = [a if plausible_altitude(a) else None for a in altitudes]  # same index as distance
     if altitudes is None or sum(1 for a in altitudes if a is not None) < 2:
-        return estimated_descent(total_elevation_gain_m, note="no altitude stream")
+        return estimated_descent(total_elevation_gain_m, note=DescentNote.NO_ALTITUDE)
     gain, loss = gain_loss(altitudes) if hysteresis_m is None else gain_loss(altitudes, hysteresis_m)
     try:
         distances = numeric_series(streams, "distance", activity_id=activity_id)

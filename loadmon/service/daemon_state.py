@@ -73,7 +73,7 @@ def strava_connections(svc: Service) -> dict[int, bool]:
     for a in svc.store.list_athletes():
         conn = svc.store.get_strava_connection(a.id)
         if conn is not None:
-            out[a.id] = bool(conn.get("needs_reauth"))
+            out[a.id] = conn.needs_reauth
     return out
 
 

@@ -12,10 +12,10 @@ import sqlite3
 import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, delete, event, func, or_, select, text, update
 from sqlalchemy.engine import Engine, make_url
@@ -37,6 +37,9 @@ from loadmon.storage.models import (
     SymptomRow,
     SyncStateRow,
 )
+
+if TYPE_CHECKING:
+    from loadmon.storage.budget import SqlBudgetStore
 
 __all__ = ["DUPLICATE_START_S", "DUPLICATE_DISTANCE_FRACTION", "ImportOutcome", "Store", "UpsertResult"]
 
@@ -62,6 +65,19 @@ class UpsertResult:
     created: bool
     changed: bool
     error: str | None = None  # why the database refused this one record (the others were stored)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StravaConnection:
+    """An athlete's stored Strava grant (the tokens are left out of ``repr``: never in logs)."""
+
+    athlete_id: int
+    strava_athlete_id: int
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    expires_at: datetime
+    scope: str | None
+    needs_reauth: bool
 
 
 def _safe_url(url: str) -> str:
@@ -764,14 +780,14 @@ class Store:
                 row.scope = scope if scope is not None else row.scope
                 row.needs_reauth = False
 
-    def get_strava_connection(self, athlete_id: int) -> dict[str, Any] | None:
+    def get_strava_connection(self, athlete_id: int) -> StravaConnection | None:
         with self.session() as s:
             row = s.get(StravaConnectionRow, athlete_id)
             if row is None:
                 return None
-            return {"athlete_id": row.athlete_id, "strava_athlete_id": row.strava_athlete_id,
-                    "access_token": row.access_token, "refresh_token": row.refresh_token, "expires_at": row.expires_at,
-                    "scope": row.scope, "needs_reauth": row.needs_reauth}
+            return StravaConnection(athlete_id=row.athlete_id, strava_athlete_id=row.strava_athlete_id,
+                                    access_token=row.access_token, refresh_token=row.refresh_token,
+                                    expires_at=row.expires_at, scope=row.scope, needs_reauth=bool(row.needs_reauth))
 
     def strava_connected_athletes(self) -> list[int]:
         with self.session() as s:
@@ -868,8 +884,9 @@ class Store:
                 q = q.where(ActivityRow.start_time >= since)
             return {int(sid): h for sid, h in s.execute(q)}
 
-    def budget_store(self) -> Any:
-        """The Strava request budget shared by every process on this database (``BudgetStore``)."""
+    def budget_store(self) -> SqlBudgetStore:
+        """The Strava request budget shared by every process on this database (it implements the
+        connector's ``BudgetStore`` protocol, plus ``prune``)."""
         from loadmon.storage.budget import SqlBudgetStore
 
         return SqlBudgetStore(self.engine)

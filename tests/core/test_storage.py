@@ -147,7 +147,7 @@ def test_strava_tokens_state_and_job_runs(store: Store) -> None:
     store.save_strava_tokens(a.id, strava_athlete_id=2**40, access_token="A", refresh_token="R", expires_at=T0, scope="read")
     store.save_strava_tokens(a.id, strava_athlete_id=2**40, access_token="A2", refresh_token="R2", expires_at=T0, scope=None)
     conn = store.get_strava_connection(a.id)
-    assert (conn["refresh_token"], conn["scope"], conn["strava_athlete_id"]) == ("R2", "read", 2**40)
+    assert (conn.refresh_token, conn.scope, conn.strava_athlete_id) == ("R2", "read", 2**40)
     assert store.strava_connected_athletes() == [a.id]
     store.mark_strava_needs_reauth(a.id)
     assert store.strava_connected_athletes() == []

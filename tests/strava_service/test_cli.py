@@ -78,8 +78,8 @@ def test_connect_with_a_code_stores_the_tokens_and_prints_none(cli, live_server)
     code, res = _connect(cli, live_server)
     assert f"connected me to Strava athlete {ATHLETE_ID}" in res.output
     conn = _connection(cli)
-    assert conn["strava_athlete_id"] == ATHLETE_ID and conn["scope"] == "read,activity:read_all"
-    for secret in (code, conn["access_token"], conn["refresh_token"], CLIENT_SECRET):
+    assert conn.strava_athlete_id == ATHLETE_ID and conn.scope == "read,activity:read_all"
+    for secret in (code, conn.access_token, conn.refresh_token, CLIENT_SECRET):
         assert secret not in res.output
 
 
@@ -109,7 +109,7 @@ def test_connect_through_the_local_callback(cli, live_server, monkeypatch) -> No
     assert opened and opened[0] in res.output  # the URL is printed too (headless machines)
     assert f"redirect_uri=http%3A%2F%2F127.0.0.1%3A{cli.port}%2F" in opened[0]
     assert "scope=read%2Cactivity%3Aread_all" in opened[0]
-    assert _connection(cli)["scope"] == "read,activity:read_all"
+    assert _connection(cli).scope == "read,activity:read_all"
 
 
 def test_connect_rejects_a_redirect_with_another_state(cli, live_server, monkeypatch) -> None:
@@ -136,7 +136,7 @@ def test_status_backfill_no_wait_sync_and_disconnect(cli, live_server) -> None:
     assert "connected as Strava athlete" in res.output and "access token expires" in res.output
     assert "backfill: not started" in res.output and "budget read: 0/10 this 15-min window" in res.output
     conn = _connection(cli)
-    assert conn["access_token"] not in res.output and conn["refresh_token"] not in res.output
+    assert conn.access_token not in res.output and conn.refresh_token not in res.output
 
     res = cli("strava", "backfill", "--no-wait")  # 10 reads per window, margin 2: stops after 8
     assert res.exit_code == 3, res.output

@@ -18,7 +18,7 @@ def test_echo_logs_the_sql_without_the_tokens(store_url, caplog, capsys) -> None
         with caplog.at_level(logging.INFO, logger="sqlalchemy.engine"):
             store.save_strava_tokens(athlete.id, strava_athlete_id=134815, access_token=ACCESS, refresh_token=REFRESH,
                                      expires_at=datetime(2030, 1, 1, tzinfo=UTC), scope="read")
-            assert store.get_strava_connection(athlete.id)["access_token"] == ACCESS
+            assert store.get_strava_connection(athlete.id).access_token == ACCESS
     finally:
         store.close()
     logged = caplog.text + capsys.readouterr().out

@@ -56,10 +56,10 @@ def test_rotated_refresh_tokens_are_stored_at_once(svc, strava_server, sim_clock
         strava_sync.sync(svc, athlete)
     new = svc.store.get_strava_connection(athlete.id)
     assert strava_server.token_requests == ["refresh_token"]
-    assert new["refresh_token"] != old["refresh_token"] and new["expires_at"] > old["expires_at"]
-    assert new["refresh_token"] in strava_server.refresh_tokens  # the one Strava now accepts
-    assert old["refresh_token"] not in strava_server.refresh_tokens
-    assert not new["needs_reauth"]
+    assert new.refresh_token != old.refresh_token and new.expires_at > old.expires_at
+    assert new.refresh_token in strava_server.refresh_tokens  # the one Strava now accepts
+    assert old.refresh_token not in strava_server.refresh_tokens
+    assert not new.needs_reauth
     # another process (a new Service on the same database) carries on with the stored tokens
     other = Service(config=svc.config, store=svc.store, clock=sim_clock.now, sleep=sim_clock.sleep)
     assert strava_sync.sync(other, athlete)["new"] == 3
@@ -73,7 +73,7 @@ def test_revoked_access_marks_the_connection_and_says_to_reconnect(svc, strava_s
     with pytest.raises(StravaAuthError, match=r"revoked.*run `loadmon strava connect` again") as err:
         strava_sync.sync(svc, athlete)
     assert "'me'" in str(err.value) and "re-authorisation" in str(err.value)
-    assert svc.store.get_strava_connection(athlete.id)["needs_reauth"]
+    assert svc.store.get_strava_connection(athlete.id).needs_reauth
     assert svc.store.strava_connected_athletes() == []  # the daemon skips it from now on
     sent = len(strava_server.log)
     with pytest.raises(StravaAuthError, match="loadmon strava connect"):
@@ -110,7 +110,7 @@ def test_no_token_code_or_secret_in_logs_errors_or_results(svc, strava_server, s
         result = strava_sync.complete_connect(svc, athlete, code=code, scope="read,activity:read_all")
         texts += [repr(result), json.dumps(result.to_dict())]
         row = svc.store.get_strava_connection(athlete.id)
-        secrets += [row["access_token"], row["refresh_token"]]
+        secrets += [row.access_token, row.refresh_token]
         add_history(strava_server, 3, start=sim_clock.now() - timedelta(days=5), every=timedelta(days=1))
         bad = summary_activity(5, athlete_id=ATHLETE_ID, start=sim_clock.now() - timedelta(days=1))
         bad["distance"] = "far"
@@ -120,7 +120,7 @@ def test_no_token_code_or_secret_in_logs_errors_or_results(svc, strava_server, s
         out = strava_sync.sync(svc, athlete, wait=True)
         texts.append(json.dumps(out, default=str))
         row = svc.store.get_strava_connection(athlete.id)
-        secrets += [row["access_token"], row["refresh_token"]]
+        secrets += [row.access_token, row.refresh_token]
         texts.append(json.dumps(strava_sync.status(svc, athlete), default=str))
         strava_server.revoke(ATHLETE_ID)
         strava_server.expire_access_tokens()

@@ -30,12 +30,13 @@ from loadmon.service.strava import (
     new_oauth_state,
     parse_redirect,
     redirect_uri_for,
+    require_credentials,
 )
 
 __all__ = [
     "BACKFILL_KEY", "BackfillProgress", "ConnectResult", "OAuthCallback", "backfill", "budget_eta", "complete_connect",
     "connect_url", "connected_athletes", "disconnect", "format_resume", "make_budget", "new_oauth_state",
-    "parse_redirect", "reconcile", "redirect_uri_for", "status", "sync",
+    "parse_redirect", "reconcile", "redirect_uri_for", "require_credentials", "status", "sync",
 ]
 
 

@@ -28,7 +28,7 @@ logs or returns a token or the client secret.
 from loadmon.service.strava.backfill import BackfillProgress, backfill
 from loadmon.service.strava.budget import budget_eta, make_budget
 from loadmon.service.strava.common import BACKFILL_KEY, format_resume
-from loadmon.service.strava.credentials import connected_athletes
+from loadmon.service.strava.credentials import connected_athletes, require_credentials
 from loadmon.service.strava.oauth import (
     ConnectResult,
     OAuthCallback,
@@ -55,5 +55,5 @@ __all__ = [
     "BACKFILL_KEY", "BackfillProgress", "BackfillResult", "ConnectResult", "DisconnectResult", "OAuthCallback",
     "RunCounts", "SkippedItem", "StravaLink", "StravaStatus", "SyncResult", "backfill", "budget_eta",
     "complete_connect", "connect_url", "connected_athletes", "disconnect", "format_resume", "make_budget",
-    "new_oauth_state", "parse_redirect", "reconcile", "redirect_uri_for", "status", "sync",
+    "new_oauth_state", "parse_redirect", "reconcile", "redirect_uri_for", "require_credentials", "status", "sync",
 ]

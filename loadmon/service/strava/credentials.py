@@ -38,6 +38,12 @@ def credentials(config: Config) -> tuple[str, str]:
     return client_id, secret
 
 
+def require_credentials(config: Config) -> None:
+    """A :class:`ConfigError` naming the key when the Strava API credentials are missing or
+    malformed (``loadmon sync`` says so before any other work)."""
+    credentials(config)
+
+
 def save_tokens(svc: Service, athlete: Athlete, tokens: StravaTokens) -> None:
     svc.store.save_strava_tokens(athlete.id, strava_athlete_id=tokens.athlete_id, access_token=tokens.access_token,
                                  refresh_token=tokens.refresh_token, expires_at=tokens.expires_at,

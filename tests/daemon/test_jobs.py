@@ -87,16 +87,16 @@ def test_the_run_time_state_is_typed_on_the_service(svc, watch) -> None:
     """The stop flag, the sleep and the watch state are typed fields of the Service: the flag the
     daemon sets on SIGTERM is the one the folder scan and the Strava sync check."""
     from loadmon.daemon import Daemon
-    from loadmon.service import strava_sync
+    from loadmon.service.strava import common as strava_common
 
     naps: list[float] = []
     other = Service(config=svc.config, store=svc.store, sleep=naps.append)
-    strava_sync._sleep(other)(1.5)
+    strava_common.sleep_of(other)(1.5)
     assert naps == [1.5]  # the injected sleep, not time.sleep
     assert isinstance(svc.watch_state, jobs.WatchState) and isinstance(svc.stop, threading.Event)
     fit_file(watch / "run.fit", km=10, old=True)
     Daemon(svc).request_stop("test")
-    assert strava_sync._stop_requested(svc) and not strava_sync._stop_requested(other)
+    assert strava_common.stop_requested(svc) and not strava_common.stop_requested(other)
     result = jobs.import_watched(svc)
     assert result.counts["stopped"] is True and result.counts["imported"] == 0
     svc.stop.clear()

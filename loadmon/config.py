@@ -357,11 +357,19 @@ def _secrets_in(cls: type, data: dict[str, Any], prefix: str = "") -> list[str]:
                 found += _secrets_in(hints[f.name], value, f"{key}.")
         elif f.metadata.get("url") or "url" in f.name:
             urls = value if isinstance(value, list) else [value]
-            if any(isinstance(u, str) and "@" in urlsplit(u).netloc for u in urls):
+            # a database URL holds a secret only with a password; an apprise push URL carries its token
+            if any(isinstance(u, str) and ("push" in f.name or _has_password(u)) for u in urls):
                 found.append(key)
         elif is_secret_key(f):
             found.append(key)
     return found
+
+
+def _has_password(url: str) -> bool:
+    try:
+        return urlsplit(url).password is not None
+    except ValueError:  # a malformed URL: say nothing here, validation names it
+        return False
 
 
 def _exposure_warning(file: Path, data: dict[str, Any]) -> str | None:

@@ -63,6 +63,13 @@ def test_no_warning_for_a_private_file_or_one_without_secrets(cli) -> None:
     assert "every user" not in cli("athlete", "list").stderr
 
 
+def test_a_database_url_without_a_password_is_no_secret(cli, tmp_path) -> None:
+    """A user name is not a secret (PostgreSQL with trust or peer auth): no warning for it."""
+    cli.write_config(f'[database]\nurl = "sqlite:///{tmp_path / "x.sqlite"}"\n[worker]\nbroker_url = "redis://cache@127.0.0.1:6379/0"\n',
+                     mode=0o644)
+    assert "every user" not in cli("athlete", "list").stderr
+
+
 @pytest.mark.parametrize(("name", "problem"), [
     ("x" * 100_000, "at most 100"),
     ("bad\x1b[2Jname", "control characters"),

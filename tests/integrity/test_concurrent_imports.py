@@ -42,7 +42,7 @@ def _fit_files(folder: Path) -> list[Path]:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=30)
     paths = []
     for i in range(FILES):
-        spec = RunSpec(start=start + timedelta(days=3 * i, hours=i), distance_m=6000 + 500 * i, duration_s=600,
+        spec = RunSpec(start=start + timedelta(days=3 * i, hours=i), distance_m=6000 + 500 * i, duration_s=1800,
                        serial=5000 + i, record_interval_s=10)
         path = folder / f"run{i}.fit"
         path.write_bytes(encode_activity(spec))

@@ -197,6 +197,7 @@ def test_a_missing_watched_folder_is_a_failed_run_naming_it(tmp_path) -> None:
         svc.close()
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_running_when_a_job_raises(svc, watch, monkeypatch) -> None:
     from loadmon.daemon import Daemon
 
@@ -245,6 +246,7 @@ def test_housekeeping_prunes_old_runs_but_keeps_the_latest_of_each_job(svc) -> N
     assert entry["last_error"]["started_at"] == old + timedelta(minutes=1)
 
 
+@pytest.mark.slow
 def test_a_job_that_ignores_the_stop_flag_does_not_hold_the_exit(svc, monkeypatch) -> None:
     from loadmon.daemon import Daemon
 

@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-# The modules `ruff format --check` holds to the formatter (docs/development.md: the code base as a whole is not
+# The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
 	tests/core/test_lint.py \

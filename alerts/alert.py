@@ -11,12 +11,12 @@ import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Union
+from typing import Any
 
 from loadmon.domain import AlertSeverity
 
 #: The value types a rule may put in :attr:`Alert.numbers` (all JSON-safe).
-NumberValue = Union[float, int, str, None]
+NumberValue = float | int | str | None
 
 #: Version of the :meth:`Alert.to_dict` layout (bump when a field changes meaning).
 ALERT_DICT_VERSION = 1

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,7 +42,7 @@ def _small_database(folder: Path, runs: int = 40) -> Path:
 
     fit = folder / "fit"
     fit.mkdir()
-    start = datetime.now(timezone.utc).replace(hour=7, minute=0, second=0, microsecond=0) - timedelta(days=runs)
+    start = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0) - timedelta(days=runs)
     for i in range(runs):
         spec = RunSpec(start=start + timedelta(days=i), distance_m=8000 + 100 * (i % 7), duration_s=2880,
                        record_interval_s=10, serial=9000 + i)

@@ -19,13 +19,13 @@ import random
 import statistics
 import sys
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from loadmon.domain import Activity, Athlete, ElevationSource, Sex  # noqa: E402
-from loadmon.engine import compute_load  # noqa: E402
+from loadmon.domain import Activity, Athlete, ElevationSource, Sex
+from loadmon.engine import compute_load
 
 
 def synthetic_history(*, years: int, runs: int, seed: int = 42) -> tuple[Athlete, list[Activity]]:
@@ -40,7 +40,7 @@ def synthetic_history(*, years: int, runs: int, seed: int = 42) -> tuple[Athlete
     for sport, chosen in (("running", run_days), ("cycling", others)):
         for offset in chosen:
             day = start + timedelta(days=offset)
-            t = datetime(day.year, day.month, day.day, 6 + rng.randrange(14), rng.randrange(60), tzinfo=timezone.utc)
+            t = datetime(day.year, day.month, day.day, 6 + rng.randrange(14), rng.randrange(60), tzinfo=UTC)
             km = max(2.0, rng.gauss(10 if sport == "running" else 35, 4 if sport == "running" else 12))
             moving = km * (330 if sport == "running" else 130) * rng.uniform(0.85, 1.15)
             descent = max(0.0, rng.gauss(km * 12, km * 6)) if rng.random() > 0.03 else None

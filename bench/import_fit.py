@@ -67,8 +67,7 @@ def full_import(folder: Path) -> float:
     from loadmon.service.imports import import_paths
 
     with tempfile.TemporaryDirectory(prefix="loadmon-bench-db-") as tmp:
-        cfg = load_config(None, env={"LOADMON_DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite", "LOADMON_CONFIG": f"{tmp}/none.toml"}) \
-            if False else _config(tmp)
+        cfg = _config(tmp)
         svc = Service.open(cfg)
         athlete = svc.athlete()
         t0 = time.perf_counter()

@@ -270,7 +270,7 @@ def bench_evaluation(store: Store, db_url: str, redis_url: str, tmp: Path, n: in
 
 
 def bench_sync(db_url: str, redis_url: str, tmp: Path, n_athletes: int, n_acts: int, worker_counts: list[int]) -> dict[int, tuple[float, int]]:
-    from tests.scale.helpers import FIRST_ACTIVITY, CLIENT_ID, CLIENT_SECRET, StravaProcess
+    from tests.scale.helpers import CLIENT_ID, CLIENT_SECRET, FIRST_ACTIVITY, StravaProcess
     from tests.strava_server import StravaState, hill_streams, summary_activity
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -299,7 +299,7 @@ def bench_sync(db_url: str, redis_url: str, tmp: Path, n_athletes: int, n_acts: 
             queue = f"lmbench-{uuid.uuid4().hex[:8]}"
             cfg = write_config(tmp, f"sync{k}", db_url, redis_url, queue, strava_url=server.url)
             expected = n_athletes * n_acts
-            done = lambda: count(store, "SELECT count(*) FROM activities a JOIN athletes t ON t.id = a.athlete_id "  # noqa: E731
+            done = lambda store=store, k=k, expected=expected: count(store, "SELECT count(*) FROM activities a JOIN athletes t ON t.id = a.athlete_id "  # noqa: E731
                                         f"WHERE t.name LIKE 'sync{k}-%'") >= expected and \
                 count(store, "SELECT count(*) FROM job_runs WHERE job = 'strava_sync' AND outcome = 'running'") == 0
             secs = run_workers(cfg, k, tmp, "loadmon.sync_all", done, timeout=3600)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.errors import ImplausibleValueError
@@ -86,7 +86,7 @@ BOUNDS: tuple[Bound, ...] = (
 _ALLOWED = {b.field: b.allowed for b in BOUNDS}
 
 
-def plausible_altitude(altitude_m: float | None) -> bool:
+def plausible_altitude(altitude_m: float | None) -> TypeGuard[float]:
     """A usable altitude sample: a number above -500 m (the FIT "invalid" sentinel) up to 9,000 m."""
     return isinstance(altitude_m, (int, float)) and ALTITUDE_RANGE_M[0] < altitude_m <= ALTITUDE_RANGE_M[1]
 
@@ -175,7 +175,7 @@ def drop_implausible(record: ActivityRecord, *, source: str) -> tuple[ActivityRe
         f"(allowed: {_ALLOWED[field] if field.endswith('_hr') else climb_allowed}); dropped"
         for field, value in dropped.items()
     ]
-    changes: dict[str, object] = dict.fromkeys(dropped)
+    changes: dict[str, Any] = dict.fromkeys(dropped)
     if record.elevation_gain_m is None or "elevation_gain_m" in dropped:
         if record.elevation_loss_m is None or "elevation_loss_m" in dropped:
             changes["elevation_source"] = ElevationSource.NONE

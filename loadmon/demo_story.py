@@ -104,7 +104,7 @@ def encode(run: StoryRun, serial: int) -> bytes:
     duration = int(run.distance_km * run.pace_s_per_km)
     spec = RunSpec(start=start.astimezone(ZoneInfo("UTC")), distance_m=run.distance_km * 1000, duration_s=duration,
                    avg_hr=run.avg_hr, max_hr=run.avg_hr + 18, altitude_profile=_profile(run.hills_m, run.repeats),
-                   serial=serial, record_interval_s=5, utc_offset_s=int(start.utcoffset().total_seconds()))
+                   serial=serial, record_interval_s=5, utc_offset_s=int(start.utcoffset().total_seconds()))  # type: ignore[union-attr]  # start is zone-aware
     return encode_activity(spec)
 
 

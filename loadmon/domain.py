@@ -11,6 +11,7 @@ storage), ids 64-bit integers.
 from __future__ import annotations
 
 import enum
+import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -176,6 +177,27 @@ class AlertSeverity(enum.StrEnum):
     WARNING = "warning"
     DANGER = "danger"
 
+
+class DeliveryState(enum.StrEnum):
+    """State of one outbox row (one alert on one channel)."""
+
+    PENDING = "pending"  # due (now or at next_attempt_at); retried on failure
+    SENT = "sent"  # the channel accepted it (SMTP 250 after DATA / HTTP 2xx)
+    FAILED = "failed"  # gave up after max_attempts; kept with its last error
+    SUPPRESSED = "suppressed"  # recorded but never sent: outside the notify window
+    BUNDLED = "bundled"  # sent inside another alert's message (same evaluation, same athlete): that row's state is its state
+
+
+def make_idempotency_key(dedupe_key: str, channel: str) -> str:
+    """The idempotency key of one alert on one channel: stable, short, secret-free, ASCII.
+
+    The same alert (``Alert.dedupe_key``) on the same channel name always gives the same key,
+    so a row re-created after a crash still carries the key the receiver may have seen.
+    """
+    if not dedupe_key or not channel:
+        raise ValueError("dedupe_key and channel must not be empty")
+    digest = hashlib.sha256(f"{dedupe_key}\x1f{channel}".encode()).hexdigest()
+    return f"lm-{digest[:32]}"
 
 
 def local_date_of(start_time_utc: datetime, timezone: str) -> date:

@@ -29,6 +29,7 @@ stream), so the two sources agree on the same run.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeGuard
 
 DEFAULT_HYSTERESIS_M = 1.0
 DEFAULT_SMOOTHING_SAMPLES = 9
@@ -38,7 +39,7 @@ INVALID_ALTITUDE_M = -499.0
 _EPSILON_M = 1e-6
 
 
-def _valid_altitude(a: float | None) -> bool:
+def _valid_altitude(a: float | None) -> TypeGuard[float]:
     return a is not None and a == a and a > INVALID_ALTITUDE_M  # not None, not NaN, not the FIT sentinel
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 SECRET_KEYS = ("token", "secret", "password", "authorization", "code")
@@ -44,7 +44,7 @@ def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def _mask_secrets(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _mask_secrets(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in list(event.items()):
         if key != "event" and any(s in key.lower() for s in SECRET_KEYS):
             event[key] = "***"
@@ -74,7 +74,7 @@ def configure_logging(*, json: bool = False, level: str = "info", stream: Any = 
 
     lvl = getattr(logging, level.upper(), logging.INFO)
     stream = stream or _CurrentStderr()
-    shared = [
+    shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -118,6 +118,55 @@ def _to_toml(sections: dict, prefix: str = "") -> str:
     return out
 
 
+@pytest.fixture
+def open_service(tmp_path):
+    """``open_service(database_url=None, *, clock=None, **sections)``: ``Service.open`` on
+    ``make_config(tmp_path, database_url, **sections)``; every service opened is closed after the test."""
+    from loadmon.service import Service
+
+    opened = []
+
+    def open_(database_url: str | None = None, *, clock=None, **sections):
+        svc = Service.open(make_config(tmp_path, database_url, **sections), clock=clock)
+        opened.append(svc)
+        return svc
+
+    yield open_
+    for svc in reversed(opened):
+        svc.close()
+
+
+# -- the fake Strava on a simulated clock: the connector tests (tests/strava) and the service tests --
+ATHLETE_ID = 134_815  # Strava athlete ids are plain integers
+CLIENT_ID = 4242
+CLIENT_SECRET = "s3cr3t-client-secret-value"
+
+
+def sim_start():
+    """Next UTC midnight (+1 day): deterministic window boundaries, and always in the future, so
+    stravalib's own wall-clock expiry check never fires before ours (which uses the sim clock)."""
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()
+    return datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=2)
+
+
+@pytest.fixture
+def sim_clock():
+    from tests.strava_server import SimClock
+
+    return SimClock(sim_start())
+
+
+@pytest.fixture
+def strava_server(sim_clock):
+    from tests.strava_server import StravaServer
+
+    with StravaServer(clock=sim_clock.now, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as server:
+        server.add_athlete(ATHLETE_ID, "Ada", "Runner")
+        yield server
+
+
 @pytest.fixture(autouse=True)
 def _logging_reset_after_each_test():
     """A CLI command configures logging for its own run (quiet: warnings only, on the runner's stream);

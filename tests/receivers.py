@@ -295,7 +295,7 @@ class _HttpHandler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _handle
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep tests quiet
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

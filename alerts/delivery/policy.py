@@ -7,8 +7,6 @@ sending. Times are timezone-aware datetimes passed in by the caller.
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import math
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -16,21 +14,15 @@ from typing import Protocol, runtime_checkable
 
 from alerts.alert import Alert
 
+# the outbox states and keys live in the domain: the storage layer writes them too
+from loadmon.domain import DeliveryState as DeliveryState
+from loadmon.domain import make_idempotency_key as make_idempotency_key
+
 DEFAULT_BASE_S = 60.0
 DEFAULT_FACTOR = 2.0
 DEFAULT_MAX_DELAY_S = 3600.0
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_NOTIFY_WINDOW_HOURS = 48.0
-
-
-class DeliveryState(enum.StrEnum):
-    """State of one outbox row (one alert on one channel)."""
-
-    PENDING = "pending"  # due (now or at next_attempt_at); retried on failure
-    SENT = "sent"  # the channel accepted it (SMTP 250 after DATA / HTTP 2xx)
-    FAILED = "failed"  # gave up after max_attempts; kept with its last error
-    SUPPRESSED = "suppressed"  # recorded but never sent: outside the notify window
-    BUNDLED = "bundled"  # sent inside another alert's message (same evaluation, same athlete): that row's state is its state
 
 
 @runtime_checkable
@@ -129,18 +121,6 @@ def initial_state(
     if within_notify_window(event_at, now, window_hours):
         return DeliveryState.PENDING
     return DeliveryState.SUPPRESSED
-
-
-def make_idempotency_key(dedupe_key: str, channel: str) -> str:
-    """The idempotency key of one alert on one channel: stable, short, secret-free, ASCII.
-
-    The same alert (``Alert.dedupe_key``) on the same channel name always gives the same key,
-    so a row re-created after a crash still carries the key the receiver may have seen.
-    """
-    if not dedupe_key or not channel:
-        raise ValueError("dedupe_key and channel must not be empty")
-    digest = hashlib.sha256(f"{dedupe_key}\x1f{channel}".encode()).hexdigest()
-    return f"lm-{digest[:32]}"
 
 
 def _check_policy(*, base_s: float, factor: float, max_delay_s: float) -> None:

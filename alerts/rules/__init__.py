@@ -38,7 +38,14 @@ from alerts.rules import run_spike as _run_spike
 from alerts.rules import weekly_ramp as _weekly_ramp
 from alerts.rules.acwr import acwr
 from alerts.rules.base import (
-    ACTIVITY_RULES, DAY_RULES, DayCandidate, RuleInput, activity_key, cooldown_blocks, cooldown_days, day_key,
+    ACTIVITY_RULES,
+    DAY_RULES,
+    DayCandidate,
+    RuleInput,
+    activity_key,
+    cooldown_blocks,
+    cooldown_days,
+    day_key,
 )
 from alerts.rules.descent_spike import descent_spike
 from alerts.rules.evidence import STRENGTH

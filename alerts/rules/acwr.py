@@ -12,12 +12,14 @@ days) unless the severity rises.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from alerts.alert import Alert
 from alerts.rules import evidence
 from alerts.rules.base import DayCandidate, RuleInput, day_key, raise_with_cooldown
 from alerts.rules.text import amount, amount_short, pct, r1, r2, ratio, reaches, weekday_date
 from loadmon.domain import AlertSeverity
+from loadmon.engine import ChannelSeries
 from loadmon.load_channels import ACWR_KIND_BY_NAME, ACWR_LOW_BELOW, channel_label
 
 __all__ = ["RULE", "SHOWN", "acwr"]
@@ -55,11 +57,11 @@ def acwr(inp: RuleInput) -> list[Alert]:
             continue
         day = date.fromordinal(first.toordinal() + i)
         candidates.append(DayCandidate(day=day, severity=severity,
-                                       build=lambda day=day, severity=severity: _alert(inp, series, day, severity)))
+                                       build=partial(_alert, inp, series, day, severity)))
     return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day, inp.live_from)
 
 
-def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
+def _alert(inp: RuleInput, series: ChannelSeries, day: date, severity: AlertSeverity) -> Alert:
     t = inp.thresholds
     m = series.day(day)
     value = getattr(m, f"acwr_{t.acwr_kind}")
@@ -69,6 +71,7 @@ def _alert(inp: RuleInput, series, day: date, severity: AlertSeverity) -> Alert:
     if t.acwr_kind == "ewma":
         acute_weekly = m.ewma_acute * 7 if m.ewma_acute is not None else None
         chronic_weekly = m.ewma_chronic * 7 if m.ewma_chronic is not None else None
+        assert acute_weekly is not None and chronic_weekly is not None  # the EWMA ratio was there
         how = (
             f"The ratio compares exponentially weighted averages (EWMA, Williams 2017): they weigh the most recent "
             f"days most, so your 7-day EWMA reads {amount(acute_weekly, unit)} a week and your 28-day EWMA "

@@ -58,7 +58,9 @@ def descent_spike(inp: RuleInput) -> list[Alert]:
 
 def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase: float | None) -> Alert:
     t = inp.thresholds
-    per_km = f" ({f.descent_per_km:.0f} m/km over {km(f.distance_km)})" if f.descent_per_km is not None else ""
+    assert f.descent_m is not None  # descent_spike() passes only runs with a descent
+    per_km = (f" ({f.descent_per_km:.0f} m/km over {km(f.distance_km)})"
+              if f.descent_per_km is not None and f.distance_km is not None else "")
     largest = f.largest_descent_prev_30d_m
     sore = "What to do: 2-3 easy, flat days (sore thighs peak 24-48 h after a big descent); "
     if largest is not None and not reaches(largest, t.descent_spike_floor_m):
@@ -72,6 +74,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity, increase
         next_step = (f"{sore}the next hilly run costs your legs less (the repeated-bout effect), but keep it no "
                      f"bigger than this one ({metres(f.descent_m)} of descent) for the next 2 weeks.")
     else:
+        assert largest is not None and increase is not None  # a ratio: a largest descent to compare with
         compare = (
             f"{pct(increase)} more than the largest descent of your runs in the previous 30 days "
             f"({metres(largest)})"

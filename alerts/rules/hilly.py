@@ -90,6 +90,7 @@ def hilly_after_symptoms(inp: RuleInput) -> list[Alert]:
 def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeverity, by_floor: bool, by_p75: bool,
            n_active: int) -> Alert:
     t = inp.thresholds
+    assert f.descent_m is not None  # hilly_after_symptoms() passes only runs with a descent
     tz = inp.athlete.timezone
     symptom_day = local_date_of(s.started_at, tz)
     days = (f.local_date - symptom_day).days
@@ -101,6 +102,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
     if by_floor:
         reasons.append(f"at least {metres(t.hilly_descent_floor_m)} and {t.hilly_descent_floor_m_per_km:g} m/km")
     if by_p75:
+        assert f.descent_p75_prev_30d_m is not None
         reasons.append(f"above the 75th percentile of your runs' descent in the previous 30 days "
                        f"({metres(f.descent_p75_prev_30d_m)})")
     dist = f"{km(f.distance_km)} with " if f.distance_km is not None else ""

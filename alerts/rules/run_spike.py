@@ -53,6 +53,8 @@ def run_spike(inp: RuleInput) -> list[Alert]:
 
 def _alert(inp: RuleInput, f: ActivityFinding, severity: AlertSeverity) -> Alert:
     t = inp.thresholds
+    # run_spike() passes only the findings that have these
+    assert f.distance_km is not None and f.distance_increase_pct is not None and f.longest_prev_30d_km is not None
     ref = inp.activities_by_id.get(f.longest_prev_30d_activity_id) if f.longest_prev_30d_activity_id else None
     ref_when = f" on {weekday_date(ref.local_date)}" if ref is not None else ""
     ci = f.spike_hrr_ci

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from functools import partial
 
 from alerts.alert import Alert
 from alerts.rules import evidence
@@ -121,9 +122,7 @@ def weekly_ramp(inp: RuleInput) -> list[Alert]:
             severity = AlertSeverity.DANGER if exceeds(change, t.weekly_ramp_danger_pct) else AlertSeverity.WARNING
         candidates.append(DayCandidate(
             day=day, severity=severity,
-            build=lambda day=day, severity=severity, a=a, p=p, mode=mode, ref=ref, change=change, base=base, weeks=weeks,
-            usual=usual, usual_words=usual_words:
-                _alert(inp, day, severity, a, p, mode, ref, change, base, weeks, usual, usual_words),
+            build=partial(_alert, inp, day, severity, a, p, mode, ref, change, base, weeks, usual, usual_words),
         ))
     return raise_with_cooldown(RULE, t, candidates, inp.first_day, inp.last_day, inp.live_from)
 
@@ -163,6 +162,7 @@ def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: floa
     t = inp.thresholds
     target, next_step = _next_step(mode, a, ref, usual, usual_words, t.weekly_ramp_pct, t.weekly_ramp_after_break_km)
     if mode == MODE_WEEK:
+        assert change is not None
         title = f"Your week jumped {pct0(change)}: {km_short(a)} after {km_short(p)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)}, {pct(change)} more than the 7 days before "
@@ -173,6 +173,7 @@ def _alert(inp: RuleInput, day: date, severity: AlertSeverity, a: float, p: floa
             + f". Its evidence is weak: a warning sign, not a verdict. {next_step}"
         )
     elif mode == MODE_BASE:
+        assert change is not None and ref is not None
         title = f"Back above your usual week: {km_short(a)}, {pct0(change)} over your usual {km_short(ref)}"
         message = (
             f"Your last 7 days (to {weekday_date(day)}): {km(a)} after a break (the 7 days before: {km(p)}). "

@@ -131,7 +131,7 @@ def decode_fit(data: bytes, *, name: str, allow_truncated: bool = False) -> Deco
     _check_header(data, name)
     from garmin_fit_sdk import Decoder, Stream
 
-    stream = Stream.from_byte_array(data)
+    stream = Stream.from_byte_array(data)  # type: ignore[arg-type]  # annotated bytearray; reads any bytes
     collector = _Collector()
     _, errors = Decoder(stream).read(
         convert_datetimes_to_dates=False,

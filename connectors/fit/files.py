@@ -108,7 +108,7 @@ def _too_big(name: str, key: str, mb: int) -> ImportFileError:
     return ImportFileError(name, f"expands to more than {mb} MB (limit fit.{key} = {mb}); not imported")
 
 
-def _read_bounded(stream: IO[bytes], limit: int, on_excess: Callable[[], ImportFileError]) -> bytes:
+def _read_bounded(stream: IO[bytes] | gzip.GzipFile, limit: int, on_excess: Callable[[], ImportFileError]) -> bytes:
     """Read ``stream`` to its end, but never more than ``limit`` + 1 bytes (then ``on_excess()`` is raised)."""
     buffer = bytearray()
     while True:

@@ -283,6 +283,7 @@ class StravaConnector:
                 if aid in skip_ids:
                     continue
                 skip_ids.add(aid)
+            error: LoadmonError | None
             try:
                 record = record_from_activity(item, now=self._clock())
             except LoadmonError as e:  # malformed, or refused as implausible: skip it, named

@@ -48,6 +48,7 @@ class DescentNote(StrEnum):
     STREAMS_FAILED = "streams failed (HTTP 5xx)"  # Strava could not serve them now: worth reading again
     STREAMS_REFUSED = "streams refused"  # a 4xx on the streams request
     NO_ALTITUDE = "no altitude stream"
+    STREAM_IMPLAUSIBLE = "stream descent implausible"  # more climb than the sport allows over the distance
 
     @property
     def retry(self) -> bool:
@@ -130,7 +131,7 @@ def descent_from_streams(
         distances = None  # the descent stands; only the steep part is not measured
     distance_m = max((d for d in distances or () if d is not None), default=None)
     if max(gain, loss) > climb_limit_m(sport, distance_m):
-        return estimated_descent(total_elevation_gain_m, note="stream descent implausible")
+        return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAM_IMPLAUSIBLE)
     steep = None
     if distances is not None and len(distances) == len(altitudes):  # Strava's streams share one index
         steep = steep_descent(zip(distances, altitudes, strict=True))

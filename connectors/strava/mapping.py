@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import structlog
 
@@ -74,7 +74,7 @@ def activity_label(item: Any, position: int | None = None) -> str:
     return f"Strava activity at position {position}" if position is not None else "Strava activity"
 
 
-def _is_int(v: Any) -> bool:
+def _is_int(v: Any) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 

@@ -140,7 +140,7 @@ def exchange_code(
     """
     client = new_client(session, client_id=client_id, client_secret=client_secret)
 
-    def call() -> tuple[dict[str, Any], Any]:
+    def call() -> tuple[Any, Any]:
         return client.protocol.exchange_code_for_token(
             client_id=int(client_id), client_secret=client_secret, code=code, return_athlete=True,
         )
@@ -218,7 +218,7 @@ def deauthorize(
     """
     if client_id not in (None, "") and client_secret and tokens.expires_within(now or datetime.now(UTC), 60):
         try:
-            tokens = refresh(session, client_id, client_secret, tokens, retry=retry, sleep=sleep)  # type: ignore[arg-type]
+            tokens = refresh(session, client_id, client_secret, tokens, retry=retry, sleep=sleep)
         except StravaAuthError:
             log.info("strava.deauthorized", athlete_id=tokens.athlete_id, already_revoked=True)
             return

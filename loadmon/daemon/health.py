@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loadmon.config import Config
-from loadmon.service import jobs, liveness as live
+from loadmon.service import jobs
+from loadmon.service import liveness as live
 from loadmon.service.schedule import JobSpec, job_specs
 
 

@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
@@ -44,8 +44,8 @@ WORKERS = 2  # a long Strava sync never holds up the watched folders and the out
 def _trigger(spec: schedule.JobSpec) -> IntervalTrigger | CronTrigger:
     jitter = spec.jitter_s or None
     if spec.interval_s is not None:
-        return IntervalTrigger(seconds=spec.interval_s, jitter=jitter, timezone=timezone.utc)
-    return CronTrigger(hour=spec.daily_hour_utc, minute=0, jitter=jitter, timezone=timezone.utc)
+        return IntervalTrigger(seconds=spec.interval_s, jitter=jitter, timezone=UTC)
+    return CronTrigger(hour=spec.daily_hour_utc, minute=0, jitter=jitter, timezone=UTC)
 
 
 class Daemon:
@@ -57,7 +57,7 @@ class Daemon:
         self.svc = svc
         self.stop = svc.stop
         self.stop_timeout_s = stop_timeout_s
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
         self.exit_code = 0
         self.forced = False  # True when running jobs did not finish within stop_timeout_s
         self.scheduler: BackgroundScheduler | None = None
@@ -73,14 +73,14 @@ class Daemon:
             jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(max_workers=WORKERS)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": d.misfire_grace_s},
-            timezone=timezone.utc,
+            timezone=UTC,
         )
         now = self.now()
         opts = {"coalesce": True, "max_instances": 1, "misfire_grace_time": d.misfire_grace_s}
         for spec in schedule.job_specs(self.svc.config):
             first = {} if spec.start_delay_s is None else {"next_run_time": now + timedelta(seconds=spec.start_delay_s)}
             sched.add_job(self._runner(spec), _trigger(spec), id=spec.name, name=spec.description, **opts, **first)
-        sched.add_job(self._check_lock, IntervalTrigger(seconds=d.lock_check_s, timezone=timezone.utc),
+        sched.add_job(self._check_lock, IntervalTrigger(seconds=d.lock_check_s, timezone=UTC),
                       id="lock_check", name="single-instance lock check", **opts)
         sched.add_listener(self._on_event, EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         return sched
@@ -103,7 +103,7 @@ class Daemon:
             return
         try:
             sched.modify_job(jobs.JOB_DELIVER, next_run_time=self.now())
-        except Exception:  # noqa: BLE001 - shutting down, or the job is gone
+        except Exception:
             pass
 
     # -- the job wrapper (the service function records its run and never raises) ----------
@@ -125,7 +125,7 @@ class Daemon:
         log.warning("daemon.lock_lost", lock=lock.description)
         try:
             lock.release()  # what is left of it (a deleted lock file's descriptor, a dead session)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         try:
             self._lock = jobs.acquire_daemon_lock(self.svc)
@@ -162,7 +162,7 @@ class Daemon:
         if self._lock is not None:
             try:
                 self._lock.release()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
             self._lock = None
 
@@ -190,7 +190,7 @@ class Daemon:
             while not self.stop.wait(0.5):
                 pass
             self._shutdown_scheduler()
-        except BaseException as exc:  # noqa: BLE001 - record why the daemon ended, then re-raise
+        except BaseException as exc:
             error = jobs.error_text(exc, self.svc)
             self.stop.set()
             if self.scheduler is not None and self.scheduler.running:

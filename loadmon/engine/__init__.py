@@ -27,8 +27,19 @@ from loadmon.engine.days import day_range, local_date_of
 from loadmon.engine.findings import percentile_linear
 from loadmon.engine.reasons import NO_BASE, NO_DISTANCE, NO_ELEVATION, NO_VARIATION, REASONS, WARMING_UP
 from loadmon.engine.result import (
-    ACWR_KINDS, ACWR_ZONES, SPIKE_BANDS, ActivityFinding, ChannelSeries, DayMetrics, LoadResult, Ratio,
-    SPIKE_WORDS, SpikeBand, acwr_zone, spike_band_for, spike_words,
+    ACWR_KINDS,
+    ACWR_ZONES,
+    SPIKE_BANDS,
+    SPIKE_WORDS,
+    ActivityFinding,
+    ChannelSeries,
+    DayMetrics,
+    LoadResult,
+    Ratio,
+    SpikeBand,
+    acwr_zone,
+    spike_band_for,
+    spike_words,
 )
 from loadmon.engine.settings import PMC_CONVENTIONS, EngineSettings
 

@@ -22,10 +22,19 @@ from collections.abc import Sequence
 from datetime import date
 from operator import attrgetter
 from types import MappingProxyType
+from typing import Any
 
 from loadmon.domain import Activity, Athlete
 from loadmon.engine.channels import (
-    CHANNEL_UNITS, CHANNELS, DESCENT, DISTANCE, DURATION, SRPE, TRIMP, TRIMP_CONSTANTS, trimp_reason,
+    CHANNEL_UNITS,
+    CHANNELS,
+    DESCENT,
+    DISTANCE,
+    DURATION,
+    SRPE,
+    TRIMP,
+    TRIMP_CONSTANTS,
+    trimp_reason,
 )
 from loadmon.engine.findings import run_findings
 from loadmon.engine.reasons import NO_HEART_RATE
@@ -54,7 +63,7 @@ def _unavailable(name: str, reason: str, counted: int = 0, missing: int = 0) -> 
     )
 
 
-def _unknown_loads(cols: dict[str, list], days: set[int], cut: int) -> None:
+def _unknown_loads(cols: dict[str, list[Any]], days: set[int], cut: int) -> None:
     """A TRIMP day whose activities all lack heart rate: load ``None``, "no heart rate" (not 0)."""
     load, reason = cols["load"], cols["load_reason"]
     for i in days:
@@ -97,7 +106,7 @@ def compute_load(
         ords.append(o)
 
     if not counted:
-        channels = {name: _unavailable(name, "no activities") for name in CHANNELS}
+        channels: dict[str, ChannelSeries] = {name: _unavailable(name, "no activities") for name in CHANNELS}
         return LoadResult(
             athlete_id=athlete.id, first_day=since, last_day=until, history_start=None, settings=settings,
             channels=MappingProxyType(channels), findings=(), findings_by_activity=MappingProxyType({}),
@@ -123,8 +132,9 @@ def compute_load(
     hr_problem = trimp_reason(athlete)
     hr_ok = hr_problem is None
     if hr_ok:
-        hr_rest = float(athlete.hr_rest)  # type: ignore[arg-type]
-        hr_span = float(athlete.hr_max) - hr_rest  # type: ignore[operator]
+        assert athlete.hr_rest is not None and athlete.hr_max is not None  # trimp_reason checked both
+        hr_rest = float(athlete.hr_rest)
+        hr_span = float(athlete.hr_max) - hr_rest
         tc = TRIMP_CONSTANTS.get(athlete.sex, TRIMP_CONSTANTS[None])
         t_a, t_b = tc.a, tc.b
     no_hr_days: set[int] = set()  # days with an activity lacking avg HR (TRIMP unknown unless another had HR)
@@ -219,7 +229,7 @@ def compute_load(
         run_history_start=runs[0].local_date if runs else None, report_from=first_day,
     ))
     cut = out_start - first_ord
-    channels: dict[str, ChannelSeries] = {}
+    channels = {}
     for name in CHANNELS:
         q, start, n_counted, n_missing = stats[name]
         if start >= n:

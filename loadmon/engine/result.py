@@ -239,7 +239,7 @@ class ChannelSeries:
     def day(self, day: date) -> DayMetrics:
         """The metrics of ``day``."""
         i = self.index(day)
-        cached = self._cache.get("days")
+        cached: list[DayMetrics] | None = self._cache.get("days")
         if cached is not None:
             return cached[i]
         return self._build(i, day)

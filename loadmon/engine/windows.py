@@ -17,6 +17,7 @@ import math
 from itertools import accumulate, repeat
 from math import sqrt
 from operator import mul, sub, truediv
+from typing import Any
 
 from loadmon.engine.reasons import NO_BASE, NO_VARIATION, WARMING_UP
 from loadmon.engine.settings import EngineSettings
@@ -47,14 +48,14 @@ def _ewma(values: list[float], keep: float, gain: float, seed: float) -> list[fl
     return out
 
 
-def _warm(column: list, reasons: list, k: int) -> None:
+def _warm(column: list[Any], reasons: list[Any], k: int) -> None:
     """Blank the first ``k`` entries of a ratio column with the warming-up reason."""
     if k > 0:
         column[:k] = [None] * k
         reasons[:k] = [WARMING_UP] * k
 
 
-def _zeros(values: list) -> list[int]:
+def _zeros(values: list[Any]) -> list[int]:
     """Positions of the zeros of ``values`` (scanned by ``list.index``, i.e. at C speed)."""
     out: list[int] = []
     i = -1
@@ -67,11 +68,11 @@ def _zeros(values: list) -> list[int]:
         return out
 
 
-def _div(values: list, divisor: float) -> list[float]:
+def _div(values: list[Any], divisor: float) -> list[Any]:
     return list(map(truediv, values, repeat(divisor, len(values))))
 
 
-def _ratio(num: list, den: list, reason: str, scale: float = 1.0, shift: float = 0.0) -> tuple[list, list]:
+def _ratio(num: list[Any], den: list[Any], reason: str, scale: float = 1.0, shift: float = 0.0) -> tuple[list[Any], list[Any]]:
     """``num[i] / den[i] * scale + shift``, with ``None`` + ``reason`` where ``den[i] == 0``."""
     n = len(den)
     reasons: list[str | None] = [None] * n
@@ -85,14 +86,14 @@ def _ratio(num: list, den: list, reason: str, scale: float = 1.0, shift: float =
         values = map(scale.__mul__, values)
     if shift:
         values = map(shift.__add__, values)
-    out: list = list(values)
+    out: list[Any] = list(values)
     for i in zeros:
         out[i] = None
         reasons[i] = reason
     return out, reasons
 
 
-def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int = 0) -> dict[str, list]:
+def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int = 0) -> dict[str, list[Any]]:
     """Every daily metric of one channel, for the days ``cut``..``len(q) - 1``.
 
     ``q``: daily loads in micro-units, index 0 = the athlete's first day. ``start``: index
@@ -137,7 +138,7 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int
     k_ratio = min(n, max(0, start + settings.warmup_days - 1 - cut))
     k_ramp = min(n, max(0, start + settings.ramp_warmup_days - 1 - cut))
     warming_up = [True] * k_ratio + [False] * (n - k_ratio)
-    blank = [None] * k_ratio
+    blank: list[Any] = [None] * k_ratio
 
     # weekly ramp % = (A / P - 1) * 100
     ramp, ramp_reason = _ratio(acute, previous, NO_BASE, 100.0, -100.0)
@@ -169,7 +170,7 @@ def channel_columns(q: list[int], start: int, settings: EngineSettings, cut: int
     skip = max(0, cut - start)
     ea = ea[skip:] if skip else ea
     ec = ec[skip:] if skip else ec
-    pre: list = [None] * (n - len(ea))
+    pre: list[Any] = [None] * (n - len(ea))
     if not ec or min(ec) >= EWMA_EPSILON:
         ewma_ratio = pre + list(map(truediv, ea, ec))
         ewma_ratio_reason: list[str | None] = [None] * n

@@ -27,7 +27,12 @@ from loadmon.load_channels import ACWR_DANGER_FROM, ACWR_KIND_BY_NAME, ACWR_LOW_
 from loadmon.report.style import CSS, ERROR_HOOK, JS
 from loadmon.report.svg import Bar, TimeChart, fmt, responsive_svg
 from loadmon.report.tables import (
-    BAND_CSS, alert_table, as_date, spike_table, summary_table, symptom_table,
+    BAND_CSS,
+    alert_table,
+    as_date,
+    spike_table,
+    summary_table,
+    symptom_table,
 )
 
 __all__ = ["DEFAULT_MONTHS", "default_first_day", "render_report"]
@@ -223,7 +228,7 @@ def render_report(
         label = f"Weekly {channel_label(name)}"
         s = result.channels.get(name)
         if s is None or not s.available:
-            parts.append(f'<p class="muted">{escape(label)}: not available ({escape(s.reason if s else "")}).</p>')
+            parts.append(f'<p class="muted">{escape(label)}: not available ({escape(s.reason or "" if s else "")}).</p>')
             continue
         days, cols = _window(s, first, last)
         bars = _weekly_bars(days, cols["load"], s.unit, last)

@@ -229,7 +229,7 @@ class _Frame:
             cls = ' class="partial"' if bar.partial else ""
             out.append(f'<rect{cls} x="{x0:.1f}" y="{min(y0, y1):.1f}" width="{w:.1f}" height="{abs(y0 - y1):.1f}">'
                        f'<title>{escape(bar.tip)}</title></rect>')
-        for bar, (x0, x1, bar_top) in zip(items, boxes):
+        for bar, (_x0, x1, bar_top) in zip(items, boxes):
             if bar.note:
                 out.append(self._note(bar.note, x1, bar_top, boxes))
         out.append("</g>")

@@ -5,15 +5,20 @@ pruned daily and every query here reads one group's latest rows, not the whole h
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.orm import Session
 
 from loadmon.storage.models import JobRunRow
 
-if TYPE_CHECKING:  # pragma: no cover
-    from loadmon.storage.store import Store
+
+class Store(Protocol):
+    """What these functions need of :class:`loadmon.storage.Store` (named here, not imported: no cycle)."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 
 def _as_dict(row: JobRunRow | None) -> dict[str, Any] | None:

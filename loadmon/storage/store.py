@@ -559,9 +559,9 @@ class Store:
         message per channel: the first of them (the caller puts the most severe first) gets a
         ``pending`` row, due now, that carries the others, whose rows are ``bundled`` with
         ``bundle_id`` = that row. Each row's idempotency key is
-        :func:`alerts.delivery.policy.make_idempotency_key` (its own dedupe key, channel).
+        :func:`loadmon.domain.make_idempotency_key` (its own dedupe key, channel).
         """
-        from alerts.delivery.policy import DeliveryState, make_idempotency_key
+        from loadmon.domain import DeliveryState, make_idempotency_key
 
         for _attempt in range(3):  # a concurrent writer's keys: the next attempt skips them
             try:

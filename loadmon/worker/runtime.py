@@ -53,7 +53,7 @@ def close() -> None:
         if _redis is not None and _redis[0] == os.getpid():
             try:
                 _redis[1].close()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 pass
         _redis = None
 

@@ -70,7 +70,7 @@ def claim_marker(kind: str, key: int | str) -> bool:
 def clear_marker(kind: str, key: int | str) -> None:
     try:
         runtime.redis_client().delete(_marker(kind, key))
-    except Exception as exc:  # noqa: BLE001 - the marker expires by itself
+    except Exception as exc:
         log.warning("worker.marker_clear_failed", kind=kind, key=str(key), error=type(exc).__name__)
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+
+from loadmon.domain import Activity, ActivityRecord, Athlete, ElevationSource, Symptom
 from tests.conftest import make_config
 from tests.receivers import http_receiver, smtp_receiver  # noqa: F401 - pytest fixtures
 
-from loadmon.domain import Activity, ActivityRecord, Athlete, ElevationSource, Symptom
-
-UTC = timezone.utc
+UTC = UTC
 ATHLETE = Athlete(id=1, name="Ann", timezone="UTC")
 
 

@@ -5,7 +5,7 @@ the hilly-run alert, which reaches a real SMTP server and a real HTTP receiver; 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from connectors.fit.factory import RunSpec, encode_activity
 from loadmon.cli import app
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def fit_run(path: Path, start: datetime, *, km: float, descent: float, serial: int) -> None:
@@ -44,6 +44,7 @@ def cli(tmp_path, monkeypatch, smtp_receiver, http_receiver):
     return invoke
 
 
+@pytest.mark.slow
 def test_import_symptom_alert_end_to_end(cli, tmp_path, smtp_receiver, http_receiver) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     history = tmp_path / "history"
@@ -102,6 +103,7 @@ def test_import_symptom_alert_end_to_end(cli, tmp_path, smtp_receiver, http_rece
     assert json.loads(cli("symptom", "list", "--json").stdout)[0]["active"] is False
 
 
+@pytest.mark.slow
 def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, monkeypatch, smtp_receiver,
                                                               http_receiver) -> None:
     monkeypatch.setenv("LOADMON_ALERTS__MAX_ATTEMPTS", "1")  # the first failure is final

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 
-from tests.alerts.conftest import Clock
-from tests.alerts.test_lifecycle import NOW, new_run, service, short_history
-
 from alerts.delivery.policy import make_idempotency_key
 from alerts.delivery.render import message_id
 from loadmon.service import alerting
+from tests.alerts.conftest import Clock
+from tests.alerts.test_lifecycle import NOW, new_run, service, short_history
 
 SPIKE_TITLE = "Your run of 12 km was 140% longer than your longest in 30 days (5 km)"
 RAMP_TITLE = "Your week jumped 20%: 42 km after 35 km"

@@ -4,17 +4,16 @@ evaluating again sends nothing more, SMTP outages are ridden out exactly once.""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from tests.alerts.conftest import Clock, alerts_config, record
 
 from loadmon.errors import ConfigError
-from loadmon.service import Service
-from loadmon.service import alerting
+from loadmon.service import Service, alerting
 from loadmon.storage import Store
+from tests.alerts.conftest import Clock, alerts_config, record
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
@@ -43,6 +42,7 @@ def new_run(svc: Service, athlete_id: int, km: float, *, source_id: int = 1, end
     return out.activity_ids[0]
 
 
+@pytest.mark.slow
 def test_backfill_sends_nothing_then_one_new_run_sends_once(tmp_path, store_url, smtp_receiver, http_receiver) -> None:
     clock = Clock(NOW)
     svc = service(tmp_path, store_url, clock, smtp=smtp_receiver, http=http_receiver)

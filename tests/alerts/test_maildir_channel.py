@@ -3,14 +3,13 @@ channel (the demo shows its alert e-mails this way)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
-from tests.alerts.conftest import Clock, alerts_config, record
+from datetime import UTC, datetime, timedelta
 
 from loadmon.service import Service, alerting
 from loadmon.storage import Store
+from tests.alerts.conftest import Clock, alerts_config, record
 
-NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
 
 def test_alert_emails_go_to_the_maildir_once_and_survive_a_write_failure(tmp_path, store_url) -> None:

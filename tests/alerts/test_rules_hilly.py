@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from tests.alerts.conftest import ATHLETE, Runs, symptom
 
 from alerts.rules import RuleThresholds, evaluate_rules
 from loadmon.domain import AlertSeverity
 from loadmon.engine import compute_load
+from tests.alerts.conftest import ATHLETE, Runs, symptom
 
-UTC = timezone.utc
+UTC = UTC
 T = date(2026, 6, 14)
 RUN_START = datetime.combine(T, time(8, 0), tzinfo=UTC)  # runs start at 08:00 UTC
 KNEE_PAIN = datetime(2026, 6, 12, 19, 0, tzinfo=UTC)     # two days before t

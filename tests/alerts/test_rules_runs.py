@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from tests.alerts.conftest import ATHLETE, Runs
 
 from alerts.rules import RuleThresholds, evaluate_rules
 from loadmon.domain import AlertSeverity
 from loadmon.engine import compute_load
+from tests.alerts.conftest import ATHLETE, Runs
 
 T = date(2026, 6, 14)
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.alerts.conftest import Clock
-from tests.conftest import make_config
 
 from loadmon.domain import SYMPTOM_SITES
 from loadmon.errors import NotFoundError, ValidationError
-from loadmon.service import Service
-from loadmon.service import symptoms
+from loadmon.service import Service, symptoms
 from loadmon.storage import Store
+from tests.alerts.conftest import Clock
+from tests.conftest import make_config
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from loadmon.cli import app
 from loadmon.domain import ActivityRecord, ElevationSource
 
-UTC = timezone.utc
+UTC = UTC
 #: Markup that would crash rich ([/x]) or vanish ([bold]), an ANSI colour (ESC) and a C1 CSI.
 HOSTILE = "A[/x] [bold]B[/bold] \x1b[31mred\x1b[0m \x9b2J"
 #: What the commands must show for it: the markup literally, the control characters removed.

@@ -20,6 +20,7 @@ def _numbers(text: str) -> set[str]:
     return set(NUMBER.findall(re.sub(r"jobs at [\d\- :]+ UTC", "", text)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [80, 100, 130])
 @pytest.mark.parametrize("args", TABLE_COMMANDS, ids=" ".join)
 def test_every_number_and_date_is_whole(cli, plain, args, columns) -> None:

@@ -3,11 +3,11 @@ with --verbose), whole lines when piped."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from connectors.fit.factory import RunSpec, encode_activity
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_an_empty_status_says_how_to_start(cli) -> None:

@@ -65,7 +65,7 @@ def test_example_lists_every_key_with_its_default() -> None:
     example = tomllib.loads((REPO_ROOT / "config.example.toml").read_text(encoding="utf-8"))
     text = (REPO_ROOT / "config.example.toml").read_text(encoding="utf-8")
     missing = []
-    for key, default, doc, meta in iter_keys():
+    for key, default, doc, _meta in iter_keys():
         node = example
         parts = key.split(".")
         for part in parts[:-1]:

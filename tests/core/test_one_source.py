@@ -11,8 +11,6 @@ from datetime import date, timedelta
 from html import escape
 
 import pytest
-from tests.alerts.conftest import ATHLETE, Runs
-from tests.conftest import REPO_ROOT, make_config
 
 from alerts.delivery.render import shown_numbers
 from alerts.rules import RuleThresholds, evaluate_rules
@@ -21,6 +19,8 @@ from loadmon.engine import compute_load
 from loadmon.load_channels import ACWR_KIND_SPECS, CHANNEL_NAMES, CHANNEL_SPECS
 from loadmon.report.tables import summary_table
 from loadmon.service.alerting import rule_thresholds
+from tests.alerts.conftest import ATHLETE, Runs
+from tests.conftest import REPO_ROOT, make_config
 
 T = date(2026, 6, 14)
 TABLE = REPO_ROOT / "loadmon" / "load_channels.py"

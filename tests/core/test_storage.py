@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -10,7 +10,7 @@ from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.storage import Store
 from loadmon.storage.migrate import head_revision
 
-T0 = datetime(2026, 3, 1, 7, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
 
 
 def rec(**kw) -> ActivityRecord:
@@ -39,7 +39,7 @@ def test_migrations_downgrade_and_upgrade(store: Store) -> None:
 def test_athlete_and_timezone_change_recomputes_local_dates(store: Store) -> None:
     a = store.ensure_athlete("runner")
     assert store.ensure_athlete("runner").id == a.id
-    late = datetime(2026, 6, 1, 22, 30, tzinfo=timezone.utc)  # 23:30 in London (BST), 10:30 next day in Auckland
+    late = datetime(2026, 6, 1, 22, 30, tzinfo=UTC)  # 23:30 in London (BST), 10:30 next day in Auckland
     store.record_import(a.id, path="f.fit", content_hash="x", records=[rec(start_time=late)], outcome="imported")
     assert store.list_activities(a.id)[0].local_date == date(2026, 6, 1)
     store.update_athlete(a.id, timezone="Pacific/Auckland", hr_rest=50, hr_max=190, sex="female")

@@ -72,7 +72,7 @@ class DaemonProcess:
 
     def __init__(self, config: Path | None, env: dict[str, str], log_path: Path, *extra: str) -> None:
         self.log_path = log_path
-        self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "w", encoding="utf-8")
         self.proc = subprocess.Popen(loadmon_cmd(config, "daemon", *extra), env=env, cwd=REPO_ROOT,
                                      stdout=self._log, stderr=subprocess.STDOUT, text=True)
 

@@ -9,8 +9,7 @@ import time
 import filelock
 import pytest
 
-from tests.daemon.helpers import (DaemonProcess, clean_install_env, cli_env, fit_file, run_cli, wait_until,
-                                  write_config)
+from tests.daemon.helpers import DaemonProcess, clean_install_env, cli_env, fit_file, run_cli, wait_until, write_config
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,6 @@ import pytest
 from loadmon.errors import RateLimitExhausted
 from loadmon.logs import configure_logging, get_logger
 from loadmon.service import Service, jobs
-from tests.conftest import make_config
 from tests.daemon.helpers import fit_file, wait_until
 
 
@@ -28,13 +27,10 @@ def watch(tmp_path):
 
 
 @pytest.fixture
-def svc(tmp_path, watch):
-    cfg = make_config(tmp_path, fit={"watch_dirs": [str(watch)]},
-                      daemon={"watch_interval_s": 1, "deliver_interval_s": 1, "sync_jitter_s": 0},
-                      strava={"client_secret": "s3cr3t-client-value"})
-    service = Service.open(cfg)
-    yield service
-    service.close()
+def svc(open_service, watch):
+    return open_service(fit={"watch_dirs": [str(watch)]},
+                        daemon={"watch_interval_s": 1, "deliver_interval_s": 1, "sync_jitter_s": 0},
+                        strava={"client_secret": "s3cr3t-client-value"})
 
 
 def _runs(svc, job):
@@ -186,17 +182,14 @@ def test_a_corrupt_file_fails_once_and_is_not_retried_until_it_changes(svc, watc
     assert len(failures) == 1 and "broken.fit" in failures[0]["path"]
 
 
-def test_a_missing_watched_folder_is_a_failed_run_naming_it(tmp_path) -> None:
-    cfg = make_config(tmp_path, fit={"watch_dirs": [str(tmp_path / "gone")]})
-    svc = Service.open(cfg)
-    try:
-        result = jobs.import_watched(svc)
-        assert result.outcome == "error"
-        assert f"watched folder {tmp_path / 'gone'} does not exist" in result.error
-    finally:
-        svc.close()
+def test_a_missing_watched_folder_is_a_failed_run_naming_it(open_service, tmp_path) -> None:
+    svc = open_service(fit={"watch_dirs": [str(tmp_path / "gone")]})
+    result = jobs.import_watched(svc)
+    assert result.outcome == "error"
+    assert f"watched folder {tmp_path / 'gone'} does not exist" in result.error
 
 
+@pytest.mark.slow
 def test_the_daemon_keeps_running_when_a_job_raises(svc, watch, monkeypatch) -> None:
     from loadmon.daemon import Daemon
 
@@ -245,6 +238,7 @@ def test_housekeeping_prunes_old_runs_but_keeps_the_latest_of_each_job(svc) -> N
     assert entry["last_error"]["started_at"] == old + timedelta(minutes=1)
 
 
+@pytest.mark.slow
 def test_a_job_that_ignores_the_stop_flag_does_not_hold_the_exit(svc, monkeypatch) -> None:
     from loadmon.daemon import Daemon
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 from apscheduler.triggers.cron import CronTrigger
@@ -40,18 +40,16 @@ def test_every_job_coalesces_runs_one_instance_and_has_the_misfire_grace(svc) ->
     assert jobs["deliver"].trigger.interval == timedelta(seconds=30)
     rec = jobs["reconcile"].trigger
     assert isinstance(rec, CronTrigger) and str(rec.fields[rec.FIELD_NAMES.index("hour")]) == "4"
-    assert rec.timezone == timezone.utc
+    assert rec.timezone == UTC
 
 
-def test_no_watch_job_without_watched_folders(tmp_path) -> None:
-    svc = Service.open(make_config(tmp_path))
-    try:
-        ids = {j.id for j in Daemon(svc).build_scheduler().get_jobs()}
-        assert "import_watched" not in ids and {"strava_sync", "deliver"} <= ids
-    finally:
-        svc.close()
+def test_no_watch_job_without_watched_folders(open_service) -> None:
+    svc = open_service()
+    ids = {j.id for j in Daemon(svc).build_scheduler().get_jobs()}
+    assert "import_watched" not in ids and {"strava_sync", "deliver"} <= ids
 
 
+@pytest.mark.slow
 def test_a_laptop_that_slept_all_night_runs_one_sync_not_forty(tmp_path) -> None:
     """The sync was due every 20 min for 8 hours while the machine slept: on waking it runs once
     (with a misfire grace of a day, every missed run would still be eligible without coalescing)."""
@@ -82,16 +80,10 @@ def test_a_laptop_that_slept_all_night_runs_one_sync_not_forty(tmp_path) -> None
     assert next_run > now  # and it is scheduled in the future, not for the missed slots
 
 
-def test_bad_daemon_settings_are_refused_naming_the_key(tmp_path) -> None:
-    svc = Service.open(make_config(tmp_path, daemon={"reconcile_hour_utc": 24}))
-    try:
-        with pytest.raises(ConfigError, match="daemon.reconcile_hour_utc"):
-            Daemon(svc)
-    finally:
-        svc.close()
-    svc = Service.open(make_config(tmp_path, daemon={"watch_interval_s": 0}))
-    try:
-        with pytest.raises(ConfigError, match="daemon.watch_interval_s"):
-            Daemon(svc)
-    finally:
-        svc.close()
+def test_bad_daemon_settings_are_refused_naming_the_key(open_service) -> None:
+    svc = open_service(daemon={"reconcile_hour_utc": 24})
+    with pytest.raises(ConfigError, match="daemon.reconcile_hour_utc"):
+        Daemon(svc)
+    svc = open_service(daemon={"watch_interval_s": 0})
+    with pytest.raises(ConfigError, match="daemon.watch_interval_s"):
+        Daemon(svc)

@@ -30,7 +30,7 @@ def _imported_once(svc: Service, n: int) -> None:
 
 def test_sqlite_read_only_for_one_scan_loses_no_file(tmp_path) -> None:
     watch = tmp_path / "watch"
-    files = _drop_files(watch, 3)
+    _drop_files(watch, 3)
     svc = _service(tmp_path, watch)
     try:
         svc.athlete()  # the default athlete exists; then the database turns read-only for one scan

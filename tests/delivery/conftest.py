@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from tests.receivers import http_receiver, smtp_receiver, tls_files  # noqa: F401 - pytest fixtures
 
 from alerts.alert import Alert
 from loadmon.domain import AlertSeverity
+from tests.receivers import http_receiver, smtp_receiver, tls_files  # noqa: F401 - pytest fixtures
 
 
 @pytest.fixture

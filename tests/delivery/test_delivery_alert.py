@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -51,9 +51,9 @@ def test_severity_given_as_text_becomes_the_enum(ramp_alert: Alert) -> None:
     [
         ({"numbers": {"acwr": math.nan}}, "acwr"),
         ({"numbers": {"acwr": math.inf}}, "acwr"),
-        ({"numbers": {"when": datetime(2024, 5, 7, tzinfo=timezone.utc)}}, "when"),
+        ({"numbers": {"when": datetime(2024, 5, 7, tzinfo=UTC)}}, "when"),
         ({"severity": "critical"}, "severity"),
-        ({"local_date": datetime(2024, 5, 7, tzinfo=timezone.utc)}, "local_date"),
+        ({"local_date": datetime(2024, 5, 7, tzinfo=UTC)}, "local_date"),
         ({"athlete_id": "7"}, "athlete_id"),
         ({"dedupe_key": " "}, "dedupe_key"),
     ],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -19,7 +19,7 @@ from alerts.delivery.policy import (
     within_notify_window,
 )
 
-NOW = datetime(2024, 5, 7, 6, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 7, 6, 0, tzinfo=UTC)
 
 
 def test_first_retry_waits_the_base_delay() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from alerts.alert import Alert
 from alerts.delivery.render import IDEMPOTENCY_HEADER, format_number, render_email, render_push
@@ -16,7 +16,7 @@ KEY = "lm-0123456789abcdef"
 def _parsed(alert: Alert, key: str = KEY, from_addr: str = "loadmon <alerts@example.org>"):
     msg = render_email(
         alert, idempotency_key=key, from_addr=from_addr, to=["ann@example.org"],
-        now=datetime(2024, 5, 7, 6, 0, tzinfo=timezone.utc),
+        now=datetime(2024, 5, 7, 6, 0, tzinfo=UTC),
     )
     # What a receiver sees: the bytes, parsed again.
     return email.message_from_bytes(msg.as_bytes(), policy=email.policy.default)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from alerts.delivery.selftest import build_test_alert, send_test_message
 from loadmon.errors import ConfigError
 from tests.receivers import HttpReceiver, SmtpReceiver
 
-NOW = datetime(2024, 5, 7, 6, 0, 12, 345678, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 7, 6, 0, 12, 345678, tzinfo=UTC)
 
 
 def test_every_channel_is_tried_and_reported(smtp_receiver: SmtpReceiver, http_receiver: HttpReceiver) -> None:

@@ -112,6 +112,7 @@ def test_finish_and_renew_need_the_lease_still_held(store) -> None:
     assert row["state"] == "sent"
 
 
+@pytest.mark.slow
 def test_a_dripping_smtp_server_is_cut_off_at_the_deadline(ramp_alert) -> None:
     """Each byte comes well within the per-read timeout; only the whole-conversation deadline
     (``timeout_s``) ends the send, long before the server would have finished its greeting."""
@@ -124,6 +125,7 @@ def test_a_dripping_smtp_server_is_cut_off_at_the_deadline(ramp_alert) -> None:
         assert server.hung_up_early.is_set()  # the client left before the greeting was complete
 
 
+@pytest.mark.slow
 def test_a_slow_reply_after_data_gets_data_timeout_s(ramp_alert) -> None:
     """RFC 5321 lets the server think after the message data: within ``data_timeout_s`` the
     message counts as sent (no retry that would deliver it again), beyond it a named error."""

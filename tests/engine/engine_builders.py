@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from loadmon.domain import Activity, Athlete, ElevationSource, Sex
@@ -41,7 +41,7 @@ def activity(
     if isinstance(day, int):
         day = D0 + timedelta(days=day)
     start_local = datetime.combine(day, at, tzinfo=ZoneInfo(tz))
-    start_utc = start_local.astimezone(timezone.utc)
+    start_utc = start_local.astimezone(UTC)
     if distance_m is None and km is not None:
         distance_m = km * 1000.0
     return Activity(

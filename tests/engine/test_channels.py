@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from tests.engine.engine_builders import D0, activity, athlete
 from loadmon.domain import Sex
 from loadmon.engine import CHANNELS, EngineSettings, compute_load
+from tests.engine.engine_builders import D0, activity, athlete
 
 approx = pytest.approx
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from tests.engine.engine_builders import activity, athlete
 from loadmon.engine import compute_load, local_date_of
+from tests.engine.engine_builders import activity, athlete
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_local_date_of_far_from_utc():

@@ -6,8 +6,8 @@ from datetime import time
 
 import pytest
 
-from tests.engine.engine_builders import activity, athlete
 from loadmon.engine import NO_BASE, NO_DISTANCE, NO_ELEVATION, WARMING_UP, compute_load
+from tests.engine.engine_builders import activity, athlete
 
 approx = pytest.approx
 

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from tests.engine.engine_builders import D0, activity, athlete
 from loadmon.engine import ACWR_KINDS, compute_load
+from tests.engine.engine_builders import D0, activity, athlete
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

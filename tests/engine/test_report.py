@@ -6,17 +6,17 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tests.engine.browser import Chromium, chromium_binary
-from tests.engine.engine_builders import D0, activity, athlete
 from loadmon.domain import Symptom
 from loadmon.engine import compute_load
 from loadmon.report import render_report
 from loadmon.report.page import default_first_day
 from loadmon.report.svg import NARROW, WIDE, TimeChart, text_width
+from tests.engine.browser import Chromium, chromium_binary
+from tests.engine.engine_builders import D0, activity, athlete
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -35,7 +35,7 @@ def story():
     who = athlete(hr_rest=50, hr_max=190, tz="Europe/London")
     result = compute_load(acts, who)
     symptoms = [Symptom(id=1, athlete_id=1, site="it_band", side="left", location="outside of the knee", severity=4,
-                        started_at=datetime(2024, 3, 12, 7, 0, tzinfo=timezone.utc), resolved_at=None,
+                        started_at=datetime(2024, 3, 12, 7, 0, tzinfo=UTC), resolved_at=None,
                         note="sore <b>after</b> the long run")]
     alerts = [
         {"local_date": (D0 + timedelta(days=70)).isoformat(), "rule": "run_spike", "severity": "danger",
@@ -123,6 +123,7 @@ def test_report_since_limits_the_period_and_empty_result_renders():
     assert "No activities recorded yet" in empty and "<svg" not in empty
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 def test_report_opens_in_headless_chromium_without_errors(tmp_path):
     binary = chromium_binary()
@@ -252,6 +253,7 @@ def browser(tmp_path):
         yield chromium
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 @pytest.mark.parametrize("width", [390, 360])
 def test_report_reads_on_a_phone(tmp_path, browser, width):
@@ -275,6 +277,7 @@ def test_report_reads_on_a_phone(tmp_path, browser, width):
     browser.screenshot(tmp_path / f"report-{width}.png")
 
 
+@pytest.mark.slow
 @pytest.mark.chromium
 def test_report_on_a_desktop_shows_the_wide_charts(tmp_path, browser):
     result, acts, symptoms, alerts = story()

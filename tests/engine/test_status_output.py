@@ -4,17 +4,17 @@ EWMA base reads "no base" (not "0.00, low"), and a run that is not a spike says 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from tests.alerts.conftest import record
 from typer.testing import CliRunner
 
 from loadmon.cli import app
 from loadmon.service import Service
 from loadmon.storage import Store
+from tests.alerts.conftest import record
 from tests.conftest import make_config
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def _floats(data, path="") -> list[tuple[str, float]]:

@@ -58,6 +58,7 @@ def test_broken_files_raise_corrupt_file_error_naming_the_file(fit_dir: Path, fi
     assert CORRUPT[file_name] in caught.value.problem
 
 
+@pytest.mark.slow
 def test_every_readable_file_reads_with_the_catalog_record_count(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -78,6 +79,7 @@ def test_non_activity_file_is_skipped_with_a_reason(
     assert catalog["not_activity_monitoring.fit"]["file_type"] in result.skipped_reason  # monitoring_b
 
 
+@pytest.mark.slow
 def test_distance_equals_session_total_distance(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -95,6 +97,7 @@ def test_distance_equals_session_total_distance(
     assert checked >= 15  # 10 runs, 5 rides, the triathlon's bike and run legs
 
 
+@pytest.mark.slow
 def test_start_time_heart_rate_and_sport_match_the_sessions(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -116,6 +119,7 @@ def test_start_time_heart_rate_and_sport_match_the_sessions(
             assert activity.external_id == file_name
 
 
+@pytest.mark.slow
 def test_descent_equals_session_total_descent(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -175,6 +179,7 @@ STREAM_VS_DEVICE_EXCLUDED = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("file_name", "index"), STREAM_VS_DEVICE)
 def test_descent_computed_from_altitude_is_within_10_percent_of_the_device(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult], file_name: str, index: int
@@ -241,6 +246,7 @@ def test_no_session_ascent_is_computed_and_no_altitude_gives_none(
             assert activity.elevation_gain_m is None and activity.elevation_loss_m is None
 
 
+@pytest.mark.slow
 def test_steep_descent_is_part_of_the_descent_and_follows_the_terrain(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -349,6 +355,7 @@ def test_allow_truncated_imports_files_whose_end_is_missing(
             read_fit((fit_dir / file_name).read_bytes(), name=file_name, allow_truncated=True)
 
 
+@pytest.mark.slow
 def test_ids_and_hashes(fit_dir: Path, catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]) -> None:
     seen: set[int] = set()
     for file_name in readable(catalog):

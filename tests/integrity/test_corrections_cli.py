@@ -52,6 +52,7 @@ def _alerts(cli) -> dict[int, dict]:
     return {a["id"]: a for a in json.loads(cli("alerts", "--json", "--limit", "0").stdout)}
 
 
+@pytest.mark.slow
 def test_exclude_withdraws_the_alerts_of_a_wrong_run_and_include_brings_them_back(cli, tmp_path, http_receiver) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     _history(cli, tmp_path / "history", now)
@@ -91,6 +92,7 @@ def test_exclude_withdraws_the_alerts_of_a_wrong_run_and_include_brings_them_bac
     cli("--athlete", "me", "activities", "exclude", "987654", code=2)
 
 
+@pytest.mark.slow
 def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, http_receiver) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     _history(cli, tmp_path / "history", now, descent=200.0)

@@ -4,10 +4,9 @@ are withdrawn (kept, never sent if not yet sent) and reinstated when it holds ag
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from tests.alerts.conftest import Clock, alerts_config, record
 
 from loadmon.errors import NotFoundError
 from loadmon.service import Service, alerting
@@ -15,8 +14,9 @@ from loadmon.service import activities as activity_service
 from loadmon.service import symptoms as symptom_service
 from loadmon.service.load import status
 from loadmon.storage import Store
+from tests.alerts.conftest import Clock, alerts_config, record
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 

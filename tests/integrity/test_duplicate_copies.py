@@ -18,7 +18,6 @@ from connectors.fit.factory import RunSpec, encode_activity
 from loadmon.service import Service
 from loadmon.service.imports import import_paths
 from loadmon.service.load import status
-from tests.conftest import make_config
 
 HILL = [(0.0, 100.0), (0.5, 160.0), (1.0, 100.0)]
 
@@ -39,10 +38,8 @@ def _write(folder: Path, name: str, spec: RunSpec) -> Path:
 
 
 @pytest.fixture
-def svc(store_url, tmp_path):
-    service = Service.open(make_config(tmp_path, database_url=store_url))
-    yield service
-    service.close()
+def svc(open_service, store_url):
+    return open_service(store_url)
 
 
 def _import(svc: Service, paths: list[Path]) -> list[str]:

@@ -25,7 +25,7 @@ def redis_url() -> str:
     redis = pytest.importorskip("redis")
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2).ping()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.skip(f"no Redis at {REDIS_URL}: {type(exc).__name__}")
     return REDIS_URL
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-
 from tests.conftest import REPO_ROOT, _to_toml
 from tests.daemon.helpers import cli_env, wait_until
 from tests.strava_server import ServerProcess, StravaState, hill_streams, summary_activity
@@ -106,7 +105,7 @@ class WorkerProcess:
 
     def __init__(self, config: Path, env: dict[str, str], log_path: Path, *args: str) -> None:
         self.log_path = log_path
-        self._log = open(log_path, "w", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self._log = open(log_path, "w", encoding="utf-8")
         self.proc = subprocess.Popen([sys.executable, "-m", "loadmon", "--config", str(config), "worker", *args],
                                      env=env, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)

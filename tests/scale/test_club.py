@@ -12,7 +12,7 @@ from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.service import Service
 from loadmon.service import club as club_service
 from loadmon.service import load as load_service
-from tests.conftest import _to_toml, make_config
+from tests.conftest import _to_toml
 
 DAY = date(2025, 6, 1)
 NOW = datetime(2025, 6, 1, 18, 0, tzinfo=UTC)
@@ -36,8 +36,8 @@ def _steady(svc: Service, name: str, *, extra_km: float | None = None, days: int
 
 
 @pytest.fixture
-def club(tmp_path, store_url):
-    svc = Service.open(make_config(tmp_path, store_url), clock=lambda: NOW)
+def club(open_service, store_url):
+    svc = open_service(store_url, clock=lambda: NOW)
     athletes = {
         "steady": _steady(svc, "Steady"),
         "spiker": _steady(svc, "Spiker", extra_km=20.0),  # 2.5x the longest run of the last 30 days
@@ -58,8 +58,7 @@ def club(tmp_path, store_url):
     svc.store.add_alert(athletes["alerted"].id, rule="weekly_ramp", severity="warning", local_date=DAY - timedelta(days=20),
                         activity_id=None, dedupe_key="test:ramp:old", message="old", payload={}, notified=True,
                         channels=[], now=NOW)
-    yield svc, athletes
-    svc.close()
+    return svc, athletes
 
 
 def test_one_row_per_athlete_with_the_status_numbers(club) -> None:
@@ -102,24 +101,22 @@ def test_sorted_by_risk_then_by_name(club) -> None:
     assert [r["athlete"] for r in club_service.club_status(svc, DAY, sort="name")] == sorted(order, key=str.lower)
 
 
-def test_the_number_of_queries_does_not_grow_with_the_club(tmp_path, store_url) -> None:
+def test_the_number_of_queries_does_not_grow_with_the_club(open_service, store_url) -> None:
     from loadmon.storage.stats import count_statements
 
-    svc = Service.open(make_config(tmp_path, store_url), clock=lambda: NOW)
-    try:
-        for i in range(3):
-            _steady(svc, f"a{i}", days=10)
-        with count_statements(svc.store) as small:
-            assert len(club_service.club_status(svc, DAY)) == 3
-        for i in range(3, 30):
-            _steady(svc, f"a{i}", days=10)
-        with count_statements(svc.store) as big:
-            assert len(club_service.club_status(svc, DAY)) == 30
-        assert big.count == small.count <= 6  # athletes, activities, symptoms, 2 x alerts (+ nothing per athlete)
-    finally:
-        svc.close()
+    svc = open_service(store_url, clock=lambda: NOW)
+    for i in range(3):
+        _steady(svc, f"a{i}", days=10)
+    with count_statements(svc.store) as small:
+        assert len(club_service.club_status(svc, DAY)) == 3
+    for i in range(3, 30):
+        _steady(svc, f"a{i}", days=10)
+    with count_statements(svc.store) as big:
+        assert len(club_service.club_status(svc, DAY)) == 30
+    assert big.count == small.count <= 6  # athletes, activities, symptoms, 2 x alerts (+ nothing per athlete)
 
 
+@pytest.mark.slow
 def test_cli_club_status_json_and_table(tmp_path, club) -> None:
     from loadmon.cli import app
 

@@ -33,7 +33,7 @@ def test_the_scheduler_enqueues_on_schedule_is_single_and_stops_cleanly(tmp_path
             return conn.scalar(text("SELECT count(*) FROM job_runs WHERE job = 'deliver' AND outcome = 'ok'"))
 
     worker = WorkerProcess(cfg, env, tmp_path / "worker.log", "--pool", "threads", "--concurrency", "1")
-    log = open(tmp_path / "scheduler.log", "w", encoding="utf-8")  # noqa: SIM115
+    log = open(tmp_path / "scheduler.log", "w", encoding="utf-8")
     sched = subprocess.Popen([sys.executable, "-m", "loadmon", "--config", str(cfg), "scheduler"], env=env,
                              cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:

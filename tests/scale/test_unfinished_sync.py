@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from loadmon.service import Service, distributed
-from loadmon.service import strava_sync
+from loadmon.service import Service, distributed, strava_sync
 from tests.conftest import make_config
 from tests.scale.helpers import CLIENT_ID, CLIENT_SECRET, club_state
 from tests.strava_server import StravaServer

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from loadmon.storage.worklocks import held_work_locks, namespace_key, object_key, try_work_lock, work_lock
-from tests.conftest import REPO_ROOT, make_config
+from tests.conftest import REPO_ROOT
 
 
 def test_a_lock_is_exclusive_until_released(store) -> None:
@@ -99,22 +99,19 @@ def test_a_killed_holder_frees_the_lock(store_url) -> None:
         proc.stdout.close()
 
 
-def test_guarded_jobs_do_nothing_while_another_worker_holds_the_athlete(tmp_path, store_url) -> None:
-    from loadmon.service import Service, distributed
+def test_guarded_jobs_do_nothing_while_another_worker_holds_the_athlete(open_service, store_url) -> None:
+    from loadmon.service import distributed
 
-    svc = Service.open(make_config(tmp_path, store_url))
-    try:
-        athlete = svc.add_athlete("ann")
-        runs_before = svc.store.last_job_runs()
-        with work_lock(svc.store, distributed.ATHLETE_LOCK, athlete.id) as held:
-            assert held is not None
-            assert distributed.evaluate_athlete(svc, athlete.id) is None
-            assert distributed.sync_athlete(svc, athlete.id) is None
-            assert distributed.reconcile_athlete(svc, athlete.id) is None
-        assert svc.store.last_job_runs() == runs_before  # nothing ran, nothing recorded
-        result = distributed.evaluate_athlete(svc, athlete.id)
-        assert result is not None and result.outcome == "ok" and result.athlete_id == athlete.id
-        with work_lock(svc.store, distributed.IMPORT_LOCK, 0):
-            assert distributed.import_watched(svc) is None
-    finally:
-        svc.close()
+    svc = open_service(store_url)
+    athlete = svc.add_athlete("ann")
+    runs_before = svc.store.last_job_runs()
+    with work_lock(svc.store, distributed.ATHLETE_LOCK, athlete.id) as held:
+        assert held is not None
+        assert distributed.evaluate_athlete(svc, athlete.id) is None
+        assert distributed.sync_athlete(svc, athlete.id) is None
+        assert distributed.reconcile_athlete(svc, athlete.id) is None
+    assert svc.store.last_job_runs() == runs_before  # nothing ran, nothing recorded
+    result = distributed.evaluate_athlete(svc, athlete.id)
+    assert result is not None and result.outcome == "ok" and result.athlete_id == athlete.id
+    with work_lock(svc.store, distributed.IMPORT_LOCK, 0):
+        assert distributed.import_watched(svc) is None

@@ -1,4 +1,4 @@
-"""Fixtures for the Strava connector tests: a simulated clock, the fake Strava, a connector."""
+"""Fixtures for the Strava connector tests: a session and a connector on the fake Strava (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,10 @@ import pytest
 import requests
 
 from connectors.strava import RateBudget, RetryPolicy, StravaConnector, StravaTokens, make_session
+
+# the fake Strava and its clock (the ``strava_server`` and ``sim_clock`` fixtures) are shared: tests/conftest.py
+from tests.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET
 from tests.strava_server import SimClock, StravaServer
-
-ATHLETE_ID = 134_815  # Strava athlete ids are plain integers
-CLIENT_ID = 4242
-CLIENT_SECRET = "s3cr3t-client-secret-value"
-
-
-def sim_start() -> datetime:
-    """Next UTC midnight (+1 day): deterministic window boundaries, and always in the future, so
-    stravalib's own wall-clock expiry check never fires before ours (which uses the sim clock)."""
-    today = datetime.now(UTC).date()
-    return datetime(today.year, today.month, today.day, tzinfo=UTC) + timedelta(days=2)
-
-
-@pytest.fixture
-def sim_clock() -> SimClock:
-    return SimClock(sim_start())
-
-
-@pytest.fixture
-def strava_server(sim_clock: SimClock) -> Iterator[StravaServer]:
-    with StravaServer(clock=sim_clock.now, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as server:
-        server.add_athlete(ATHLETE_ID, "Ada", "Runner")
-        yield server
 
 
 @pytest.fixture

@@ -88,6 +88,7 @@ def test_response_hook_installed_once_feeds_the_budget(strava_server, session, s
     assert b.status()[0].window_used == 43
 
 
+@pytest.mark.slow
 def test_backfill_of_1000_activities_within_100_reads_per_window(strava_server, make_connector, sim_clock) -> None:
     """Every activity exactly once; never more than 100 reads in a window; requests = pages + streams."""
     sports = ["Run", "Run", "Run", "Run", "Run", "TrailRun", "Walk", "Hike", "Ride", "Swim"]

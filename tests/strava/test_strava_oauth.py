@@ -13,8 +13,8 @@ from connectors.strava import (
     authorize_url,
     deauthorize,
     exchange_code,
-    refresh,
     make_session,
+    refresh,
 )
 from loadmon.errors import ConfigError, StravaAuthError
 from tests.strava.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET, tokens_from

@@ -109,6 +109,7 @@ def test_streams_give_computed_descent_and_404_gives_the_estimate(strava_server,
     assert q["keys"] == "altitude,distance,time,heartrate" and q["key_by_type"].lower() == "true"
 
 
+@pytest.mark.slow
 def test_access_token_expiring_mid_backfill_is_refreshed_transparently(strava_server, make_connector, sim_clock) -> None:
     ids = add_runs(strava_server, 450, start=EPOCH_2019)
     tokens = tokens_from(strava_server, expires_at=sim_clock.now() + timedelta(minutes=30))

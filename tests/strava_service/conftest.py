@@ -1,5 +1,5 @@
-"""Fixtures for the Strava service tests: the fake Strava on a simulated clock, a Service on
-the ``store`` fixture (SQLite and PostgreSQL) pointed at it, and a connected athlete."""
+"""Fixtures for the Strava service tests: a Service on the ``store`` fixture (SQLite and PostgreSQL) pointed at
+the fake Strava on its simulated clock (``strava_server``, ``sim_clock``: tests/conftest.py), and a connected athlete."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 
 from loadmon.domain import Athlete
 from loadmon.service import Service
-from tests.conftest import make_config
-from tests.strava.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET, sim_start
-from tests.strava_server import SimClock, StravaServer
+from tests.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET, make_config
+from tests.strava_server import StravaServer
 
 
 @pytest.fixture(autouse=True)
@@ -25,18 +24,6 @@ def _logs_to_real_stderr():
     configure_logging(stream=sys.__stderr__)
     yield
     configure_logging(stream=sys.__stderr__)
-
-
-@pytest.fixture
-def sim_clock() -> SimClock:
-    return SimClock(sim_start())
-
-
-@pytest.fixture
-def strava_server(sim_clock: SimClock) -> Iterator[StravaServer]:
-    with StravaServer(clock=sim_clock.now, client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as server:
-        server.add_athlete(ATHLETE_ID, "Ada", "Runner")
-        yield server
 
 
 def strava_config(tmp_path, database_url: str, server_url: str, **strava):

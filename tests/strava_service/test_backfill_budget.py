@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+
 from loadmon.service import strava_sync
 from tests.strava_service.helpers import add_history, streamed
 
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.slow
 def test_backfill_of_1000_activities_stays_within_the_budget_and_stores_each_once(svc, athlete, strava_server,
                                                                                    sim_clock) -> None:
     history = add_history(strava_server, 1000, start=EPOCH)

@@ -71,6 +71,7 @@ def _activities(db_url: str) -> list[dict]:
         store.close()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_backfill_then_rerun_gives_the_database_of_an_uninterrupted_run(tmp_path) -> None:
     state = StravaState(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,

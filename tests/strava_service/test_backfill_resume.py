@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from loadmon.service import strava_sync
 from tests.strava_server import hill_streams, summary_activity
 from tests.strava_service.conftest import connect
@@ -13,6 +15,7 @@ from tests.strava_service.helpers import add_history, streamed
 EPOCH = datetime(2019, 1, 1, tzinfo=UTC)
 
 
+@pytest.mark.slow
 def test_a_backfill_paused_by_the_budget_resumes_without_refetching(svc, athlete, strava_server, sim_clock) -> None:
     history = add_history(strava_server, 300, start=EPOCH)
     runs = [strava_sync.backfill(svc, athlete, wait=False, alerts=False)]
@@ -39,6 +42,7 @@ def test_a_backfill_paused_by_the_budget_resumes_without_refetching(svc, athlete
     assert state["done"] and state["listed"] >= 300
 
 
+@pytest.mark.slow
 def test_the_stop_flag_ends_a_backfill_between_pages(lite_svc, lite_athlete, strava_server, sim_clock) -> None:
     svc, athlete = lite_svc, lite_athlete
     add_history(strava_server, 250, start=EPOCH)
@@ -68,6 +72,7 @@ def test_since_starts_at_that_day_and_a_later_run_continues(lite_svc, lite_athle
     assert again["new"] == 0 and again["requests"] == 1
 
 
+@pytest.mark.slow
 def test_progress_reports_an_eta_that_counts_the_budget_windows(lite_svc, lite_athlete, strava_server,
                                                                 sim_clock) -> None:
     svc, athlete = lite_svc, lite_athlete
@@ -84,6 +89,7 @@ def test_progress_reports_an_eta_that_counts_the_budget_windows(lite_svc, lite_a
     assert reports[-1].fraction == 1.0 and reports[-1].listed == 450 and reports[-1].eta_s == 0
 
 
+@pytest.mark.slow
 def test_sync_continues_an_unfinished_backfill_and_leaves_room_for_other_syncs(lite_svc, lite_athlete, strava_server,
                                                                                sim_clock) -> None:
     svc, athlete = lite_svc, lite_athlete

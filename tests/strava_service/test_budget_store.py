@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from connectors.strava import BudgetStore, RateBudget
 from loadmon.service import strava_sync
 from loadmon.storage import Store
@@ -53,6 +55,7 @@ def test_two_budgets_on_one_database_share_the_window(store) -> None:
     assert second.try_acquire() == datetime(2030, 1, 1, 10, 30, 1, tzinfo=UTC)
 
 
+@pytest.mark.slow
 def test_two_athletes_share_the_application_budget(svc, strava_server, sim_clock) -> None:
     ann = connect(svc, strava_server, athlete=svc.add_athlete("ann"), strava_athlete_id=501)
     bob = connect(svc, strava_server, athlete=svc.add_athlete("bob"), strava_athlete_id=502)

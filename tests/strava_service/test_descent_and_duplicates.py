@@ -79,6 +79,7 @@ def test_descent_of_the_real_coros_half_marathon_is_within_10_percent_of_the_dev
           f"{device} m on the device ({(stored.elevation_loss_m / device - 1) * 100:+.1f} %)")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("order", ["fit_first", "strava_first"])
 @pytest.mark.parametrize("match", ["time_and_distance", "external_id"])
 def test_one_run_from_two_sources_counts_once_and_the_device_descent_wins(svc, athlete, strava_server, sim_clock,

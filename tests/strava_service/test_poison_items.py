@@ -28,6 +28,7 @@ def _stored(svc, athlete):
     return {a.source_id: a for a in svc.store.list_activities(athlete.id, include_deleted=True)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(POISON))
 def test_a_poison_item_between_good_ones_is_skipped_and_the_next_runs_go_on(kind, svc, athlete, strava_server,
                                                                            sim_clock) -> None:

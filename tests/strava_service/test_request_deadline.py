@@ -7,11 +7,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+import pytest
+
 from loadmon.service import Service, strava_sync
 from tests.strava_service.conftest import connect, strava_config
 from tests.strava_service.helpers import add_history
 
 
+@pytest.mark.slow
 def test_a_trickling_listing_is_cut_at_the_deadline_and_retried(tmp_path, store, store_url, strava_server,
                                                                 sim_clock) -> None:
     svc = Service(config=strava_config(tmp_path, store_url, strava_server.url, request_deadline_s=1.0), store=store,

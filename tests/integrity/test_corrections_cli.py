@@ -152,3 +152,24 @@ def test_exclude_and_include_say_when_nothing_changed_and_a_copy_is_not_counted_
     cli("activities", "exclude", str(copy))
     assert f"activity {copy} was already excluded: not counted in the load" in cli("activities", "exclude", str(copy)).stdout
     assert f"activity {copy} was included again" in cli("activities", "include", str(copy)).stdout
+
+
+def test_a_symptom_logged_after_a_deleted_one_does_not_take_its_id(cli, tmp_path) -> None:
+    """A deleted symptom's id is not handed out again (SQLite reused the largest rowid): the
+    withdrawn alert's reason "symptom N was deleted" and its numbers' symptom_id must not name
+    the symptom logged next."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    _history(cli, tmp_path / "history", now, descent=200.0)
+    _fit(tmp_path / "today.fit", now - timedelta(hours=2), km=8.0, descent=210.0, serial=8000)
+    cli("import", str(tmp_path / "today.fit"), "--no-alerts")
+    at = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    first = json.loads(cli("symptom", "add", "--site", "knee", "--side", "right", "--severity", "4", "--at", at,
+                           "--json").stdout)["symptom"]["id"]
+    (alert,) = [a for a in _alerts(cli).values() if a["rule"] == "hilly_after_symptoms"]
+    assert alert["numbers"]["symptom_id"] == first
+    cli("symptom", "delete", str(first))
+    assert f"symptom {first} was deleted" in _alerts(cli)[alert["id"]]["withdrawn_reason"]
+    second = json.loads(cli("symptom", "add", "--site", "ankle", "--side", "left", "--severity", "3", "--at", at,
+                            "--no-alerts", "--json").stdout)["symptom"]["id"]
+    assert second > first
+    assert [s["id"] for s in json.loads(cli("symptom", "list", "--json").stdout)] == [second]

@@ -222,10 +222,14 @@ def is_secret_key(f: dataclasses.Field) -> bool:
     return bool(f.metadata.get("secret") or f.metadata.get("url")) or any(p in f.name for p in SECRET_KEY_PARTS)
 
 
+_TOML_KINDS = {"int": "an integer", "float": "a number", "bool": "a boolean", "str": "a string", "list": "a list",
+               "dict": "a table", "datetime": "a date-time", "date": "a date", "time": "a time"}
+
+
 def _shown(value: Any, secret: bool) -> str:
     """The offending value for an error message: its type only for a secret key."""
     if secret:
-        return f"a {type(value).__name__} (value not shown: secret key)"
+        return f"{_TOML_KINDS.get(type(value).__name__, 'a value')} (value not shown: secret key)"
     return repr(value)
 
 

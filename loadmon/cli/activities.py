@@ -43,17 +43,26 @@ def _change(activity_id: int, *, exclude: bool, reason: str | None, json_out: bo
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
+        before = activity_service.is_excluded(svc, athlete, activity_id)
         if exclude:
             activity = activity_service.exclude_activity(svc, athlete, activity_id, reason=reason)
         else:
             activity = activity_service.include_activity(svc, athlete, activity_id)
-        what = f"activity {activity_id} was {'excluded' if exclude else 'included again'}"
+        if before is exclude:  # nothing to change: say so, not "was excluded" / "was included again"
+            what = f"activity {activity_id} was {'already excluded' if exclude else 'not excluded'}"
+        else:
+            what = f"activity {activity_id} was {'excluded' if exclude else 'included again'}"
         data = activity_service.activity_summary(svc, athlete, activity)
         after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id], reason=what)
         if json_out:
             print_json({"activity": data, "alerts": after})
             return
-        say(f"{what}: {'not counted in the load' if activity.excluded else 'counted in the load'}")
+        if activity.excluded:
+            say(f"{what}: not counted in the load")
+        elif data["counted_instead"] is None:
+            say(f"{what}: counted in the load")
+        else:  # a copy of a run that another copy counts for: not "counted in the load" itself
+            say(f"{what}: its run is counted once, through the copy that counts for it")
         if data["counted_instead"] is not None:
             say(f"activity {data['counted_instead']} ({data['counted_instead_source']}), a copy of the same "
                 "run, counts for it" + (" (exclude it too to drop the run)" if activity.excluded else ""))

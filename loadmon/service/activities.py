@@ -18,7 +18,7 @@ from loadmon.domain import Activity, Athlete
 from loadmon.errors import ValidationError
 from loadmon.service.context import Service
 
-__all__ = ["exclude_activity", "include_activity", "counted_copy", "activity_summary", "MAX_REASON_CHARS"]
+__all__ = ["exclude_activity", "include_activity", "is_excluded", "counted_copy", "activity_summary", "MAX_REASON_CHARS"]
 
 MAX_REASON_CHARS = 500
 
@@ -34,6 +34,12 @@ def exclude_activity(svc: Service, athlete: Athlete, activity_id: int, *, reason
 def include_activity(svc: Service, athlete: Athlete, activity_id: int) -> Activity:
     """Count an excluded activity again."""
     return svc.store.set_excluded(athlete.id, activity_id, excluded=False)
+
+
+def is_excluded(svc: Service, athlete: Athlete, activity_id: int) -> bool | None:
+    """Whether the athlete's activity is excluded now (None when the athlete has no such activity)."""
+    found = [a for a in svc.store.list_activities(athlete.id) if a.id == activity_id]
+    return found[0].excluded if found else None
 
 
 def counted_copy(svc: Service, athlete: Athlete, activity: Activity) -> Activity | None:

@@ -102,8 +102,6 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                     result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
                                         notices=tuple(_within(n, item.name) for n in parsed.notices),
                                         replaced=outcome.replaced_activities)
-                    for notice in parsed.notices:
-                        log.warning("import.file_notice", file=item.name, notice=notice)
                     if outcome.new_activities or outcome.replaced_activities:
                         summary.athlete_ids.add(athlete.id)
         except (ImportFileError, ImplausibleValueError) as exc:

@@ -18,6 +18,7 @@ from typing import Any
 
 from loadmon.domain import Athlete
 from loadmon.errors import RateLimitExhausted
+from loadmon.logs import get_logger
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
     JOB_DELIVER, JOB_EVALUATE, JOB_HOUSEKEEPING, JOB_RECONCILE, JOB_SYNC, JobResult, JobSkipped, optional_module,
@@ -25,6 +26,7 @@ from loadmon.service.jobrunner import (
 )
 
 KEEP_JOB_RUNS_DAYS = 14
+log = get_logger("loadmon.jobs")
 
 
 # ------------------------------------------------------------------------------- Strava
@@ -34,10 +36,20 @@ def _strava_job(svc: Service, job: str, athlete_id: int, call: Callable[[Any, At
         strava_sync = optional_module("strava_sync", "Strava sync")
         athlete = svc.store.get_athlete(athlete_id=athlete_id)
         try:
-            return call(strava_sync, athlete)
+            result = call(strava_sync, athlete)
         except RateLimitExhausted as exc:
             raise JobSkipped(f"Strava request budget spent: {exc}", {"resume_at": exc.resume_at}) from None
+        _log_skipped(athlete_id, result)
+        return result
     return run_job(svc, job, body, athlete_id=athlete_id)
+
+
+def _log_skipped(athlete_id: int, result: Any) -> None:
+    """The activities a sync skipped (and the backfill it continued), one warning each."""
+    for counts in (getattr(result, "counts", None), getattr(getattr(result, "backfill", None), "counts", None)):
+        for item in getattr(counts, "skipped", ()):
+            log.warning("strava.activity.skipped", athlete_id=athlete_id, activity_id=item.activity_id,
+                        reason=item.reason, error=item.error)
 
 
 def sync_athlete(svc: Service, athlete_id: int) -> JobResult:

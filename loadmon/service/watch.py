@@ -112,6 +112,8 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                         counts[k] += d[k]
                     for f in d["failures"]:
                         log.warning("import.file_failed", file=f["file"], reason=f["reason"])
+                    for n in d["notices"]:  # the CLI prints them from the summary; the daemon logs them
+                        log.warning("import.file_notice", file=n["file"], notice=n["notice"])
                     touched.update(summary.athlete_ids)
                     transient = [f.reason or "database error" for f in summary.failed if f.transient]
                     retry = "; ".join(transient) if transient else None

@@ -143,6 +143,9 @@ class ImportLogRow(Base):
 
 class SymptomRow(Base):
     __tablename__ = "symptoms"
+    # a deleted symptom's id is never handed out again (SQLite would reuse it): its withdrawn
+    # alerts' dedupe keys hold it (migration 0007)
+    __table_args__ = {"sqlite_autoincrement": True}
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     athlete_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("athletes.id", ondelete="CASCADE"), index=True)
     site: Mapped[str] = mapped_column(String(32))

@@ -153,6 +153,8 @@ class Store:
             db = parsed.database
             if db and db != ":memory:":
                 path = Path(db)
+                if not migrate_schema and not path.exists():  # a reader (daemon status) never creates the file
+                    raise StorageError(f"no database at {path} yet (loadmon creates it on first use)", reason="schema")
                 path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 if not path.exists():
                     fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)

@@ -95,3 +95,14 @@ def test_the_default_athlete_name_in_the_config_is_checked_too(tmp_path) -> None
     with pytest.raises(ConfigError, match="control characters") as err:
         load_config(path, env={})
     assert err.value.key == "athlete.default_name"
+
+
+@pytest.mark.parametrize(("value", "kind"), [(SECRET, "an integer"), ("true", "a boolean"), ("[1]", "a list"),
+                                             ("1.5", "a number"), ("{a = 1}", "a table")])
+def test_a_secret_of_the_wrong_type_is_named_in_words(tmp_path, value, kind) -> None:
+    """The error says what was given in plain words ("got an integer"), not Python's "got a int"."""
+    path = tmp_path / "c.toml"
+    path.write_text(f"[alerts.email]\npassword = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert f"expected a string, got {kind} (value not shown: secret key)" in str(err.value)

@@ -65,3 +65,17 @@ def test_info_logs_only_with_verbose(cli) -> None:
     loud = cli("-v", "alerts", "deliver", "--retry-failed")
     assert "1 failed deliveries put back in the outbox" in loud.stdout
     assert "alert.deliveries_requeued" in loud.stderr and "alert.deliveries_requeued" not in loud.stdout
+
+
+def test_a_dropped_value_is_noted_once_on_stderr(cli, tmp_path) -> None:
+    """A value dropped as implausible (max HR 254) is one `note` line on stderr, not that line and
+    a warning log line repeating it (the daemon's watch job logs it instead)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    path = tmp_path / "hr254.fit"
+    path.write_bytes(encode_activity(RunSpec(start=start, distance_m=5000, duration_s=1800,
+                                             session_fields={"max_heart_rate": 254})))
+    res = cli("import", "--no-alerts", str(path))
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.stderr.splitlines() if "max_hr = 254" in ln]
+    assert len(lines) == 1 and lines[0].startswith("  note "), res.stderr
+    assert "max_hr" not in res.stdout

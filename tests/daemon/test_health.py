@@ -200,3 +200,23 @@ def test_once_passes_and_the_worker_scheduler_are_judged_by_their_runs_only(cfg)
     assert rep.healthy, rep.problems  # cron runs `daemon --once`: not running in between is normal
     scheduler = _entry(_run("daemon", NOW - timedelta(hours=2), "running"))  # `loadmon scheduler` records no kind
     assert assess([scheduler, *_healthy_overview()[1:]], cfg, now=NOW, strava={}, names={}, liveness=free).healthy
+
+
+def test_status_never_creates_the_database_it_reads(tmp_path, monkeypatch) -> None:
+    """`daemon status` on a SQLite path where no database exists (a fresh host, a typo in the URL)
+    is unhealthy (exit 1) and leaves no file or folder behind: a health check only reads."""
+    for name in [k for k in __import__("os").environ if k.startswith("LOADMON_")]:
+        monkeypatch.delenv(name)
+    missing = tmp_path / "not-yet" / "loadmon.sqlite"
+    monkeypatch.setenv("LOADMON_DATABASE_URL", f"sqlite:///{missing}")
+    config_path = tmp_path / "config.toml"
+    config_path.write_text("", encoding="utf-8")
+    from loadmon.cli import app
+
+    res = CliRunner().invoke(app, ["--config", str(config_path), "daemon", "status", "--json"])
+    configure_logging()
+    assert res.exit_code == 1, res.output
+    report = json.loads(res.stdout)
+    assert report["healthy"] is False and report["daemon"] == {"ever_ran": False}
+    assert f"no database at {missing} yet" in report["problems"][0]
+    assert not missing.exists() and not missing.parent.exists()

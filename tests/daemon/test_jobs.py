@@ -262,3 +262,32 @@ def test_a_job_that_ignores_the_stop_flag_does_not_hold_the_exit(svc, monkeypatc
         assert daemon.forced is True  # the CLI then exits without waiting for the stuck thread
     finally:
         release.set()
+
+
+def test_the_sync_job_logs_each_skipped_strava_activity(svc, monkeypatch) -> None:
+    """The sync itself only counts a skipped activity (the CLI prints it under its summary); the
+    daemon's job logs each one, with the backfill it continued, as `strava.activity.skipped`."""
+    from loadmon.service.strava.records import BackfillResult, RunCounts, SkippedItem, SyncResult
+
+    def item(activity_id: int) -> SkippedItem:
+        return SkippedItem(activity_id=activity_id, reason="ImplausibleValueError",
+                           error=f"strava activity {activity_id}: elapsed_time_s = 1000000000 is not plausible")
+
+    now = datetime.now(UTC)
+    continued = BackfillResult(athlete="a", counts=RunCounts(skipped=(item(12),)), done=True, stopped=False,
+                               cursor=now, resume_at=None, message=None, waits=0, waited_s=0.0, total_listed=1)
+    result = SyncResult(athlete="a", counts=RunCounts(skipped=(item(11),)), window_start=now, listed_from=now,
+                        complete=True, backfill=continued, alerts={})
+    _fake_module(monkeypatch, "strava_sync", sync=lambda s, a, wait=False: result)
+    athlete = svc.add_athlete("a")
+    svc.store.save_strava_tokens(athlete.id, strava_athlete_id=101, access_token="t", refresh_token="r",
+                                 expires_at=datetime(2030, 1, 1, tzinfo=UTC), scope="activity:read_all")
+    stream = io.StringIO()
+    configure_logging(json=True, level="info", stream=stream)
+    try:
+        jobs.sync_athlete(svc, athlete.id)
+    finally:
+        configure_logging()
+    skipped = [json.loads(line) for line in stream.getvalue().splitlines() if "strava.activity.skipped" in line]
+    assert [(e["activity_id"], e["level"]) for e in skipped] == [(11, "warning"), (12, "warning")]
+    assert all("is not plausible" in e["error"] for e in skipped)

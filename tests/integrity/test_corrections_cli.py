@@ -129,3 +129,49 @@ def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, htt
     assert f"deleted symptom {sid}" in out
     assert json.loads(cli("--athlete", "me", "symptom", "list", "--json").stdout) == []
     assert hilly()[0]["state"] == "withdrawn" and len(http_receiver.requests) == sent_before
+
+
+def test_exclude_and_include_say_when_nothing_changed_and_a_copy_is_not_counted_itself(cli, tmp_path) -> None:
+    """`include` of an activity that was never excluded does not claim it "was included again";
+    `exclude` twice says "already excluded"; a re-saved copy (no serial, 1 s later) that another
+    copy counts for is not reported as "counted in the load"."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    spec = {"distance_m": 10_000, "duration_s": 3000, "record_interval_s": 30}
+    (tmp_path / "orig.fit").write_bytes(encode_activity(RunSpec(start=start, serial=4242, **spec)))
+    (tmp_path / "copy.fit").write_bytes(encode_activity(RunSpec(start=start + timedelta(seconds=1), serial=None, **spec)))
+    cli("import", str(tmp_path / "orig.fit"), "--no-alerts")
+    cli("import", str(tmp_path / "copy.fit"), "--no-alerts")
+    acts = {a["duplicate_of"] is None: a["id"] for a in json.loads(cli("activities", "--json").stdout)}
+    primary, copy = acts[True], acts[False]
+
+    out = cli("activities", "include", str(primary)).stdout
+    assert f"activity {primary} was not excluded: counted in the load" in out
+    assert "included again" not in out
+    out = cli("activities", "include", str(copy)).stdout
+    assert f"activity {copy} was not excluded: its run is counted once" in out
+    assert f"activity {primary} (fit), a copy of the same run, counts for it" in out
+    assert "counted in the load" not in out
+    cli("activities", "exclude", str(copy))
+    assert f"activity {copy} was already excluded: not counted in the load" in cli("activities", "exclude", str(copy)).stdout
+    assert f"activity {copy} was included again" in cli("activities", "include", str(copy)).stdout
+
+
+def test_a_symptom_logged_after_a_deleted_one_does_not_take_its_id(cli, tmp_path) -> None:
+    """A deleted symptom's id is not handed out again (SQLite reused the largest rowid): the
+    withdrawn alert's reason "symptom N was deleted" and its numbers' symptom_id must not name
+    the symptom logged next."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    _history(cli, tmp_path / "history", now, descent=200.0)
+    _fit(tmp_path / "today.fit", now - timedelta(hours=2), km=8.0, descent=210.0, serial=8000)
+    cli("import", str(tmp_path / "today.fit"), "--no-alerts")
+    at = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    first = json.loads(cli("symptom", "add", "--site", "knee", "--side", "right", "--severity", "4", "--at", at,
+                           "--json").stdout)["symptom"]["id"]
+    (alert,) = [a for a in _alerts(cli).values() if a["rule"] == "hilly_after_symptoms"]
+    assert alert["numbers"]["symptom_id"] == first
+    cli("symptom", "delete", str(first))
+    assert f"symptom {first} was deleted" in _alerts(cli)[alert["id"]]["withdrawn_reason"]
+    second = json.loads(cli("symptom", "add", "--site", "ankle", "--side", "left", "--severity", "3", "--at", at,
+                            "--no-alerts", "--json").stdout)["symptom"]["id"]
+    assert second > first
+    assert [s["id"] for s in json.loads(cli("symptom", "list", "--json").stdout)] == [second]

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from loadmon.cli import app
 from loadmon.storage import Store
 from tests.strava.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET
-from tests.strava_server import StravaServer
+from tests.strava_server import StravaServer, summary_activity
 from tests.strava_service.helpers import add_history
 
 
@@ -171,3 +171,18 @@ def test_missing_client_secret_is_a_config_error_naming_the_keys(cli, live_serve
     cli.write(secret="")
     res = cli("strava", "backfill")
     assert res.exit_code == 2 and "strava.client_secret" in res.output and "LOADMON_STRAVA__CLIENT_SECRET" in res.output
+
+
+def test_a_skipped_activity_is_one_error_line_on_stderr(cli, live_server) -> None:
+    """A poison item (elapsed 1e9 s) is reported once, as the `error` line under the summary,
+    not also as a warning log line repeating it (the daemon's job logs it instead)."""
+    _connect(cli, live_server)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    add_history(live_server, 2, start=start, every=timedelta(days=1))
+    live_server.add_activity(summary_activity(987001, athlete_id=ATHLETE_ID, start=start + timedelta(hours=5),
+                                              elapsed_time_s=10**9), athlete_id=ATHLETE_ID)
+    res = cli("sync")
+    assert res.exit_code == 1, res.output
+    lines = [ln for ln in res.stderr.splitlines() if "987001" in ln]
+    assert len(lines) == 1 and lines[0].startswith("  error "), res.stderr
+    assert "elapsed_time_s = 1000000000 is not plausible" in lines[0]

@@ -34,11 +34,10 @@ class Tally:
     skipped: list[SkippedItem] = field(default_factory=list)
 
     def skip(self, athlete: Athlete, activity_id: int | None, reason: str, message: str) -> None:
-        """One activity skipped with a named error (logged, counted); the sync goes on past it."""
+        """One activity skipped with a named error (counted; the CLI prints it, the daemon's job logs
+        it as ``strava.activity.skipped``); the sync goes on past it."""
         self.error_messages.append(message)
         self.skipped.append(SkippedItem(activity_id=activity_id, reason=reason, error=message))
-        log.warning("strava.activity.skipped", athlete_id=athlete.id, activity_id=activity_id, reason=reason,
-                    error=message)
 
     @property
     def changed(self) -> bool:

@@ -10,6 +10,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -71,12 +73,11 @@ def make_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "
     return svc, config_path
 
 
-@pytest.fixture
-def web(tmp_path, monkeypatch):
+@contextmanager
+def serving(svc: Service, config_path: Path, clock: Clock) -> Iterator[Web]:
+    """The app on uvicorn on 127.0.0.1 (a free port) in a thread, for the duration of the block."""
     from loadmon.web.server import server
 
-    clock = Clock()
-    svc, config_path = make_service(tmp_path, monkeypatch, clock=clock)
     port = free_port()
     srv = server(svc, host="127.0.0.1", port=port)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -90,6 +91,16 @@ def web(tmp_path, monkeypatch):
     finally:
         srv.should_exit = True
         thread.join(timeout=30)
+
+
+@pytest.fixture
+def web(tmp_path, monkeypatch):
+    clock = Clock()
+    svc, config_path = make_service(tmp_path, monkeypatch, clock=clock)
+    try:
+        with serving(svc, config_path, clock) as running:
+            yield running
+    finally:
         svc.close()
 
 

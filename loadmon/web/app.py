@@ -148,6 +148,10 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
             return Response(str(exc), status_code=400)
         return RedirectResponse("/symptoms", status_code=303)
 
+    async def alert_list(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        items = await run_in_threadpool(alerting.list_alerts, svc, athlete, limit=200)
+        return render(request, session, "alerts.html", user=user, alerts=list(reversed(items)))
+
     # -- API ---------------------------------------------------------------------------------------
     async def api_status(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         raw = request.query_params.get("date")
@@ -168,6 +172,7 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
         Route("/symptoms", guarded(symptom_add), methods=["POST"]),
         Route("/symptoms/new", guarded(symptom_form)),
         Route("/symptoms/{symptom_id}/resolve", guarded(symptom_resolve), methods=["POST"]),
+        Route("/alerts", guarded(alert_list)),
         Route("/api/status", guarded(api_status, api=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

@@ -9,7 +9,7 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts"]
 POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout"]
 
 

@@ -69,3 +69,24 @@ def test_a_script_in_a_note_is_shown_as_text(web):
             page = c.get(path).text
             assert "<script>" not in page and "<img" not in page, path
             assert "&lt;script&gt;" in page, path
+
+
+def test_alerts_page_lists_only_the_athletes_own_alerts(web, tmp_path):
+    from markupsafe import escape
+
+    from loadmon.service import alerting
+    from tests.web.conftest import import_demo_runs
+
+    import_demo_runs(web.svc, "bob", tmp_path / "fit", end=web.clock.now.date())
+    alerting.evaluate(web.svc, [web.svc.athlete("bob").id])
+    bobs = alerting.list_alerts(web.svc, web.svc.athlete("bob"))
+    assert bobs, "the demo runs raise alerts"
+    with web.client() as c:
+        web.login(c, "bob")
+        page = c.get("/alerts").text
+        web.login(c, "ann")
+        anns = c.get("/alerts").text
+    for a in bobs:
+        assert f'id="alert-{a["id"]}"' in page and str(escape(a["message"])) in page
+        assert f'id="alert-{a["id"]}"' not in anns
+    assert "No alerts yet." in anns

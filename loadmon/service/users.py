@@ -83,6 +83,8 @@ class LoginThrottle:
     """Failed logins per key (``user:NAME``, ``addr:IP``) and when the next attempt is allowed."""
 
     clock: Callable[[], datetime]
+    #: above this many counted keys, those not throttled right now are forgotten (memory stays bounded)
+    max_keys: int = 10_000
     failures: dict[str, int] = field(default_factory=dict)
     not_before: dict[str, datetime] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -102,6 +104,10 @@ class LoginThrottle:
                 n = self.failures[k] = self.failures.get(k, 0) + 1
                 if n >= FREE_FAILURES:
                     self.not_before[k] = now + timedelta(seconds=min(MAX_WAIT_S, 2.0 ** (n - FREE_FAILURES + 1)))
+            if len(self.failures) > self.max_keys:
+                for k in [k for k in self.failures if k not in keys and self.not_before.get(k, now) <= now]:
+                    self.failures.pop(k)
+                    self.not_before.pop(k, None)
 
     def succeeded(self, keys: list[str]) -> None:
         with self.lock:

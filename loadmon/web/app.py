@@ -162,6 +162,48 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
         data = await run_in_threadpool(lambda: load.status_json(load.status(svc, athlete, day=day)))
         return JSONResponse(data)
 
+    async def api_session(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        """Who is logged in, and the CSRF token a script sends as ``X-CSRF-Token`` with its POSTs."""
+        return JSONResponse({"user": user.name, "athlete": athlete.name, "role": user.role, "csrf_token": session.csrf})
+
+    async def api_symptoms(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        """GET: `loadmon symptom list --json` (``?active=1``: the unresolved ones)."""
+        items = await run_in_threadpool(lambda: [symptom_service.symptom_json(s, athlete.timezone)
+                                                 for s in symptom_service.list_symptoms(svc, athlete)])
+        if request.query_params.get("active") in ("1", "true"):
+            items = [s for s in items if s["active"]]
+        return JSONResponse(items)
+
+    async def api_symptom_add(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        """POST (JSON, ``X-CSRF-Token``): `loadmon symptom add --json`: ``{"symptom": ..., "alerts": ...}``."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "the body must be a JSON object"}, status_code=400)
+        form = {k: str(v) for k, v in body.items() if v is not None}
+        try:
+            at = _parse_local(form.get("at"), athlete.timezone)
+            symptom, after = await run_in_threadpool(_add_symptom, svc, athlete, form, at)
+        except ValidationError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"symptom": symptom_service.symptom_json(symptom, athlete.timezone), "alerts": after},
+                            status_code=201)
+
+    async def api_alerts(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        """`loadmon --athlete NAME alerts --json` (``?limit=`` default 50, 0 all; ``?since=YYYY-MM-DD``)."""
+        try:
+            limit = int(request.query_params.get("limit", "50"))
+            raw = request.query_params.get("since")
+            since = date.fromisoformat(raw) if raw else None
+            if limit < 0:
+                raise ValueError
+        except ValueError:
+            return JSONResponse({"error": "limit: a whole number 0 or more; since: YYYY-MM-DD"}, status_code=400)
+        items = await run_in_threadpool(alerting.list_alerts, svc, athlete, limit=limit or None, since=since)
+        return JSONResponse(items)
+
     routes = [
         Route("/healthz", healthz),
         Route("/login", login_page, methods=["GET"]),
@@ -173,7 +215,11 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
         Route("/symptoms/new", guarded(symptom_form)),
         Route("/symptoms/{symptom_id}/resolve", guarded(symptom_resolve), methods=["POST"]),
         Route("/alerts", guarded(alert_list)),
+        Route("/api/session", guarded(api_session, api=True)),
         Route("/api/status", guarded(api_status, api=True)),
+        Route("/api/symptoms", guarded(api_symptoms, api=True), methods=["GET"]),
+        Route("/api/symptoms", guarded(api_symptom_add, api=True), methods=["POST"]),
+        Route("/api/alerts", guarded(api_alerts, api=True)),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={LoadmonError: _loadmon_error})
@@ -195,7 +241,7 @@ def _parse_local(value: str | None, tz: str) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=ZoneInfo(tz))
 
 
-def _add_symptom(svc: Service, athlete: Any, form: dict[str, str], at: datetime | None) -> None:
-    symptom_service.add_symptom(svc, athlete, form.get("site", ""), form.get("side", "none"), form.get("location"),
-                                form.get("severity", ""), at=at, note=form.get("note"))
-    alerting.evaluate_and_deliver(svc, [athlete.id])
+def _add_symptom(svc: Service, athlete: Any, form: dict[str, str], at: datetime | None) -> tuple[Any, dict[str, Any]]:
+    symptom = symptom_service.add_symptom(svc, athlete, form.get("site", ""), form.get("side", "none"),
+                                          form.get("location"), form.get("severity", ""), at=at, note=form.get("note"))
+    return symptom, alerting.evaluate_and_deliver(svc, [athlete.id])

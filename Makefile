@@ -103,6 +103,8 @@ demo: $(STAMP)
 	$(LOADMON_DEMO) report --out demo/report.html
 	$(LOADMON_DEMO) daemon --once --log-console
 	$(LOADMON_DEMO) daemon status
+	printf 'demo-password\n' | $(LOADMON_DEMO) user add demo --athlete demo-runner --password-stdin
+	@echo "web app: $(LOADMON_DEMO) web   then open http://127.0.0.1:8080/ and log in as demo / demo-password"
 
 bench: $(STAMP)
 	$(PY) bench/import_fit.py

@@ -166,6 +166,15 @@ class WorkerConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebConfig:
+    host: str = _f("127.0.0.1", "Address `loadmon web` listens on (keep 127.0.0.1 behind a reverse proxy)")
+    port: int = _f(8080, "Port `loadmon web` listens on")
+    public_url: str = _f("", "The address users open (e.g. https://loadmon.example.org); https makes the session cookie Secure", url=True)
+    session_days: int = _f(30, "A login lasts this many days")
+    trusted_proxies: list[str] = _f([], "Reverse proxies (IP addresses) whose X-Forwarded-For / X-Forwarded-Proto are believed")
+
+
+@dataclass(frozen=True, kw_only=True)
 class LoggingConfig:
     level: str = _f("info", "debug | info | warning | error")
     json: bool = _f(False, "JSON log lines (the daemon defaults to JSON)")
@@ -182,6 +191,7 @@ class Config:
     daemon: DaemonConfig = field(default_factory=DaemonConfig, metadata={"doc": "Background daemon"})
     worker: WorkerConfig = field(default_factory=WorkerConfig, metadata={"doc": "Distributed workers (Celery on Redis): loadmon worker / loadmon scheduler"})
     logging: LoggingConfig = field(default_factory=LoggingConfig, metadata={"doc": "Logging"})
+    web: WebConfig = field(default_factory=WebConfig, metadata={"doc": "Web app: loadmon web (docs/web.md)"})
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
     #: Problems worth a warning that do not stop loadmon (a world-readable file holding secrets).
     warnings: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})

@@ -141,6 +141,18 @@ class ImportLogRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UserRow(Base):
+    """A web login (``loadmon user add``): one athlete's, with a role; the password as an Argon2id hash."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    athlete_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("athletes.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="athlete")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SymptomRow(Base):
     __tablename__ = "symptoms"
     # a deleted symptom's id is never handed out again (SQLite would reuse it): its withdrawn

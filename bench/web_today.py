@@ -23,12 +23,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_bench import synthetic_history  # noqa: E402
+from engine_bench import synthetic_history
 
-from loadmon.config import load_config  # noqa: E402
-from loadmon.domain import ActivityRecord  # noqa: E402
-from loadmon.service import Service  # noqa: E402
-from loadmon.service import users as user_service  # noqa: E402
+from loadmon.config import load_config
+from loadmon.domain import ActivityRecord
+from loadmon.service import Service
+from loadmon.service import users as user_service
 
 
 def _records(activities) -> list[ActivityRecord]:

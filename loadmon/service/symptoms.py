@@ -82,7 +82,7 @@ def _text(value: str | None, what: str, limit: int) -> str | None:
     return value
 
 
-def add_symptom(svc: Service, athlete: Athlete, site: str, side: str, location: str | None, severity: int,
+def add_symptom(svc: Service, athlete: Athlete, site: str, side: str, location: str | None, severity: int | str,
                 at: datetime | None = None, note: str | None = None) -> Symptom:
     """Log a symptom that started at ``at`` (default: now). Returns the stored symptom.
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -73,11 +73,16 @@ def password_hash(store: "Store", name: str) -> str | None:
 
 def set_password_hash(store: "Store", name: str, new_hash: str) -> None:
     with store.session() as s:
-        if s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=new_hash)).rowcount == 0:
+        if _rowcount(s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=new_hash))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")
 
 
 def remove_user(store: "Store", name: str) -> None:
     with store.session() as s:
-        if s.execute(delete(UserRow).where(UserRow.name == name)).rowcount == 0:
+        if _rowcount(s.execute(delete(UserRow).where(UserRow.name == name))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (a CursorResult's ``rowcount``; typed ``Result`` lacks it)."""
+    return int(getattr(result, "rowcount", 0) or 0)

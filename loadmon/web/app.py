@@ -18,8 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from loadmon.domain import SYMPTOM_SIDES, SYMPTOM_SITES
 from loadmon.errors import LoadmonError, NotFoundError, ValidationError
-from loadmon.service import Service
-from loadmon.service import alerting, load
+from loadmon.service import Service, alerting, load
 from loadmon.service import symptoms as symptom_service
 from loadmon.service import users as user_service
 from loadmon.web.security import Session, Sessions, csrf_ok
@@ -81,7 +80,8 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
     async def login(request: Request) -> Response:
         session = sessions.read(request)
         form = await request.form()
-        if not csrf_ok(session, form.get("csrf_token") if isinstance(form.get("csrf_token"), str) else None):
+        token = form.get("csrf_token")
+        if session is None or not csrf_ok(session, token if isinstance(token, str) else None):
             return Response("CSRF token missing or wrong: reload the login page and try again", status_code=403)
         name, password = str(form.get("username") or ""), str(form.get("password") or "")
         address = request.client.host if request.client else "unknown"

@@ -64,7 +64,7 @@ def test_failures_count_per_address_and_per_account(app_and_clock):
         assert _attempt(attacker, "bob", PASSWORD).status_code == 429
     with TestClient(app, client=("203.0.113.5", 40000)) as elsewhere:
         assert _attempt(elsewhere, "bob", PASSWORD).status_code == 303  # bob from another address
-        for i in range(5):
+        for _ in range(5):
             _attempt(elsewhere, "ann", "wrong")
     with TestClient(app, client=("192.0.2.44", 40000)) as third:
         assert _attempt(third, "ann", PASSWORD).status_code == 429  # ann's account is throttled anywhere

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,7 @@ def test_users_round_trip_on_each_backend(store):
     assert all("hash" not in f.name and "password" not in f.name for f in dataclasses.fields(user))
     with pytest.raises(ValidationError, match="already exists"):
         user_service.add_user(svc, "ann", athlete_name="ann", role="athlete", password="first password")
-    throttle = user_service.LoginThrottle(clock=lambda: datetime.now(timezone.utc))
+    throttle = user_service.LoginThrottle(clock=lambda: datetime.now(UTC))
     assert user_service.authenticate(svc, throttle, "ann", "first password", "192.0.2.1").user == user
     user_service.set_password(svc, "ann", "second password")
     assert user_service.authenticate(svc, throttle, "ann", "first password", "192.0.2.1").reason == "wrong"
@@ -47,7 +47,7 @@ def test_bad_user_names_are_refused(store, name):
 def test_the_throttle_forgets_keys_that_are_not_throttled_when_it_holds_too_many():
     from datetime import timedelta
 
-    now = [datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)]
+    now = [datetime(2026, 12, 4, 12, 0, tzinfo=UTC)]
     throttle = user_service.LoginThrottle(clock=lambda: now[0], max_keys=20)
     for _ in range(user_service.FREE_FAILURES):
         throttle.failed(["user:ann"])

@@ -43,6 +43,7 @@ from loadmon.domain import Activity, AlertSeverity, Athlete
 from loadmon.engine import compute_load
 from loadmon.errors import ConfigError, DeliveryError, LoadmonError
 from loadmon.logs import get_logger
+from loadmon.rule_thresholds import ThresholdError
 from loadmon.service.context import Service
 from loadmon.service.load import engine_settings, today_for
 
@@ -66,9 +67,8 @@ def rule_thresholds(config: Config) -> RuleThresholds:
     values = {f.name: getattr(rules, f.name) for f in dataclasses.fields(RuleThresholds)}
     try:
         return RuleThresholds(**values)
-    except ValueError as exc:
-        name = str(exc).split(":", 1)[0].split(" ", 1)[0]
-        key = f"alerts.rules.{name}"
+    except ThresholdError as exc:
+        key = f"alerts.rules.{exc.field}"
         raise ConfigError(f"config key {key}: {exc}", key=key) from None
 
 

@@ -44,6 +44,7 @@ from loadmon.engine import compute_load
 from loadmon.errors import ConfigError, DeliveryError, LoadmonError
 from loadmon.logs import get_logger
 from loadmon.rule_thresholds import ThresholdError
+from loadmon.service.alert_counts import AlertCounts, DeliveryCounts
 from loadmon.service.context import Service
 from loadmon.service.load import engine_settings, today_for
 
@@ -51,7 +52,7 @@ log = get_logger("loadmon.alerts")
 
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
-    "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "summary_line", "test_channels", "list_alerts",
+    "evaluate", "deliver_due", "retry_failed", "summary_line", "test_channels", "list_alerts",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -128,11 +129,11 @@ def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) ->
 
 
 def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
-             reason: str | None = None) -> dict[str, Any]:
+             reason: str | None = None) -> AlertCounts:
     """Run every rule for these athletes and store the new alerts (with their outbox rows).
 
     ``since``: first local day to evaluate (default: the athlete's whole history; the rules
-    are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
+    are cheap and dedupe keys make re-evaluation free of duplicates). Returns :class:`AlertCounts`:
     ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
     notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
     of a rule's cooldown), ``alert_ids`` (the new alerts' ids in the order they were stored:
@@ -222,7 +223,7 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
             (log.info if notified else log.debug)("alert.new", alert_id=alert_id, athlete_id=athlete.id, rule=alert.rule,
                      severity=alert.severity.value, local_date=alert.local_date.isoformat(),
                      activity_id=alert.activity_id, notified=notified)
-    return counts
+    return AlertCounts(**{**counts, "alert_ids": tuple(counts["alert_ids"])})
 
 
 def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, dict[str, Any]], found: Sequence[Alert],
@@ -262,8 +263,8 @@ def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, 
 
 
 # --------------------------------------------------------------------------------- delivery
-def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> dict[str, Any]:
-    """Send every outbox row that is due, once each; returns counts (``sent``, ``retry``,
+def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> DeliveryCounts:
+    """Send every outbox row that is due, once each; returns :class:`DeliveryCounts` (``sent``, ``retry``,
     ``failed``, ``postponed``), the same per channel (``by_channel``: ``{"email": {"sent": 1,
     "retry": 0, "failed": 0}}``, postponed rows counted as ``retry``) and the first few
     ``errors`` (secret-free). Counts are messages (one message may carry several alerts).
@@ -292,7 +293,7 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
             counts["due"] += 1
             _deliver_one(svc, row, by_name, down, counts, max_attempts=cfg.max_attempts, base_s=cfg.retry_base_s,
                          lease_s=cfg.delivery_lease_s)
-    return counts
+    return DeliveryCounts(**{**counts, "errors": tuple(counts["errors"])})
 
 
 def retry_failed(svc: Service) -> int:
@@ -386,29 +387,12 @@ def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channe
              alerts=1 + len(others))
 
 
-def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
-                         reason: str | None = None) -> dict[str, Any]:
-    """What ``import`` and ``sync`` run after storing activities: check the alert settings
-    (:class:`ConfigError` before anything is stored), :func:`evaluate`, then :func:`deliver_due`.
-
-    Returns the evaluation counts plus ``alerts_sent`` (messages accepted by a channel),
-    ``deliveries_retry``, ``deliveries_failed``, ``delivery_errors`` and
-    ``deliveries_by_channel`` (see :func:`deliver_due`; :func:`summary_line` says it in words).
-    """
-    channels = configured_channels(svc.config, validate=True)
-    rule_thresholds(svc.config)
-    out = evaluate(svc, athlete_ids, since=since, reason=reason)
-    sent = deliver_due(svc, channels=channels)
-    out.update({"alerts_sent": sent["sent"], "deliveries_retry": sent["retry"] + sent["postponed"],
-                "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"],
-                "deliveries_by_channel": sent["by_channel"]})
-    return out
-
-
-def summary_line(out: Mapping[str, Any]) -> str:
+def summary_line(out: AlertCounts | Mapping[str, Any]) -> str:
     """What an import, sync, symptom or correction did with alerts, per channel, e.g. ``alerts: 2 new;
-    email: 1 waiting for retry; push[0]: 1 sent`` or ``alerts: 0 new, 2 withdrawn`` (from :func:`evaluate_and_deliver`'s counts;
-    a channel with nothing due is not named)."""
+    email: 1 waiting for retry; push[0]: 1 sent`` or ``alerts: 0 new, 2 withdrawn`` (from :func:`loadmon.service.after_store.after_change`'s
+    counts, or their ``to_dict()``; a channel with nothing due is not named)."""
+    if isinstance(out, AlertCounts):
+        out = out.to_dict()
     new = int(out.get("alerts_new", 0))
     kept = int(out.get("alerts_suppressed", 0)) + int(out.get("alerts_cooldown", 0))
     changed = "".join(f", {n} {label}" for key, label in (("alerts_withdrawn", "withdrawn"), ("alerts_reinstated", "reinstated"))

@@ -945,11 +945,11 @@ def _finish(svc: Service, athlete: Athlete, out: dict[str, Any], *, alerts: bool
 def _evaluate(svc: Service, athlete: Athlete, out: dict[str, Any]) -> None:
     """Evaluate the alert rules for the athlete and deliver what is due (when alerting exists)."""
     try:
-        from loadmon.service import alerting
+        from loadmon.service.after_store import after_change
     except ImportError:  # pragma: no cover - alerting lands with its own issue
         return
     try:
-        out["alerts"] = alerting.evaluate_and_deliver(svc, {athlete.id})
+        out["alerts"] = after_change(svc, {athlete.id}).to_dict()
     except LoadmonError as exc:  # the activities are stored; say why the alerts did not run
         out["alerts_error"] = str(exc)
         log.error("strava.alerts_failed", athlete_id=athlete.id, error=str(exc))

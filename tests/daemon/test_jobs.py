@@ -16,6 +16,7 @@ import pytest
 from loadmon.errors import RateLimitExhausted
 from loadmon.logs import configure_logging, get_logger
 from loadmon.service import Service, jobs
+from loadmon.service.alert_counts import DeliveryCounts
 from tests.conftest import make_config
 from tests.daemon.helpers import fit_file, wait_until
 
@@ -253,7 +254,7 @@ def test_a_job_that_ignores_the_stop_flag_does_not_hold_the_exit(svc, monkeypatc
     def deliver_due(service):  # a stuck unit of work: ignores the stop flag
         entered.set()
         release.wait(30)
-        return {"sent": 0}
+        return DeliveryCounts()
 
     _fake_module(monkeypatch, "alerting", deliver_due=deliver_due, evaluate=lambda service, ids: {})
     daemon = Daemon(svc, stop_timeout_s=0.5)

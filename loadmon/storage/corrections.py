@@ -24,6 +24,7 @@ from loadmon.domain import Activity, Symptom
 from loadmon.errors import NotFoundError
 from loadmon.storage.duplicates import relink
 from loadmon.storage.models import ActivityRow, AlertRow, DeliveryRow, SymptomRow
+from loadmon.storage.records import AlertState
 
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
@@ -86,12 +87,12 @@ def delete_symptom(store: "Store", athlete_id: int, symptom_id: int) -> Symptom:
         return gone
 
 
-def alert_states(store: "Store", athlete_id: int) -> dict[str, dict[str, Any]]:
-    """Every stored alert of the athlete by dedupe key: ``id``, ``rule``, ``state``, ``local_date``."""
+def alert_states(store: "Store", athlete_id: int) -> dict[str, AlertState]:
+    """Every stored alert of the athlete by dedupe key."""
     with store.session() as s:
         rows = s.execute(select(AlertRow.dedupe_key, AlertRow.id, AlertRow.rule, AlertRow.state, AlertRow.local_date)
                          .where(AlertRow.athlete_id == athlete_id))
-        return {key: {"id": i, "rule": rule, "state": st, "local_date": d} for key, i, rule, st, d in rows}
+        return {key: AlertState(id=i, rule=rule, state=st, local_date=d) for key, i, rule, st, d in rows}
 
 
 def withdraw_alerts(store: "Store", alert_ids: list[int], *, now: datetime, reason: str) -> int:

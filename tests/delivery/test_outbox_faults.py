@@ -103,10 +103,10 @@ def test_finish_and_renew_need_the_lease_still_held(store) -> None:
     (first,) = store.claim_due_deliveries(T0, lease_s=LEASE_S)
     later = T0 + timedelta(seconds=2 * LEASE_S)
     (second,) = store.claim_due_deliveries(later, lease_s=LEASE_S)  # the first lease ran out
-    assert first["lease"] != second["lease"]
-    assert not store.renew_delivery_lease(first["id"], lease=first["lease"], now=later, lease_s=LEASE_S)
-    assert store.finish_delivery(second["id"], state="sent", attempts=1, now=later, lease=second["lease"])
-    assert not store.finish_delivery(first["id"], state="pending", attempts=1, now=later, lease=first["lease"],
+    assert first.lease != second.lease
+    assert not store.renew_delivery_lease(first.id, lease=first.lease, now=later, lease_s=LEASE_S)
+    assert store.finish_delivery(second.id, state="sent", attempts=1, now=later, lease=second.lease)
+    assert not store.finish_delivery(first.id, state="pending", attempts=1, now=later, lease=first.lease,
                                      next_attempt_at=later)
     (row,) = store.list_alerts(athlete.id)[0]["deliveries"]
     assert row["state"] == "sent"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loadmon.domain import JobRunOverview
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import DAEMON_JOBS, JOB_DAEMON, error_text, json_safe, safe_text
@@ -55,7 +56,7 @@ def daemon_stopped(svc: Service, run_id: int | None, *, counts: dict[str, Any] |
 
 
 # ------------------------------------------------------------------------- health reads
-def job_overview(svc: Service) -> list[dict[str, Any]]:
+def job_overview(svc: Service) -> list[JobRunOverview]:
     """Per (job, athlete): the latest run, latest finished run and latest error (for health)."""
     from loadmon.storage.jobruns import job_run_overview
 

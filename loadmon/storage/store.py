@@ -903,15 +903,16 @@ class Store:
 
         out: dict[str, dict[str, Any]] = {}
         for entry in job_run_overview(self):
-            info = out.setdefault(entry["job"], {"job": entry["job"], "last_error": None, "last_error_at": None})
-            last, err = entry["last"], entry["last_error"]
-            if last and last["id"] >= info.get("_id", -1):
-                info.update({k: last[k] for k in ("started_at", "finished_at", "outcome", "counts", "error", "athlete_id")})
-                info["_id"] = last["id"]
-            if err and err["id"] >= info.get("_err_id", -1):
-                info["last_error"] = err["error"]
-                info["last_error_at"] = err["finished_at"] or err["started_at"]
-                info["_err_id"] = err["id"]
+            info = out.setdefault(entry.job, {"job": entry.job, "last_error": None, "last_error_at": None})
+            last, err = entry.last, entry.last_error
+            if last and last.id >= info.get("_id", -1):
+                info.update({k: getattr(last, k) for k in ("started_at", "finished_at", "outcome", "counts", "error",
+                                                          "athlete_id")})
+                info["_id"] = last.id
+            if err and err.id >= info.get("_err_id", -1):
+                info["last_error"] = err.error
+                info["last_error_at"] = err.finished_at or err.started_at
+                info["_err_id"] = err.id
         for info in out.values():
             info.pop("_id", None)
             info.pop("_err_id", None)

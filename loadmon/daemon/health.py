@@ -21,6 +21,7 @@ from typing import Any
 from loadmon.config import Config
 from loadmon.domain import JobRun, JobRunOverview
 from loadmon.service import jobs, liveness as live
+from loadmon.service.context import Service
 from loadmon.service.schedule import JobSpec, job_specs
 
 
@@ -201,7 +202,7 @@ def _judge(spec: JobSpec | None, entry: JobRunOverview | None, athlete_id: int |
     return _row(job, athlete_id, names, entry, state=state, schedule=schedule, next_expected_at=nxt)
 
 
-def report(svc: Any, *, now: datetime | None = None) -> HealthReport:
+def report(svc: Service, *, now: datetime | None = None) -> HealthReport:
     """The health report for the service's database (reads only)."""
     overview = jobs.job_overview(svc)
     d_entry = next((e for e in overview if e.job == jobs.JOB_DAEMON and e.athlete_id is None), None)

@@ -76,6 +76,7 @@ def build(out: Path, *, end: date | None = None) -> Path:
                                   sex=demo_story.SEX)
         try:
             from loadmon.service import alerting
+            from loadmon.service.after_store import after_change
         except ImportError:  # pragma: no cover - before the alerts feature
             alerting = None
         days = sorted(by_day)
@@ -99,7 +100,7 @@ def build(out: Path, *, end: date | None = None) -> Path:
                 clock_now[0] = max(datetime.combine(day, time(21, 0), tzinfo=tz), last + timedelta(hours=2))
                 summary = import_paths(svc, athlete, by_day[day])
                 if alerting is not None and summary.athlete_ids:
-                    alerting.evaluate_and_deliver(svc, summary.athlete_ids)
+                    after_change(svc, summary.athlete_ids)
             day += timedelta(days=1)
         n = len(svc.store.list_activities(athlete.id))
         print(f"demo: {n} runs from {days[0]} to {end} written to {fit_dir} and imported into {out / 'loadmon.sqlite'}")

@@ -215,3 +215,30 @@ def local_date_of(start_time_utc: datetime, timezone: str) -> date:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"timezone: unknown IANA time zone {timezone!r}") from exc
     return start_time_utc.astimezone(zone).date()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobRun:
+    """One recorded run of a daemon/worker job (the ``job_runs`` table). ``outcome``: running,
+    ok, skipped, error or interrupted; ``counts``: what the job reported (JSON)."""
+
+    id: int
+    job: str
+    athlete_id: int | None
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobRunOverview:
+    """The runs of one (job, athlete) the health report judges: the latest run (possibly still
+    running), the latest run that ended and the latest failed run."""
+
+    job: str
+    athlete_id: int | None
+    last: JobRun | None
+    last_finished: JobRun | None = None
+    last_error: JobRun | None = None

@@ -15,10 +15,18 @@ from typing import Any
 
 from loadmon.load_channels import ACWR_DANGER_FROM, ACWR_KIND_NAMES, ACWR_SWEET_SPOT_TOP, CHANNEL_NAMES
 
-__all__ = ["RuleThresholds", "ACWR_CHANNELS"]
+__all__ = ["RuleThresholds", "ThresholdError", "ACWR_CHANNELS"]
 
 #: Load channels the ACWR rule may watch (every channel of the engine).
 ACWR_CHANNELS: tuple[str, ...] = CHANNEL_NAMES
+
+
+class ThresholdError(ValueError):
+    """A threshold is not acceptable; ``field`` names it (the config key is ``alerts.rules.<field>``)."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _t(default: Any, doc: str) -> Any:
@@ -59,22 +67,23 @@ class RuleThresholds:
             if f.type in ("str", str):
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-                raise ValueError(f"{f.name}: expected a finite number >= 0, got {value!r}")
+                raise ThresholdError(f"{f.name}: expected a finite number >= 0, got {value!r}", field=f.name)
         if self.acwr_kind not in ACWR_KIND_NAMES:
-            raise ValueError(f"acwr_kind: {self.acwr_kind!r} is not one of {', '.join(ACWR_KIND_NAMES)}")
+            raise ThresholdError(f"acwr_kind: {self.acwr_kind!r} is not one of {', '.join(ACWR_KIND_NAMES)}", field="acwr_kind")
         if self.acwr_channel not in ACWR_CHANNELS:
-            raise ValueError(f"acwr_channel: {self.acwr_channel!r} is not one of {', '.join(ACWR_CHANNELS)}")
+            raise ThresholdError(f"acwr_channel: {self.acwr_channel!r} is not one of {', '.join(ACWR_CHANNELS)}",
+                                 field="acwr_channel")
         if self.acwr_danger < self.acwr_caution:
-            raise ValueError(f"acwr_danger ({self.acwr_danger}) must not be below acwr_caution ({self.acwr_caution})")
+            raise ThresholdError(f"acwr_danger ({self.acwr_danger}) must not be below acwr_caution ({self.acwr_caution})",
+                                 field="acwr_danger")
         if self.weekly_ramp_danger_pct < self.weekly_ramp_pct:
-            raise ValueError(
-                f"weekly_ramp_danger_pct ({self.weekly_ramp_danger_pct}) must not be below weekly_ramp_pct ({self.weekly_ramp_pct})"
-            )
+            raise ThresholdError(
+                f"weekly_ramp_danger_pct ({self.weekly_ramp_danger_pct}) must not be below weekly_ramp_pct ({self.weekly_ramp_pct})",
+                field="weekly_ramp_danger_pct")
         if self.symptom_danger_severity < self.symptom_min_severity:
-            raise ValueError(
+            raise ThresholdError(
                 f"symptom_danger_severity ({self.symptom_danger_severity}) must not be below "
-                f"symptom_min_severity ({self.symptom_min_severity})"
-            )
+                f"symptom_min_severity ({self.symptom_min_severity})", field="symptom_danger_severity")
         for name in ("symptom_min_severity", "symptom_danger_severity"):
             if getattr(self, name) > 10:
-                raise ValueError(f"{name}: symptom severities are 0-10, got {getattr(self, name)}")
+                raise ThresholdError(f"{name}: symptom severities are 0-10, got {getattr(self, name)}", field=name)

@@ -24,7 +24,7 @@ import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import getaddresses
 
 from alerts.alert import Alert
@@ -266,7 +266,7 @@ class EmailChannel:
         self.name = name
         self._smtp_factory = smtp_factory
         self._ssl_context = ssl_context
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:
         return f"EmailChannel(name={self.name!r}, server={self.settings.describe()!r}, to={len(self.settings.to)})"

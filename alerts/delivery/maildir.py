@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.alert import Alert
@@ -46,7 +46,7 @@ class MaildirChannel:
         self.from_addr = from_addr or DEFAULT_FROM
         self.to = tuple(to) or DEFAULT_TO
         self.name = name
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
 
     def __repr__(self) -> str:
         return f"MaildirChannel(name={self.name!r}, folder={str(self.folder)!r})"

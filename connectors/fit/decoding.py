@@ -54,6 +54,7 @@ class DecodedFit:
     decoder: str  # "garmin_fit_sdk" | "fitdecode"
     warnings: list[str] = field(default_factory=list)
     truncated: bool = False  # the end of the data is missing (only with ``allow_truncated``)
+    truncation: str | None = None  # then: what is missing and that the rest was imported (also in ``warnings``)
 
     @property
     def record_count(self) -> int:
@@ -151,7 +152,8 @@ def decode_fit(data: bytes, *, name: str, allow_truncated: bool = False) -> Deco
     if isinstance(error, IndexError) or "bytes remaining" in text:
         problem = _truncation_problem(data, stream.position(), decoded.record_count)
         if allow_truncated:
-            decoded.warnings.append(f"{problem}; imported what was readable")
+            decoded.truncation = f"{problem}; imported what was readable"
+            decoded.warnings.append(decoded.truncation)
             decoded.truncated = True
             return decoded
         raise CorruptFileError(name, problem)
@@ -202,6 +204,7 @@ def _decode_with_fitdecode(data: bytes, *, name: str, allow_truncated: bool) -> 
 
     collector = _Collector()
     notes: list[str] = []
+    truncation: str | None = None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -235,7 +238,8 @@ def _decode_with_fitdecode(data: bytes, *, name: str, allow_truncated: bool) -> 
             problem = _truncation_problem(data, exc.offset, records)
             if not allow_truncated:
                 raise CorruptFileError(name, problem) from exc
-            notes.append(f"{problem}; imported what was readable")
+            truncation = f"{problem}; imported what was readable"
+            notes.append(truncation)
         except fitdecode.FitHeaderError as exc:
             raise CorruptFileError(name, f"corrupt FIT header: {exc}") from exc
         except fitdecode.FitError as exc:
@@ -247,6 +251,7 @@ def _decode_with_fitdecode(data: bytes, *, name: str, allow_truncated: bool) -> 
         chunks=collector.result(),
         decoder="fitdecode",
         warnings=["decoded with fitdecode: the Garmin decoder does not support compressed-timestamp records", *notes],
-        truncated=any(n.startswith("truncated") for n in notes),
+        truncated=truncation is not None,
+        truncation=truncation,
     )
     return decoded

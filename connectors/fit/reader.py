@@ -79,8 +79,8 @@ def read_fit(
         activity, dropped = check_activity(activity, source=source, now=now)
         notices.extend(dropped)
         checked.append(replace(activity, truncated=True) if decoded.truncated else activity)
-    if decoded.truncated and checked:
-        notices.append(next(w for w in decoded.warnings if w.startswith("truncated")))
+    if decoded.truncation is not None and checked:
+        notices.append(decoded.truncation)
     return FitReadResult(
         activities=tuple(checked),
         skipped_reason=skipped,

@@ -12,6 +12,7 @@ from loadmon.cli.render import say
 
 activity_service = lazy("loadmon.service.activities")
 alerting = lazy("loadmon.service.alerting")
+after_store = lazy("loadmon.service.after_store")
 
 _ID_HELP = "The activity id (see `loadmon activities`)."
 _JSON_HELP = "Print the activity and the alert counts as JSON."
@@ -53,9 +54,9 @@ def _change(activity_id: int, *, exclude: bool, reason: str | None, json_out: bo
         else:
             what = f"activity {activity_id} was {'excluded' if exclude else 'included again'}"
         data = activity_service.activity_summary(svc, athlete, activity)
-        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id], reason=what)
+        after = None if no_alerts else after_store.after_change(svc, [athlete.id], reason=what)
         if json_out:
-            print_json({"activity": data, "alerts": after})
+            print_json({"activity": data, "alerts": after.to_dict() if after else {}})
             return
         if activity.excluded:
             say(f"{what}: not counted in the load")
@@ -69,7 +70,8 @@ def _change(activity_id: int, *, exclude: bool, reason: str | None, json_out: bo
         print_alert_changes(after)
 
 
-def print_alert_changes(after: dict[str, Any]) -> None:
-    """One line on what the re-evaluation did (new, withdrawn, reinstated alerts; messages per channel)."""
-    if any(after.get(k) for k in ("alerts_new", "alerts_withdrawn", "alerts_reinstated")):
+def print_alert_changes(after: Any) -> None:
+    """One line on what the re-evaluation did (new, withdrawn, reinstated alerts; messages per channel);
+    ``after``: the :class:`~loadmon.service.alert_counts.AlertCounts` of ``after_change``, or None."""
+    if after is not None and after.changed:
         say(f"{alerting.summary_line(after)} (see `loadmon alerts`)")

@@ -84,17 +84,17 @@ def alerts_evaluate(
         svc = get_service()
         ids = [svc.athlete(state.athlete).id] if state.athlete else [a.id for a in svc.store.list_athletes()]
         counts = alerting.evaluate(svc, ids, since=parse_date(since, "--since"))
-        new = alerting.list_alerts(svc, ids=counts["alert_ids"]) if counts["alert_ids"] else []
+        new = alerting.list_alerts(svc, ids=counts.alert_ids) if counts.alert_ids else []
         if json_out:
-            print_json({**counts, "alerts": new})
+            print_json({**counts.to_dict(), "alerts": new})
             return
-        say(f"{counts['alerts_new']} new alert(s): {counts['alerts_to_send']} to send, "
-            f"{counts['alerts_suppressed']} older than the notify window (recorded, not sent), "
-            f"{counts['alerts_cooldown']} in a cooldown; "
-            f"{counts['alerts_withdrawn']} withdrawn, {counts['alerts_reinstated']} reinstated")
+        say(f"{counts.alerts_new} new alert(s): {counts.alerts_to_send} to send, "
+            f"{counts.alerts_suppressed} older than the notify window (recorded, not sent), "
+            f"{counts.alerts_cooldown} in a cooldown; "
+            f"{counts.alerts_withdrawn} withdrawn, {counts.alerts_reinstated} reinstated")
         if new:
             _print_alerts(new, title="new alerts")
-        if counts["alerts_to_send"]:
+        if counts.alerts_to_send:
             say("run `loadmon alerts deliver` (or the daemon) to send them")
 
 
@@ -110,19 +110,17 @@ def alerts_deliver(
         svc = get_service()
         requeued = alerting.retry_failed(svc) if retry_failed else 0
         counts = alerting.deliver_due(svc)
-        counts["requeued"] = requeued
         if json_out:
-            print_json(counts)
+            print_json({**counts.to_dict(), "requeued": requeued})
         else:
             if retry_failed:
                 say(f"{requeued} failed deliveries put back in the outbox")
-            say(f"{counts['sent']} sent, {counts['retry']} to retry, {counts['postponed']} postponed, "
-                f"{counts['failed']} failed")
-            for error in counts["errors"]:
+            say(f"{counts.sent} sent, {counts.retry} to retry, {counts.postponed} postponed, {counts.failed} failed")
+            for error in counts.errors:
                 say(f"  {error}")
-            if counts["failed"]:
+            if counts.failed:
                 say("once the cause is fixed: `loadmon alerts deliver --retry-failed` sends them again")
-        if counts["failed"]:
+        if counts.failed:
             raise typer.Exit(1)
 
 

@@ -24,7 +24,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from loadmon.cli.render import console, err_console, fit_consoles, say
+from loadmon.cli.render import console, err_console, fit_consoles, say  # noqa: F401 - the command modules import the consoles from here
 from loadmon.config import Config, load_config
 from loadmon.errors import ConfigError, LoadmonError, NotFoundError, ValidationError
 from loadmon.logs import configure_logging
@@ -36,7 +36,7 @@ EARLIEST_DAY = date(1970, 1, 1)
 LATEST_DAY = date(2100, 12, 31)
 
 
-class lazy:  # noqa: N801 - used like a module
+class lazy:
     """A module (or one of its attributes) imported on first use."""
 
     def __init__(self, module: str, attr: str | None = None) -> None:

@@ -8,8 +8,20 @@ from typing import Annotated
 
 import typer
 
-from loadmon.cli.app import (EXIT_BAD_INPUT, app, console, err_console, fail, get_config,  # noqa: F401
-                             get_service, handled, lazy, parse_date, print_json, state)
+from loadmon.cli.app import (  # noqa: F401
+    EXIT_BAD_INPUT,
+    app,
+    console,
+    err_console,
+    fail,
+    get_config,
+    get_service,
+    handled,
+    lazy,
+    parse_date,
+    print_json,
+    state,
+)
 from loadmon.cli.render import Col, clean, plural, print_table, say
 
 import_service = lazy("loadmon.service.imports")
@@ -128,7 +140,7 @@ def import_cmd(
         else:
             summary = import_service.import_paths(svc, athlete, paths, allow_truncated=allow_truncated)
         after = _after_import(svc, summary, no_alerts)
-        data = summary.as_dict() | after
+        data = summary.as_dict() | (after.to_dict() if after else {})
         if json_out:
             print_json(data)
         else:
@@ -140,7 +152,7 @@ def import_cmd(
                 say(f"  note {n['file']}: {n['notice']}", err=True)
             for f in data["failures"]:
                 say("  ", ("failed", "red"), f" {f['file']}: {f['reason']}", err=True)
-            if after.get("alerts_new"):
+            if after is not None and after.alerts_new:
                 from loadmon.service.alerting import summary_line
 
                 say(summary_line(after))
@@ -148,15 +160,14 @@ def import_cmd(
             raise typer.Exit(1)
 
 
-def _after_import(svc, summary, no_alerts: bool) -> dict:
-    """Evaluate the rules for the athletes the import touched and deliver what is due."""
+def _after_import(svc, summary, no_alerts: bool):
+    """Evaluate the rules for the athletes the import touched and deliver what is due
+    (:func:`loadmon.service.after_store.after_change`); None when nothing is evaluated."""
     if no_alerts or not summary.athlete_ids:
-        return {}
-    try:
-        from loadmon.service import alerting
-    except ImportError:  # pragma: no cover - alerting lands with the alerts issue
-        return {}
-    return alerting.evaluate_and_deliver(svc, summary.athlete_ids)
+        return None
+    from loadmon.service.after_store import after_change
+
+    return after_change(svc, summary.athlete_ids)
 
 
 @activities_app.callback(invoke_without_command=True)

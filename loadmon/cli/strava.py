@@ -14,8 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from loadmon.cli.app import (app, console, err_console, fail, get_config, get_service, handled, lazy,  # noqa: F401
-                             parse_date, print_json, state, warn)
+from loadmon.cli.app import app, console, err_console, fail, get_config, get_service, handled, lazy, parse_date, print_json, state, warn  # noqa: F401
 from loadmon.cli.render import say
 from loadmon.errors import ConfigError, LoadmonError, RateLimitExhausted
 
@@ -41,7 +40,7 @@ def _warn(text: str) -> None:
 def _open_browser(url: str) -> None:
     try:
         webbrowser.open(url)
-    except Exception:  # noqa: BLE001 - no browser is fine: the URL is printed
+    except Exception:
         pass
 
 

@@ -13,6 +13,7 @@ from loadmon.cli.render import Col, print_table, say
 from loadmon.domain import SYMPTOM_SIDES, SYMPTOM_SITES
 
 alerting = lazy("loadmon.service.alerting")
+after_store = lazy("loadmon.service.after_store")
 symptom_service = lazy("loadmon.service.symptoms")
 
 symptom_app = typer.Typer(
@@ -39,13 +40,13 @@ def symptom_add(
         athlete = svc.athlete(state.athlete)
         when = parse_when(at, "--at", athlete.timezone)
         symptom = symptom_service.add_symptom(svc, athlete, site, side, location, severity, when, note)
-        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id])
+        after = None if no_alerts else after_store.after_change(svc, [athlete.id])
         data = symptom_service.symptom_json(symptom, athlete.timezone)
         if json_out:
-            print_json({"symptom": data, "alerts": after})
+            print_json({"symptom": data, "alerts": after.to_dict() if after else {}})
             return
         say(f"logged symptom {symptom.id}: {_describe(data)}")
-        if after.get("alerts_new"):
+        if after is not None and after.alerts_new:
             say(f"{alerting.summary_line(after)} (see `loadmon alerts`)")
 
 
@@ -106,11 +107,11 @@ def symptom_edit(
         if at is not None:
             changes["at"] = parse_when(at, "--at", athlete.timezone)
         symptom = symptom_service.edit_symptom(svc, athlete, symptom_id, **changes)
-        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id],
-                                                                  reason=f"symptom {symptom_id} was edited")
+        after = None if no_alerts else after_store.after_change(svc, [athlete.id],
+                                                                reason=f"symptom {symptom_id} was edited")
         data = symptom_service.symptom_json(symptom, athlete.timezone)
         if json_out:
-            print_json({"symptom": data, "alerts": after})
+            print_json({"symptom": data, "alerts": after.to_dict() if after else {}})
             return
         say(f"symptom {symptom.id} is now: {_describe(data)}")
         print_alert_changes(after)
@@ -127,11 +128,11 @@ def symptom_delete(
         svc = get_service()
         athlete = svc.athlete(state.athlete)
         symptom = symptom_service.delete_symptom(svc, athlete, symptom_id)
-        after = {} if no_alerts else alerting.evaluate_and_deliver(svc, [athlete.id],
-                                                                  reason=f"symptom {symptom_id} was deleted")
+        after = None if no_alerts else after_store.after_change(svc, [athlete.id],
+                                                                reason=f"symptom {symptom_id} was deleted")
         data = symptom_service.symptom_json(symptom, athlete.timezone)
         if json_out:
-            print_json({"deleted": data, "alerts": after})
+            print_json({"deleted": data, "alerts": after.to_dict() if after else {}})
             return
         say(f"deleted symptom {symptom.id} ({_describe(data)})")
         print_alert_changes(after)

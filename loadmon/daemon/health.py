@@ -19,8 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from loadmon.config import Config
+from loadmon.domain import JobRun, JobRunOverview
 from loadmon.service import jobs
 from loadmon.service import liveness as live
+from loadmon.service.context import Service
 from loadmon.service.schedule import JobSpec, job_specs
 
 
@@ -69,7 +71,7 @@ def _schedule_text(spec: JobSpec | None) -> str:
     return f"daily at {spec.daily_hour_utc:02d}:00 UTC"
 
 
-def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava: dict[int, bool],
+def assess(overview: list[JobRunOverview], cfg: Config, *, now: datetime, strava: dict[int, bool],
            names: dict[int, str], failed_deliveries: int = 0, liveness: dict[str, Any] | None = None) -> HealthReport:
     """Judge the runs in ``overview`` (from :func:`loadmon.service.jobs.job_overview`).
 
@@ -80,22 +82,22 @@ def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava
     """
     stale = timedelta(minutes=cfg.daemon.stale_after_minutes)
     specs = {s.name: s for s in job_specs(cfg)}
-    by_key = {(e["job"], e["athlete_id"]): e for e in overview}
+    by_key = {(e.job, e.athlete_id): e for e in overview}
     problems: list[str] = []
     warnings: list[str] = []
 
     d_entry = by_key.get((jobs.JOB_DAEMON, None))
-    d_last = d_entry["last"] if d_entry else None
+    d_last = d_entry.last if d_entry else None
     daemon: dict[str, Any] = {"ever_ran": d_last is not None}
     daemon_start: datetime | None = None
     if d_last is None:
         problems.append("the daemon never ran on this database (start it with `loadmon daemon`)")
     else:
-        daemon_start = d_last["started_at"]
-        running = d_last["outcome"] == "running"
+        daemon_start = d_last.started_at
+        running = d_last.outcome == "running"
         daemon.update({"started_at": daemon_start, "running": running,
-                       "stopped_at": None if running else d_last["finished_at"],
-                       "once": bool((d_last.get("counts") or {}).get("once"))})
+                       "stopped_at": None if running else d_last.finished_at,
+                       "once": bool(d_last.counts.get("once"))})
         gone = _not_running(d_last, liveness or {})
         if gone:
             daemon.update({"running": False, "not_running": gone})
@@ -139,48 +141,48 @@ def assess(overview: list[dict[str, Any]], cfg: Config, *, now: datetime, strava
     return HealthReport(healthy=not problems, checked_at=now, daemon=daemon, jobs=out, problems=problems, warnings=warnings)
 
 
-def _not_running(d_last: dict[str, Any], liveness: dict[str, Any]) -> str | None:
+def _not_running(d_last: JobRun, liveness: dict[str, Any]) -> str | None:
     """Why the long-running daemon of this record is not running, or None (running, or not such a daemon)."""
-    counts = d_last.get("counts") or {}
+    counts = d_last.counts
     if counts.get("kind") != live.KIND_DAEMON:
         return None  # a --once pass, the Celery scheduler, or a record from before kinds were recorded
     pid = f"process {counts['pid']}" if counts.get("pid") else "its process"
-    if d_last["outcome"] != "running":
-        end = d_last["finished_at"] or d_last["started_at"]
+    if d_last.outcome != "running":
+        end = d_last.finished_at or d_last.started_at
         how = f" with exit status {counts['exit_status']}" if counts.get("exit_status") else ""
-        why = f": {d_last['error']}" if d_last.get("error") else ""
+        why = f": {d_last.error}" if d_last.error else ""
         return f"it stopped at {end:%Y-%m-%d %H:%M:%S} UTC{how}{why}"
     if liveness.get("lock_held") is False:
-        return (f"its record says running since {d_last['started_at']:%Y-%m-%d %H:%M:%S} UTC but its lock is free: "
+        return (f"its record says running since {d_last.started_at:%Y-%m-%d %H:%M:%S} UTC but its lock is free: "
                 f"{pid} was killed or crashed")
     if liveness.get("pid_alive") is False:
-        return f"{pid}, running since {d_last['started_at']:%Y-%m-%d %H:%M:%S} UTC, is gone (killed or crashed)"
+        return f"{pid}, running since {d_last.started_at:%Y-%m-%d %H:%M:%S} UTC, is gone (killed or crashed)"
     return None
 
 
-def _row(job: str, athlete_id: int | None, names: dict[int, str], entry: dict[str, Any] | None, **kw: Any) -> JobHealth:
-    last = entry["last"] if entry else None
-    fin = entry["last_finished"] if entry else None
-    err = entry["last_error"] if entry else None
+def _row(job: str, athlete_id: int | None, names: dict[int, str], entry: JobRunOverview | None, **kw: Any) -> JobHealth:
+    last = entry.last if entry else None
+    fin = entry.last_finished if entry else None
+    err = entry.last_error if entry else None
     return JobHealth(
         job=job, athlete_id=athlete_id, athlete=names.get(athlete_id) if athlete_id is not None else None,
-        last_started_at=last["started_at"] if last else None,
-        last_finished_at=fin["finished_at"] if fin else None,
-        outcome=last["outcome"] if last else None,
-        counts=(fin or {}).get("counts") or {},
-        error=fin["error"] if fin and fin["outcome"] == "error" else None,
-        last_error=err["error"] if err else None,
-        last_error_at=(err["finished_at"] or err["started_at"]) if err else None,
+        last_started_at=last.started_at if last else None,
+        last_finished_at=fin.finished_at if fin else None,
+        outcome=last.outcome if last else None,
+        counts=fin.counts if fin else {},
+        error=fin.error if fin and fin.outcome == "error" else None,
+        last_error=err.error if err else None,
+        last_error_at=(err.finished_at or err.started_at) if err else None,
         **kw,
     )
 
 
-def _judge(spec: JobSpec | None, entry: dict[str, Any] | None, athlete_id: int | None, names: dict[int, str], *,
+def _judge(spec: JobSpec | None, entry: JobRunOverview | None, athlete_id: int | None, names: dict[int, str], *,
            now: datetime, stale: timedelta, daemon_start: datetime | None, job_name: str | None = None) -> JobHealth:
     job = spec.name if spec else job_name or "?"
     who = f" for athlete {names.get(athlete_id, athlete_id)}" if athlete_id is not None else ""
-    last = entry["last"] if entry else None
-    fin = entry["last_finished"] if entry else None
+    last = entry.last if entry else None
+    fin = entry.last_finished if entry else None
     schedule = _schedule_text(spec)
     if last is None:
         nxt = spec.next_after(daemon_start) if (spec and daemon_start) else None
@@ -189,22 +191,22 @@ def _judge(spec: JobSpec | None, entry: dict[str, Any] | None, athlete_id: int |
                         problem=f"{job}{who} never ran although the daemon started at {daemon_start:%Y-%m-%d %H:%M} UTC "
                                 f"(expected by {nxt:%Y-%m-%d %H:%M} UTC)")
         return _row(job, athlete_id, names, entry, state="never_ran", schedule=schedule, next_expected_at=nxt)
-    nxt = spec.next_after(last["started_at"]) if spec else None
-    if fin is not None and fin["outcome"] == "error":
+    nxt = spec.next_after(last.started_at) if spec else None
+    if fin is not None and fin.outcome == "error":
         return _row(job, athlete_id, names, entry, state="failed", schedule=schedule, next_expected_at=nxt,
-                    problem=f"{job}{who} failed at {(fin['finished_at'] or fin['started_at']):%Y-%m-%d %H:%M:%S} UTC: {fin['error']}")
+                    problem=f"{job}{who} failed at {(fin.finished_at or fin.started_at):%Y-%m-%d %H:%M:%S} UTC: {fin.error}")
     if nxt is not None and now > nxt + stale:
         return _row(job, athlete_id, names, entry, state="overdue", schedule=schedule, next_expected_at=nxt,
-                    problem=f"{job}{who} is overdue: last started {last['started_at']:%Y-%m-%d %H:%M:%S} UTC, "
+                    problem=f"{job}{who} is overdue: last started {last.started_at:%Y-%m-%d %H:%M:%S} UTC, "
                             f"expected again by {nxt:%Y-%m-%d %H:%M:%S} UTC (+{int(stale.total_seconds() // 60)} min grace)")
-    state = "running" if last["outcome"] == "running" else "ok"
+    state = "running" if last.outcome == "running" else "ok"
     return _row(job, athlete_id, names, entry, state=state, schedule=schedule, next_expected_at=nxt)
 
 
-def report(svc: Any, *, now: datetime | None = None) -> HealthReport:
+def report(svc: Service, *, now: datetime | None = None) -> HealthReport:
     """The health report for the service's database (reads only)."""
     overview = jobs.job_overview(svc)
-    d_entry = next((e for e in overview if e["job"] == jobs.JOB_DAEMON and e["athlete_id"] is None), None)
+    d_entry = next((e for e in overview if e.job == jobs.JOB_DAEMON and e.athlete_id is None), None)
     return assess(overview, svc.config, now=now or svc.clock(), strava=jobs.strava_connections(svc),
                   names=jobs.athlete_names(svc), failed_deliveries=jobs.failed_deliveries(svc),
-                  liveness=live.daemon_liveness(svc, d_entry["last"] if d_entry else None))
+                  liveness=live.daemon_liveness(svc, d_entry.last if d_entry else None))

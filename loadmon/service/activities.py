@@ -6,7 +6,7 @@ comes from it. When the same run was stored more than once (a FIT file and its S
 or a re-saved copy), an excluded copy hands the counting over to another copy of the run that
 is not excluded (:mod:`loadmon.storage.duplicates`): exclude a damaged copy to count the good
 one, exclude every copy to drop the run. Callers that want the alerts to follow run
-:func:`loadmon.service.alerting.evaluate_and_deliver` afterwards (the CLI does): alerts whose
+:func:`loadmon.service.after_store.after_change` afterwards (the CLI does): alerts whose
 condition no longer holds are then withdrawn.
 """
 

@@ -39,18 +39,21 @@ from alerts.delivery.policy import Channel, DeliveryState, initial_state, next_a
 from alerts.delivery.selftest import send_test_message
 from alerts.rules import DAY_RULES, SEVERITY_RANK, RuleThresholds, cooldown_blocks, cooldown_days, evaluate_rules
 from loadmon.config import Config
-from loadmon.domain import Activity, AlertSeverity, Athlete
+from loadmon.domain import Activity, Athlete
 from loadmon.engine import compute_load
 from loadmon.errors import ConfigError, DeliveryError, LoadmonError
 from loadmon.logs import get_logger
+from loadmon.rule_thresholds import ThresholdError
+from loadmon.service.alert_counts import AlertCounts, DeliveryCounts
 from loadmon.service.context import Service
 from loadmon.service.load import engine_settings, today_for
+from loadmon.storage.records import AlertState, DeliveryClaim, SentAlert
 
 log = get_logger("loadmon.alerts")
 
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
-    "evaluate", "deliver_due", "retry_failed", "evaluate_and_deliver", "summary_line", "test_channels", "list_alerts",
+    "evaluate", "deliver_due", "retry_failed", "summary_line", "test_channels", "list_alerts",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -66,9 +69,8 @@ def rule_thresholds(config: Config) -> RuleThresholds:
     values = {f.name: getattr(rules, f.name) for f in dataclasses.fields(RuleThresholds)}
     try:
         return RuleThresholds(**values)
-    except ValueError as exc:
-        name = str(exc).split(":", 1)[0].split(" ", 1)[0]
-        key = f"alerts.rules.{name}"
+    except ThresholdError as exc:
+        key = f"alerts.rules.{exc.field}"
         raise ConfigError(f"config key {key}: {exc}", key=key) from None
 
 
@@ -113,7 +115,7 @@ def event_time(alert: Alert, activities_by_id: Mapping[int, Activity], athlete: 
     return datetime.combine(alert.local_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(athlete.timezone))
 
 
-def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) -> dict[str, Any] | None:
+def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) -> SentAlert | None:
     """A stored, sent alert of the same day rule that silences ``alert`` (see the module doc)."""
     days = cooldown_days(alert.rule, thresholds)
     if days <= 0:
@@ -122,17 +124,17 @@ def _cooldown_blocker(svc: Service, alert: Alert, thresholds: RuleThresholds) ->
     for other in svc.store.notified_alerts_between(alert.athlete_id, alert.rule, alert.local_date - span,
                                                    alert.local_date + span):
         if cooldown_blocks(rule=alert.rule, thresholds=thresholds, day=alert.local_date, severity=alert.severity,
-                           other_day=other["local_date"], other_severity=AlertSeverity(other["severity"])):
+                           other_day=other.local_date, other_severity=other.severity):
             return other
     return None
 
 
 def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
-             reason: str | None = None) -> dict[str, Any]:
+             reason: str | None = None) -> AlertCounts:
     """Run every rule for these athletes and store the new alerts (with their outbox rows).
 
     ``since``: first local day to evaluate (default: the athlete's whole history; the rules
-    are cheap and dedupe keys make re-evaluation free of duplicates). Returns counts:
+    are cheap and dedupe keys make re-evaluation free of duplicates). Returns :class:`AlertCounts`:
     ``athletes_evaluated``, ``alerts_new`` (stored now), ``alerts_to_send`` (inside the
     notify window), ``alerts_suppressed`` (outside it), ``alerts_cooldown`` (not sent because
     of a rule's cooldown), ``alert_ids`` (the new alerts' ids in the order they were stored:
@@ -169,7 +171,7 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
         found = evaluate_rules(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
                                thresholds=thresholds, first_day=first, last_day=today, live_from=live_from)
         by_id = {a.id: a for a in activities}
-        if any(v["local_date"] <= today and (since is None or v["local_date"] >= first) for v in stored.values()):
+        if any(v.local_date <= today and (since is None or v.local_date >= first) for v in stored.values()):
             holding = evaluate_rules(athlete=athlete, load=load, activities=activities, symptoms=symptoms,
                                      thresholds=dataclasses.replace(thresholds, cooldown_hours=0.0),
                                      first_day=first, last_day=today)
@@ -193,12 +195,12 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
                     # a catch-up exists only to outlive a cooldown of alerts that were never sent;
                     # this one's cooldown comes from a sent alert: it is not an alert at all
                     log.debug("alert.catch_up_dropped", athlete_id=athlete.id, rule=alert.rule,
-                              local_date=alert.local_date.isoformat(), sent_alert_id=blocker["id"])
+                              local_date=alert.local_date.isoformat(), sent_alert_id=blocker.id)
                     continue
                 if blocker is not None:
                     notified, cooled = False, True
-                    why = (f"not sent: cooldown - {alert.rule} alert {blocker['id']} ({blocker['severity']}) on "
-                              f"{blocker['local_date'].isoformat()} is within {thresholds.cooldown_hours:g} h")
+                    why = (f"not sent: cooldown - {alert.rule} alert {blocker.id} ({blocker.severity.value}) on "
+                              f"{blocker.local_date.isoformat()} is within {thresholds.cooldown_hours:g} h")
             known.add(alert.dedupe_key)
             batch.append((alert, notified, cooled, why))
         # the alerts to send go out as one message per channel, most severe first (stable: day, rule)
@@ -222,10 +224,10 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
             (log.info if notified else log.debug)("alert.new", alert_id=alert_id, athlete_id=athlete.id, rule=alert.rule,
                      severity=alert.severity.value, local_date=alert.local_date.isoformat(),
                      activity_id=alert.activity_id, notified=notified)
-    return counts
+    return AlertCounts(**{**counts, "alert_ids": tuple(counts["alert_ids"])})
 
 
-def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, dict[str, Any]], found: Sequence[Alert],
+def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, AlertState], found: Sequence[Alert],
                            holding: Sequence[Alert], first: date | None, today: date, counts: dict[str, Any],
                            reason: str | None, *, by_id: Mapping[int, Activity] | None = None) -> None:
     """Withdraw the stored active alerts on days ``first``..``today`` (every day up to today
@@ -241,9 +243,9 @@ def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, 
     now = svc.clock()
     keys = {a.dedupe_key for a in holding}
     days = {(a.rule, a.local_date) for a in holding if a.rule in DAY_RULES}
-    gone = [v["id"] for key, v in stored.items()
-            if v["state"] == "active" and v["local_date"] <= today and (first is None or v["local_date"] >= first)
-            and key not in keys and (v["rule"], v["local_date"]) not in days]
+    gone = [v.id for key, v in stored.items()
+            if v.state == "active" and v.local_date <= today and (first is None or v.local_date >= first)
+            and key not in keys and (v.rule, v.local_date) not in days]
     if gone:
         why = f"withdrawn: {reason or 'the data changed'}; its condition no longer holds"
         counts["alerts_withdrawn"] += svc.store.withdraw_alerts(gone, now=now, reason=why)
@@ -251,19 +253,19 @@ def _withdraw_or_reinstate(svc: Service, athlete: Athlete, stored: Mapping[str, 
     window_h = svc.config.alerts.notify_window_hours
     for alert in found:
         known = stored.get(alert.dedupe_key)
-        if known is None or known["state"] != "withdrawn":
+        if known is None or known.state != "withdrawn":
             continue
         send = initial_state(event_time(alert, by_id or {}, athlete), now, window_h) == DeliveryState.PENDING
         note = None if send else f"not sent: reinstated after the {window_h:g} h notify window"
-        svc.store.reinstate_alert(known["id"], now=now, send=send, note=note, content={
+        svc.store.reinstate_alert(known.id, now=now, send=send, note=note, content={
             "severity": alert.severity.value, "message": alert.message, "payload": alert.to_dict()})
         counts["alerts_reinstated"] += 1
-        log.info("alert.reinstated", athlete_id=athlete.id, alert_id=known["id"], sent=send)
+        log.info("alert.reinstated", athlete_id=athlete.id, alert_id=known.id, sent=send)
 
 
 # --------------------------------------------------------------------------------- delivery
-def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> dict[str, Any]:
-    """Send every outbox row that is due, once each; returns counts (``sent``, ``retry``,
+def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> DeliveryCounts:
+    """Send every outbox row that is due, once each; returns :class:`DeliveryCounts` (``sent``, ``retry``,
     ``failed``, ``postponed``), the same per channel (``by_channel``: ``{"email": {"sent": 1,
     "retry": 0, "failed": 0}}``, postponed rows counted as ``retry``) and the first few
     ``errors`` (secret-free). Counts are messages (one message may carry several alerts).
@@ -284,15 +286,15 @@ def deliver_due(svc: Service, *, channels: Sequence[Channel] | None = None) -> d
     while True:
         batch = [d for d in svc.store.claim_due_deliveries(svc.clock(), lease_s=cfg.delivery_lease_s,
                                                            limit=CLAIM_BATCH)
-                 if d["id"] not in seen]
+                 if d.id not in seen]
         if not batch:
             break
         for row in batch:
-            seen.add(row["id"])
+            seen.add(row.id)
             counts["due"] += 1
             _deliver_one(svc, row, by_name, down, counts, max_attempts=cfg.max_attempts, base_s=cfg.retry_base_s,
                          lease_s=cfg.delivery_lease_s)
-    return counts
+    return DeliveryCounts(**{**counts, "errors": tuple(counts["errors"])})
 
 
 def retry_failed(svc: Service) -> int:
@@ -316,99 +318,82 @@ def _note_error(counts: dict[str, Any], text: str) -> None:
         counts["errors"].append(text)
 
 
-def _deliver_one(svc: Service, row: dict[str, Any], by_name: Mapping[str, Channel],
+def _deliver_one(svc: Service, row: DeliveryClaim, by_name: Mapping[str, Channel],
                  down: dict[str, tuple[str, datetime]], counts: dict[str, Any], *, max_attempts: int,
                  base_s: float, lease_s: float) -> None:
     store = svc.store
-    lease = row.get("lease")  # only the sender still holding the row may send or finish it
-    name = row["channel"]
-    attempts = int(row["attempts"])
+    lease = row.lease  # only the sender still holding the row may send or finish it
+    name = row.channel
+    attempts = row.attempts
     now = svc.clock()
     channel = by_name.get(name)
     if channel is None:
         error = (f"channel {name!r} is no longer configured (alerts.email.enabled / alerts.push_urls / alerts.maildir); "
                  f"configured: {', '.join(by_name) or 'none'}")
-        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+        store.finish_delivery(row.id, state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                               lease=lease)
         _count(counts, name, "failed")
-        _note_error(counts, f"delivery {row['id']}: {error}")
+        _note_error(counts, f"delivery {row.id}: {error}")
         return
     try:
-        alert = Alert.from_dict(row["payload"])
+        alert = Alert.from_dict(row.payload)
         # the other alerts of the same evaluation ride in this row's message (most severe first)
-        others = [Alert.from_dict(p) for p in store.bundle_payloads(row["id"])]
+        others = [Alert.from_dict(p) for p in store.bundle_payloads(row.id)]
     except (ValueError, KeyError, TypeError) as exc:
-        error = f"the stored alert {row['alert_id']} (or one it carries) cannot be read: {exc}"
-        store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+        error = f"the stored alert {row.alert_id} (or one it carries) cannot be read: {exc}"
+        store.finish_delivery(row.id, state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                               lease=lease)
         _count(counts, name, "failed")
-        _note_error(counts, f"delivery {row['id']}: {error}")
+        _note_error(counts, f"delivery {row.id}: {error}")
         return
     if name in down:
         reason, retry_at = down[name]
-        store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
+        store.finish_delivery(row.id, state=DeliveryState.PENDING.value, attempts=attempts, now=now,
                               next_attempt_at=retry_at, error=f"not attempted: {name} failed earlier in this run: {reason}",
                               lease=lease)
         _count(counts, name, "postponed")
         return
-    if not store.renew_delivery_lease(row["id"], lease=lease, now=svc.clock(), lease_s=lease_s):
-        log.warning("alert.lease_lost", delivery_id=row["id"], alert_id=row["alert_id"], channel=name)
+    if not store.renew_delivery_lease(row.id, lease=lease, now=svc.clock(), lease_s=lease_s):
+        log.warning("alert.lease_lost", delivery_id=row.id, alert_id=row.alert_id, channel=name)
         return  # another sender claimed it after this one's lease ran out: it sends it, not this one
     try:
-        channel.send([alert, *others] if others else alert, row["idempotency_key"])
-    except Exception as exc:  # noqa: BLE001 - one bad send must not leave the batch leased
+        channel.send([alert, *others] if others else alert, row.idempotency_key)
+    except Exception as exc:
         error = str(exc) if isinstance(exc, (DeliveryError, LoadmonError)) else f"{name}: {type(exc).__name__}: {exc}"
         attempts += 1
         now = svc.clock()
         permanent = bool(getattr(exc, "permanent", False))
         if permanent or should_give_up(attempts, max_attempts):
-            store.finish_delivery(row["id"], state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
+            store.finish_delivery(row.id, state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
                                   lease=lease)
             _count(counts, name, "failed")
             retry_at = next_attempt_at(1, now, base_s=base_s)
-            log.error("alert.delivery_failed", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
+            log.error("alert.delivery_failed", delivery_id=row.id, alert_id=row.alert_id, channel=name,
                       attempts=attempts, permanent=permanent, error=error,
                       retry_with="loadmon alerts deliver --retry-failed")
         else:
             retry_at = next_attempt_at(attempts, now, base_s=base_s)
-            store.finish_delivery(row["id"], state=DeliveryState.PENDING.value, attempts=attempts, now=now,
+            store.finish_delivery(row.id, state=DeliveryState.PENDING.value, attempts=attempts, now=now,
                                   next_attempt_at=retry_at, error=error, lease=lease)
             _count(counts, name, "retry")
-            log.warning("alert.delivery_retry", delivery_id=row["id"], alert_id=row["alert_id"], channel=name,
+            log.warning("alert.delivery_retry", delivery_id=row.id, alert_id=row.alert_id, channel=name,
                         attempts=attempts, next_attempt_at=retry_at.isoformat(), error=error)
         down[name] = (error, retry_at)
-        _note_error(counts, f"delivery {row['id']} ({name}): {error}")
+        _note_error(counts, f"delivery {row.id} ({name}): {error}")
         return
-    store.finish_delivery(row["id"], state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock(),
+    store.finish_delivery(row.id, state=DeliveryState.SENT.value, attempts=attempts + 1, now=svc.clock(),
                           lease=lease)
     _count(counts, name, "sent")
-    log.info("alert.sent", delivery_id=row["id"], alert_id=row["alert_id"], channel=name, attempts=attempts + 1,
+    log.info("alert.sent", delivery_id=row.id, alert_id=row.alert_id, channel=name, attempts=attempts + 1,
              alerts=1 + len(others))
 
 
-def evaluate_and_deliver(svc: Service, athlete_ids: Iterable[int], *, since: date | None = None,
-                         reason: str | None = None) -> dict[str, Any]:
-    """What ``import`` and ``sync`` run after storing activities: check the alert settings
-    (:class:`ConfigError` before anything is stored), :func:`evaluate`, then :func:`deliver_due`.
-
-    Returns the evaluation counts plus ``alerts_sent`` (messages accepted by a channel),
-    ``deliveries_retry``, ``deliveries_failed``, ``delivery_errors`` and
-    ``deliveries_by_channel`` (see :func:`deliver_due`; :func:`summary_line` says it in words).
-    """
-    channels = configured_channels(svc.config, validate=True)
-    rule_thresholds(svc.config)
-    out = evaluate(svc, athlete_ids, since=since, reason=reason)
-    sent = deliver_due(svc, channels=channels)
-    out.update({"alerts_sent": sent["sent"], "deliveries_retry": sent["retry"] + sent["postponed"],
-                "deliveries_failed": sent["failed"], "delivery_errors": sent["errors"],
-                "deliveries_by_channel": sent["by_channel"]})
-    return out
-
-
-def summary_line(out: Mapping[str, Any]) -> str:
+def summary_line(out: AlertCounts | Mapping[str, Any]) -> str:
     """What an import, sync, symptom or correction did with alerts, per channel, e.g. ``alerts: 2 new;
-    email: 1 waiting for retry; push[0]: 1 sent`` or ``alerts: 0 new, 2 withdrawn`` (from :func:`evaluate_and_deliver`'s counts;
-    a channel with nothing due is not named)."""
+    email: 1 waiting for retry; push[0]: 1 sent`` or ``alerts: 0 new, 2 withdrawn`` (from :func:`loadmon.service.after_store.after_change`'s
+    counts, or their ``to_dict()``; a channel with nothing due is not named)."""
+    if isinstance(out, AlertCounts):
+        out = out.to_dict()
     new = int(out.get("alerts_new", 0))
     kept = int(out.get("alerts_suppressed", 0)) + int(out.get("alerts_cooldown", 0))
     changed = "".join(f", {n} {label}" for key, label in (("alerts_withdrawn", "withdrawn"), ("alerts_reinstated", "reinstated"))

@@ -33,6 +33,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from loadmon.config import Config
 from loadmon.domain import Activity, Athlete, Symptom
 from loadmon.engine import DISTANCE, compute_load
 from loadmon.service.context import Service
@@ -130,7 +131,7 @@ def _row(svc: Service, athlete: Athlete, day: date, activities: list[Activity], 
     return row
 
 
-def risk_of(row: dict[str, Any], config: Any, *, has_data: bool = True) -> dict[str, Any]:
+def risk_of(row: dict[str, Any], config: Config, *, has_data: bool = True) -> dict[str, Any]:
     """The risk level, score and reasons of one club row (the table in the module doc)."""
     rules = config.alerts.rules
     level = 2  # index in LEVELS: ok

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from loadmon.config import Config
 from loadmon.domain import Athlete, athlete_name_problem
@@ -15,7 +15,7 @@ from loadmon.storage import Store
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class Service:
     watch_state: WatchState = field(default_factory=WatchState)
 
     @classmethod
-    def open(cls, config: Config, *, clock: Callable[[], datetime] | None = None, migrate: bool | None = None) -> "Service":
+    def open(cls, config: Config, *, clock: Callable[[], datetime] | None = None, migrate: bool | None = None) -> Service:
         """Open the configured database. SQLite (the embedded default) is created and upgraded
         on first use; PostgreSQL is upgraded too unless ``migrate`` is False."""
         store = Store.open(config.database_url, migrate_schema=True if migrate is None else migrate,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loadmon.domain import JobRunOverview
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import DAEMON_JOBS, JOB_DAEMON, error_text, json_safe, safe_text
@@ -38,7 +39,7 @@ def daemon_started(svc: Service, *, once: bool = False, counts: dict[str, Any] |
             log.warning("daemon.interrupted_runs", count=interrupted)
         return svc.store.start_job_run(JOB_DAEMON, athlete_id=None, started_at=now,
                                        counts=json_safe({**(counts or {}), **({"once": True} if once else {})}))
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.error("job.record_failed", job=JOB_DAEMON, phase="start", error=error_text(exc, svc))
         return None
 
@@ -50,12 +51,12 @@ def daemon_stopped(svc: Service, run_id: int | None, *, counts: dict[str, Any] |
     try:
         svc.store.finish_job_run(run_id, outcome="error" if error else "ok", finished_at=svc.clock(),
                                  counts=json_safe(counts), error=safe_text(error, svc) if error else None)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.error("job.record_failed", job=JOB_DAEMON, phase="finish", error=error_text(exc, svc))
 
 
 # ------------------------------------------------------------------------- health reads
-def job_overview(svc: Service) -> list[dict[str, Any]]:
+def job_overview(svc: Service) -> list[JobRunOverview]:
     """Per (job, athlete): the latest run, latest finished run and latest error (for health)."""
     from loadmon.storage.jobruns import job_run_overview
 

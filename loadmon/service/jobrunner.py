@@ -49,7 +49,7 @@ class JobResult:
     counts: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     touched_athlete_ids: frozenset[int] = frozenset()
-    then: tuple["JobResult", ...] = ()  # follow-up runs (the evaluation after an import)
+    then: tuple[JobResult, ...] = ()  # follow-up runs (the evaluation after an import)
 
     def as_dict(self) -> dict[str, Any]:
         return {"job": self.job, "athlete_id": self.athlete_id, "outcome": self.outcome, "counts": self.counts,
@@ -120,7 +120,7 @@ def run_job(svc: Service, job: str, body: Callable[[], BodyResult | dict[str, An
     run_id: int | None = None
     try:
         run_id = svc.store.start_job_run(job, athlete_id=athlete_id, started_at=started)
-    except Exception as exc:  # noqa: BLE001 - the database may be down: run anyway, say so
+    except Exception as exc:
         log.error("job.record_failed", job=job, athlete_id=athlete_id, phase="start", error=error_text(exc, svc))
     touched: frozenset[int] = frozenset()
     error: str | None = None
@@ -134,7 +134,7 @@ def run_job(svc: Service, job: str, body: Callable[[], BodyResult | dict[str, An
         outcome = "error" if error else "ok"
     except JobSkipped as exc:
         outcome, counts = "skipped", {**exc.counts, "reason": exc.reason}
-    except Exception as exc:  # noqa: BLE001 - a job never kills its caller
+    except Exception as exc:
         outcome, counts, error, raised = "error", {}, error_text(exc, svc), True
         tb = safe_text("".join(traceback.format_exception(exc)), svc)
         log.error("job.failed", job=job, athlete_id=athlete_id, counts=counts, error=error, traceback=tb,
@@ -143,7 +143,7 @@ def run_job(svc: Service, job: str, body: Callable[[], BodyResult | dict[str, An
     if run_id is not None:
         try:
             svc.store.finish_job_run(run_id, outcome=outcome, finished_at=svc.clock(), counts=counts, error=error)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.error("job.record_failed", job=job, athlete_id=athlete_id, phase="finish", error=error_text(exc, svc))
     duration = round(time.monotonic() - t0, 3)
     if outcome == "ok":  # a scan that found nothing new is logged at debug (it runs every few seconds)

@@ -16,16 +16,41 @@ from __future__ import annotations
 
 from loadmon.service.context import WatchState
 from loadmon.service.daemon_state import (
-    acquire_daemon_lock, athlete_names, daemon_started, daemon_stopped, failed_deliveries, job_overview,
+    acquire_daemon_lock,
+    athlete_names,
+    daemon_started,
+    daemon_stopped,
+    failed_deliveries,
+    job_overview,
     strava_connections,
 )
 from loadmon.service.jobrunner import (
-    DAEMON_JOBS, JOB_DAEMON, JOB_DELIVER, JOB_EVALUATE, JOB_HOUSEKEEPING, JOB_IMPORT, JOB_RECONCILE, JOB_SYNC,
-    JobResult, JobSkipped, error_text, run_job, safe_text, stop_event, stopping,
+    DAEMON_JOBS,
+    JOB_DAEMON,
+    JOB_DELIVER,
+    JOB_EVALUATE,
+    JOB_HOUSEKEEPING,
+    JOB_IMPORT,
+    JOB_RECONCILE,
+    JOB_SYNC,
+    JobResult,
+    JobSkipped,
+    error_text,
+    run_job,
+    safe_text,
+    stop_event,
+    stopping,
 )
 from loadmon.service.schedule import run_once
 from loadmon.service.scheduled_jobs import (
-    KEEP_JOB_RUNS_DAYS, deliver, evaluate, housekeeping, reconcile_all, reconcile_athlete, sync_all, sync_athlete,
+    KEEP_JOB_RUNS_DAYS,
+    deliver,
+    evaluate,
+    housekeeping,
+    reconcile_all,
+    reconcile_athlete,
+    sync_all,
+    sync_athlete,
 )
 from loadmon.service.watch import SETTLE_S, WATCH_SUFFIXES, import_watched
 

@@ -12,6 +12,7 @@ import os
 import socket
 from typing import Any
 
+from loadmon.domain import JobRun
 from loadmon.errors import LoadmonError
 from loadmon.service.context import Service
 
@@ -38,7 +39,7 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def daemon_liveness(svc: Service, last_run: dict[str, Any] | None) -> dict[str, Any]:
+def daemon_liveness(svc: Service, last_run: JobRun | None) -> dict[str, Any]:
     """For the latest ``daemon`` run: ``lock_held`` (True/False, None when it cannot be known),
     ``pid`` and ``pid_alive`` (None when the run was recorded on another host or names no pid)."""
     from loadmon.storage.locks import daemon_lock_held
@@ -47,7 +48,7 @@ def daemon_liveness(svc: Service, last_run: dict[str, Any] | None) -> dict[str, 
         held, _holder = daemon_lock_held(svc.store)
     except LoadmonError:
         held = None
-    counts = (last_run or {}).get("counts") or {}
+    counts = last_run.counts if last_run is not None else {}
     pid = counts.get("pid")
     alive = pid_alive(pid) if isinstance(pid, int) and counts.get("host") == socket.gethostname() else None
     return {"lock_held": held, "pid": pid, "pid_alive": alive}

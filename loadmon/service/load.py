@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete, Symptom
 from loadmon.engine import (
-    ACWR_KINDS, DESCENT, DISTANCE, DURATION, SRPE, TRIMP, EngineSettings, LoadResult, compute_load, spike_words,
+    ACWR_KINDS,
+    DESCENT,
+    DISTANCE,
+    DURATION,
+    SRPE,
+    TRIMP,
+    EngineSettings,
+    LoadResult,
+    compute_load,
+    spike_words,
 )
 from loadmon.service.context import Service
 

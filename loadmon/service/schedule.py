@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from loadmon.config import Config
 from loadmon.errors import ConfigError
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
-    JOB_DELIVER, JOB_HOUSEKEEPING, JOB_IMPORT, JOB_RECONCILE, JOB_SYNC, JobResult, stopping,
+    JOB_DELIVER,
+    JOB_HOUSEKEEPING,
+    JOB_IMPORT,
+    JOB_RECONCILE,
+    JOB_SYNC,
+    JobResult,
+    stopping,
 )
 from loadmon.service.scheduled_jobs import deliver, evaluate, housekeeping, reconcile_all, sync_all
 from loadmon.service.watch import import_watched
@@ -53,7 +59,7 @@ class JobSpec:
         if self.interval_s is not None:
             return when + timedelta(seconds=self.interval_s + self.jitter_s)
         assert self.daily_hour_utc is not None
-        utc = when.astimezone(timezone.utc)
+        utc = when.astimezone(UTC)
         nxt = utc.replace(hour=self.daily_hour_utc, minute=0, second=0, microsecond=0)
         if nxt <= utc:
             nxt += timedelta(days=1)

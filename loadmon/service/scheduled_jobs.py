@@ -11,7 +11,6 @@ one is absent, its jobs are recorded as ``skipped`` with the reason. How often e
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -21,8 +20,17 @@ from loadmon.errors import RateLimitExhausted
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
-    JOB_DELIVER, JOB_EVALUATE, JOB_HOUSEKEEPING, JOB_RECONCILE, JOB_SYNC, JobResult, JobSkipped, optional_module,
-    run_job, stopping, with_then,
+    JOB_DELIVER,
+    JOB_EVALUATE,
+    JOB_HOUSEKEEPING,
+    JOB_RECONCILE,
+    JOB_SYNC,
+    JobResult,
+    JobSkipped,
+    optional_module,
+    run_job,
+    stopping,
+    with_then,
 )
 
 KEEP_JOB_RUNS_DAYS = 14
@@ -95,7 +103,7 @@ def reconcile_all(svc: Service) -> list[JobResult]:
 def _connected(svc: Service, job: str) -> list[int]:
     try:
         return list(svc.store.strava_connected_athletes())
-    except Exception as exc:  # noqa: BLE001 - recorded as a failed run of the job
+    except Exception as exc:
         failure = exc
 
     def body() -> None:
@@ -105,18 +113,15 @@ def _connected(svc: Service, job: str) -> list[int]:
 
 
 # ------------------------------------------------------------------------------- alerts
-_evaluate_lock = threading.Lock()  # one evaluation at a time in this process (cooldowns read-then-write)
-
-
 def evaluate(svc: Service, athlete_ids: Iterable[int]) -> JobResult:
-    """Evaluate the alert rules for these athletes (new alerts go to the outbox)."""
+    """Evaluate the alert rules for these athletes (new alerts go to the outbox; the ``deliver``
+    job sends them): :func:`loadmon.service.after_store.after_change` with ``deliver=False``."""
     ids = sorted(set(athlete_ids))
 
     def body() -> dict[str, Any]:
-        alerting = optional_module("alerting", "alert evaluation")
-        with _evaluate_lock:
-            counts = alerting.evaluate(svc, ids)
-        return {"athletes": ids, **(counts or {})}
+        optional_module("alerting", "alert evaluation")  # skipped while the alerts feature is absent
+        after_store = optional_module("after_store", "alert evaluation")
+        return {"athletes": ids, **after_store.after_change(svc, ids, deliver=False).to_dict()}
     return run_job(svc, JOB_EVALUATE, body, athlete_id=ids[0] if len(ids) == 1 else None)
 
 
@@ -124,7 +129,7 @@ def deliver(svc: Service) -> JobResult:
     """Send the outbox deliveries that are due (retries with back-off are the outbox's)."""
     def body() -> dict[str, Any]:
         alerting = optional_module("alerting", "alert delivery")
-        return alerting.deliver_due(svc)
+        return alerting.deliver_due(svc).to_dict()
     return run_job(svc, JOB_DELIVER, body)
 
 

@@ -86,7 +86,7 @@ def add_symptom(svc: Service, athlete: Athlete, site: str, side: str, location: 
                 at: datetime | None = None, note: str | None = None) -> Symptom:
     """Log a symptom that started at ``at`` (default: now). Returns the stored symptom.
 
-    Callers that want alerts to reflect it run :func:`loadmon.service.alerting.evaluate_and_deliver`
+    Callers that want alerts to reflect it run :func:`loadmon.service.after_store.after_change`
     afterwards (the CLI does): a hilly run after ``at`` may now trip ``hilly_after_symptoms``.
     """
     site = normalise_site(site)

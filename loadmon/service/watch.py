@@ -16,7 +16,15 @@ from loadmon.errors import LoadmonError
 from loadmon.logs import get_logger
 from loadmon.service.context import SeenFile, Service, WatchState
 from loadmon.service.jobrunner import (
-    JOB_IMPORT, BodyResult, JobResult, error_text, optional_module, run_job, safe_text, stopping, with_then,
+    JOB_IMPORT,
+    BodyResult,
+    JobResult,
+    error_text,
+    optional_module,
+    run_job,
+    safe_text,
+    stopping,
+    with_then,
 )
 from loadmon.service.scheduled_jobs import evaluate
 
@@ -103,7 +111,7 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                 retry: str | None = None  # why this file must be read again at the next scan
                 try:
                     summary = imports.import_paths(svc, athlete, [path])
-                except Exception as exc:  # noqa: BLE001 - one file never stops the scan
+                except Exception as exc:
                     counts["failed"] += 1
                     retry = error_text(exc, svc)
                 else:

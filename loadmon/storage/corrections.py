@@ -24,6 +24,7 @@ from loadmon.domain import Activity, Symptom
 from loadmon.errors import NotFoundError
 from loadmon.storage.duplicates import relink
 from loadmon.storage.models import ActivityRow, AlertRow, DeliveryRow, SymptomRow
+from loadmon.storage.records import AlertState
 
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
@@ -36,7 +37,7 @@ WITHDRAWN = "withdrawn"
 _SYMPTOM_FIELDS = frozenset({"site", "side", "location", "severity", "started_at", "resolved_at", "note"})
 
 
-def set_excluded(store: "Store", athlete_id: int, activity_id: int, *, excluded: bool,
+def set_excluded(store: Store, athlete_id: int, activity_id: int, *, excluded: bool,
                  reason: str | None = None) -> Activity:
     """Exclude the athlete's activity from the load (kept and listed) or include it again; the
     copies of the same run then re-decide which one counts (an excluded copy never does while
@@ -60,7 +61,7 @@ def _own_symptom(s: Any, athlete_id: int, symptom_id: int) -> SymptomRow:
     return row
 
 
-def update_symptom(store: "Store", athlete_id: int, symptom_id: int, changes: dict[str, Any]) -> Symptom:
+def update_symptom(store: Store, athlete_id: int, symptom_id: int, changes: dict[str, Any]) -> Symptom:
     """Change fields of the athlete's symptom (validated by the service)."""
     from loadmon.storage.store import _to_symptom
 
@@ -75,7 +76,7 @@ def update_symptom(store: "Store", athlete_id: int, symptom_id: int, changes: di
         return _to_symptom(row)
 
 
-def delete_symptom(store: "Store", athlete_id: int, symptom_id: int) -> Symptom:
+def delete_symptom(store: Store, athlete_id: int, symptom_id: int) -> Symptom:
     """Delete the athlete's symptom; returns it as it was."""
     from loadmon.storage.store import _to_symptom
 
@@ -86,15 +87,15 @@ def delete_symptom(store: "Store", athlete_id: int, symptom_id: int) -> Symptom:
         return gone
 
 
-def alert_states(store: "Store", athlete_id: int) -> dict[str, dict[str, Any]]:
-    """Every stored alert of the athlete by dedupe key: ``id``, ``rule``, ``state``, ``local_date``."""
+def alert_states(store: Store, athlete_id: int) -> dict[str, AlertState]:
+    """Every stored alert of the athlete by dedupe key."""
     with store.session() as s:
         rows = s.execute(select(AlertRow.dedupe_key, AlertRow.id, AlertRow.rule, AlertRow.state, AlertRow.local_date)
                          .where(AlertRow.athlete_id == athlete_id))
-        return {key: {"id": i, "rule": rule, "state": st, "local_date": d} for key, i, rule, st, d in rows}
+        return {key: AlertState(id=i, rule=rule, state=st, local_date=d) for key, i, rule, st, d in rows}
 
 
-def withdraw_alerts(store: "Store", alert_ids: list[int], *, now: datetime, reason: str) -> int:
+def withdraw_alerts(store: Store, alert_ids: list[int], *, now: datetime, reason: str) -> int:
     """Withdraw these active alerts and their unsent deliveries; returns how many alerts."""
     if not alert_ids:
         return 0
@@ -115,7 +116,7 @@ def withdraw_alerts(store: "Store", alert_ids: list[int], *, now: datetime, reas
         return int(done.rowcount or 0)
 
 
-def reinstate_alert(store: "Store", alert_id: int, *, now: datetime, send: bool, note: str | None,
+def reinstate_alert(store: Store, alert_id: int, *, now: datetime, send: bool, note: str | None,
                     content: dict[str, Any] | None = None) -> None:
     """Make a withdrawn alert active again (its condition holds again), with ``content`` (the
     alert as raised now: ``severity``, ``message``, ``payload``). Its deliveries that were

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from loadmon.domain import JobRun, JobRunOverview
 from loadmon.storage.models import JobRunRow
 
 
@@ -21,14 +22,14 @@ class Store(Protocol):
     def session(self) -> AbstractContextManager[Session]: ...
 
 
-def _as_dict(row: JobRunRow | None) -> dict[str, Any] | None:
+def _as_record(row: JobRunRow | None) -> JobRun | None:
     if row is None:
         return None
-    return {"id": row.id, "job": row.job, "athlete_id": row.athlete_id, "started_at": row.started_at,
-            "finished_at": row.finished_at, "outcome": row.outcome, "counts": row.counts or {}, "error": row.error}
+    return JobRun(id=row.id, job=row.job, athlete_id=row.athlete_id, started_at=row.started_at,
+                  finished_at=row.finished_at, outcome=row.outcome, counts=row.counts or {}, error=row.error)
 
 
-def job_run_overview(store: "Store") -> list[dict[str, Any]]:
+def job_run_overview(store: Store) -> list[JobRunOverview]:
     """One entry per (job, athlete): ``last`` (the latest run, possibly still running),
     ``last_finished`` (the latest run that ended) and ``last_error`` (the latest failed run)."""
     with store.session() as s:
@@ -45,13 +46,13 @@ def job_run_overview(store: "Store") -> list[dict[str, Any]]:
         rows = {r.id: r for r in s.scalars(select(JobRunRow).where(JobRunRow.id.in_(wanted)))} if wanted else {}
         out = []
         for key in sorted(last, key=lambda k: (k[0], k[1] if k[1] is not None else -1)):
-            out.append({"job": key[0], "athlete_id": key[1], "last": _as_dict(rows.get(last[key])),
-                        "last_finished": _as_dict(rows.get(finished.get(key, -1))),
-                        "last_error": _as_dict(rows.get(errors.get(key, -1)))})
+            out.append(JobRunOverview(job=key[0], athlete_id=key[1], last=_as_record(rows.get(last[key])),
+                                      last_finished=_as_record(rows.get(finished.get(key, -1))),
+                                      last_error=_as_record(rows.get(errors.get(key, -1)))))
         return out
 
 
-def interrupt_running_job_runs(store: "Store", *, finished_at: datetime, jobs: list[str] | None = None) -> int:
+def interrupt_running_job_runs(store: Store, *, finished_at: datetime, jobs: list[str] | None = None) -> int:
     """Close runs left ``running`` by a process that died (called by a daemon that holds the lock)."""
     with store.session() as s:
         q = update(JobRunRow).where(JobRunRow.outcome == "running")
@@ -62,7 +63,7 @@ def interrupt_running_job_runs(store: "Store", *, finished_at: datetime, jobs: l
         return res.rowcount or 0
 
 
-def prune_job_runs(store: "Store", *, before: datetime) -> int:
+def prune_job_runs(store: Store, *, before: datetime) -> int:
     """Delete runs started before ``before``, keeping the latest run, the latest finished run and
     the latest error of every (job, athlete) so ``daemon status`` still knows them."""
     with store.session() as s:

@@ -102,7 +102,7 @@ class _MemoryDaemonLock(DaemonLock):
 
 
 class _PgDaemonLock(DaemonLock):
-    def __init__(self, store: "Store") -> None:
+    def __init__(self, store: Store) -> None:
         url = store.engine.url
         db = url.database or "?"
         host = url.host or "local socket"
@@ -191,7 +191,7 @@ def _file_lock_held(path: Path) -> bool:
     return False
 
 
-def daemon_lock_held(store: "Store") -> tuple[bool | None, int | None]:
+def daemon_lock_held(store: Store) -> tuple[bool | None, int | None]:
     """(held, pid) for ``daemon status``: whether a daemon (or scheduler) holds this database's
     lock, and the pid it recorded (SQLite) or the server process holding it (PostgreSQL).
     ``held`` is None when it cannot be known (in-memory SQLite, a platform without ``flock``)."""
@@ -228,7 +228,7 @@ def _pid_hint(lock_path: Path) -> str:
     return f"; it is process {pid}" if pid.isdigit() else ""
 
 
-def daemon_lock_path(store: "Store") -> Path | None:
+def daemon_lock_path(store: Store) -> Path | None:
     """Where the SQLite lock file lives (None for PostgreSQL and in-memory SQLite)."""
     url = store.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
@@ -236,7 +236,7 @@ def daemon_lock_path(store: "Store") -> Path | None:
     return Path(url.database).resolve().with_name(Path(url.database).name + LOCK_SUFFIX)
 
 
-def acquire_daemon_lock(store: "Store") -> DaemonLock:
+def acquire_daemon_lock(store: Store) -> DaemonLock:
     """Take the single-instance lock for ``store``'s database, or raise DaemonLockedError."""
     backend = store.engine.url.get_backend_name()
     if backend == "postgresql":

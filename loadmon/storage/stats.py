@@ -41,7 +41,7 @@ class StatementCounter:
 
 
 @contextmanager
-def count_statements(store: "Store", *, keep: int = 0) -> Iterator[StatementCounter]:
+def count_statements(store: Store, *, keep: int = 0) -> Iterator[StatementCounter]:
     counter = StatementCounter(keep=keep)
     event.listen(store.engine, "before_cursor_execute", counter._on_execute)
     try:

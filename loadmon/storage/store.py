@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from loadmon.domain import Activity, ActivityRecord, Athlete, ElevationSource, Sex, Symptom, local_date_of
+from loadmon.domain import Activity, ActivityRecord, AlertSeverity, Athlete, ElevationSource, Sex, Symptom, local_date_of
 from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage import corrections, migrate
 from loadmon.storage.duplicates import DUPLICATE_DISTANCE_FRACTION, DUPLICATE_START_S, completeness, record_beats_row, relink
@@ -37,6 +37,7 @@ from loadmon.storage.models import (
     SymptomRow,
     SyncStateRow,
 )
+from loadmon.storage.records import AlertState, DeliveryClaim, SentAlert
 
 if TYPE_CHECKING:
     from loadmon.storage.budget import SqlBudgetStore
@@ -83,7 +84,7 @@ class StravaConnection:
 def _safe_url(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is reported without its content
+    except Exception:
         return "<unparsable URL>"
 
 
@@ -133,7 +134,7 @@ class Store:
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, *, migrate_schema: bool = True, echo: bool = False, busy_timeout_s: float = 30.0) -> "Store":
+    def open(cls, url: str, *, migrate_schema: bool = True, echo: bool = False, busy_timeout_s: float = 30.0) -> Store:
         """Connect; create and upgrade the schema to head when ``migrate_schema``.
 
         A SQLite file is created with mode 0600 (it holds Strava tokens) in a 0700 folder. On
@@ -168,7 +169,7 @@ class Store:
             kwargs["connect_args"] = {"options": f"-c lock_timeout={int(busy_timeout_s * 1000)}"}
         try:
             engine = create_engine(parsed, **kwargs)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise StorageError(f"cannot use database {_safe_url(url)}: {type(exc).__name__}", reason="invalid_url") from None
         if engine.dialect.name == "sqlite":
             busy_ms = int(busy_timeout_s * 1000)
@@ -624,14 +625,14 @@ class Store:
         with self.session() as s:
             return set(s.scalars(select(AlertRow.dedupe_key).where(AlertRow.athlete_id == athlete_id)))
 
-    def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[dict[str, Any]]:
+    def notified_alerts_between(self, athlete_id: int, rule: str, first: date, last: date) -> list[SentAlert]:
         """Alerts of ``rule`` that were due to be sent (``notified``) on local days first..last;
         a withdrawn one only when it reached the runner (a delivery sent, or no outbox row)."""
         with self.session() as s:
             rows = s.execute(select(AlertRow.id, AlertRow.severity, AlertRow.local_date).where(
                 AlertRow.athlete_id == athlete_id, AlertRow.rule == rule, AlertRow.notified.is_(True),
                 _reached_runner(), AlertRow.local_date >= first, AlertRow.local_date <= last).order_by(AlertRow.local_date, AlertRow.id))
-            return [{"id": i, "severity": sev, "local_date": d} for i, sev, d in rows]
+            return [SentAlert(id=i, severity=AlertSeverity(sev), local_date=d) for i, sev, d in rows]
 
     def last_alert_time(self, athlete_id: int, rule: str) -> datetime | None:
         with self.session() as s:
@@ -649,7 +650,7 @@ class Store:
     def delete_symptom(self, athlete_id: int, symptom_id: int) -> Symptom:
         return corrections.delete_symptom(self, athlete_id, symptom_id)
 
-    def alert_states(self, athlete_id: int) -> dict[str, dict[str, Any]]:
+    def alert_states(self, athlete_id: int) -> dict[str, AlertState]:
         return corrections.alert_states(self, athlete_id)
 
     def withdraw_alerts(self, alert_ids: Sequence[int], *, now: datetime, reason: str) -> int:
@@ -692,10 +693,10 @@ class Store:
                      "state": r.state, "withdrawn_at": r.withdrawn_at, "withdrawn_reason": r.withdrawn_reason,
                      "deliveries": deliveries.get(r.id, [])} for r in rows]
 
-    def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[dict[str, Any]]:
+    def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[DeliveryClaim]:
         """Claim pending deliveries that are due (a lease, so two workers never send the same one at once).
 
-        Each row comes with ``lease``, a token new to this claim: pass it to
+        Each :class:`DeliveryClaim` comes with ``lease``, a token new to this claim: pass it to
         :meth:`renew_delivery_lease` before sending and to :meth:`finish_delivery`, which refuse a
         sender whose lease ran out and was taken by another one.
         """
@@ -712,9 +713,10 @@ class Store:
                 d.claimed_until = now + timedelta(seconds=lease_s)
                 d.claimed_by = lease
                 alert = s.get(AlertRow, d.alert_id)
-                out.append({"id": d.id, "alert_id": d.alert_id, "channel": d.channel, "attempts": d.attempts, "lease": lease,
-                            "idempotency_key": d.idempotency_key, "payload": alert.payload if alert else {},
-                            "athlete_id": alert.athlete_id if alert else None})
+                out.append(DeliveryClaim(id=d.id, alert_id=d.alert_id, channel=d.channel, attempts=int(d.attempts),
+                                         lease=lease, idempotency_key=d.idempotency_key,
+                                         payload=alert.payload if alert else {},
+                                         athlete_id=alert.athlete_id if alert else None))
             return out
 
     def renew_delivery_lease(self, delivery_id: int, *, lease: str | None, now: datetime, lease_s: float) -> bool:
@@ -920,15 +922,16 @@ class Store:
 
         out: dict[str, dict[str, Any]] = {}
         for entry in job_run_overview(self):
-            info = out.setdefault(entry["job"], {"job": entry["job"], "last_error": None, "last_error_at": None})
-            last, err = entry["last"], entry["last_error"]
-            if last and last["id"] >= info.get("_id", -1):
-                info.update({k: last[k] for k in ("started_at", "finished_at", "outcome", "counts", "error", "athlete_id")})
-                info["_id"] = last["id"]
-            if err and err["id"] >= info.get("_err_id", -1):
-                info["last_error"] = err["error"]
-                info["last_error_at"] = err["finished_at"] or err["started_at"]
-                info["_err_id"] = err["id"]
+            info = out.setdefault(entry.job, {"job": entry.job, "last_error": None, "last_error_at": None})
+            last, err = entry.last, entry.last_error
+            if last and last.id >= info.get("_id", -1):
+                info.update({k: getattr(last, k) for k in ("started_at", "finished_at", "outcome", "counts", "error",
+                                                          "athlete_id")})
+                info["_id"] = last.id
+            if err and err.id >= info.get("_err_id", -1):
+                info["last_error"] = err.error
+                info["last_error_at"] = err.finished_at or err.started_at
+                info["_err_id"] = err.id
         for info in out.values():
             info.pop("_id", None)
             info.pop("_err_id", None)

@@ -39,7 +39,7 @@ def _to_user(row: UserRow, athlete_name: str) -> User:
                 created_at=row.created_at)
 
 
-def add_user(store: "Store", *, name: str, athlete_id: int, role: str, password_hash: str) -> User:
+def add_user(store: Store, *, name: str, athlete_id: int, role: str, password_hash: str) -> User:
     try:
         with store.session() as s:
             row = UserRow(name=name, athlete_id=athlete_id, role=role, password_hash=password_hash)
@@ -51,12 +51,12 @@ def add_user(store: "Store", *, name: str, athlete_id: int, role: str, password_
         raise ValidationError(f"user {name!r} already exists (`loadmon user list`)") from None
 
 
-def list_users(store: "Store") -> list[User]:
+def list_users(store: Store) -> list[User]:
     with store.session() as s:
         return [_to_user(row, athlete) for row, athlete in s.execute(_select().order_by(UserRow.name))]
 
 
-def get_user(store: "Store", name: str | None = None, *, user_id: int | None = None) -> User:
+def get_user(store: Store, name: str | None = None, *, user_id: int | None = None) -> User:
     with store.session() as s:
         q = _select().where(UserRow.id == user_id) if user_id is not None else _select().where(UserRow.name == name)
         found = s.execute(q).first()
@@ -65,19 +65,19 @@ def get_user(store: "Store", name: str | None = None, *, user_id: int | None = N
         return _to_user(*found)
 
 
-def password_hash(store: "Store", name: str) -> str | None:
+def password_hash(store: Store, name: str) -> str | None:
     """The stored hash of ``name`` (None when there is no such user)."""
     with store.session() as s:
         return s.scalar(select(UserRow.password_hash).where(UserRow.name == name))
 
 
-def set_password_hash(store: "Store", name: str, new_hash: str) -> None:
+def set_password_hash(store: Store, name: str, new_hash: str) -> None:
     with store.session() as s:
         if _rowcount(s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=new_hash))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")
 
 
-def remove_user(store: "Store", name: str) -> None:
+def remove_user(store: Store, name: str) -> None:
     with store.session() as s:
         if _rowcount(s.execute(delete(UserRow).where(UserRow.name == name))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")

@@ -66,7 +66,7 @@ class WorkLock:
     def release(self) -> None:
         self.released = True
 
-    def __enter__(self) -> "WorkLock":
+    def __enter__(self) -> WorkLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -112,7 +112,7 @@ class _MemoryWorkLock(WorkLock):
         super().release()
 
 
-def lock_dir(store: "Store") -> Path | None:
+def lock_dir(store: Store) -> Path | None:
     """Where SQLite work-lock files live (None for PostgreSQL and in-memory SQLite)."""
     url = store.engine.url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
@@ -121,7 +121,7 @@ def lock_dir(store: "Store") -> Path | None:
     return db.with_name(db.name + ".locks")
 
 
-def try_work_lock(store: "Store", namespace: str, key: int) -> WorkLock | None:
+def try_work_lock(store: Store, namespace: str, key: int) -> WorkLock | None:
     """Take the lock ``(namespace, key)`` now, or return None when someone else holds it."""
     description = f"work lock {namespace}:{key}"
     backend = store.engine.url.get_backend_name()
@@ -164,7 +164,7 @@ def try_work_lock(store: "Store", namespace: str, key: int) -> WorkLock | None:
 
 
 @contextmanager
-def work_lock(store: "Store", namespace: str, key: int) -> Iterator[WorkLock | None]:
+def work_lock(store: Store, namespace: str, key: int) -> Iterator[WorkLock | None]:
     """``with work_lock(store, "athlete", 7) as lock:`` - ``lock`` is None when it is busy."""
     lock = try_work_lock(store, namespace, key)
     try:
@@ -174,7 +174,7 @@ def work_lock(store: "Store", namespace: str, key: int) -> Iterator[WorkLock | N
             lock.release()
 
 
-def held_work_locks(store: "Store", namespace: str) -> list[int]:
+def held_work_locks(store: Store, namespace: str) -> list[int]:
     """Keys of ``namespace`` currently locked by any session (PostgreSQL; [] elsewhere)."""
     if store.engine.url.get_backend_name() != "postgresql":
         return []

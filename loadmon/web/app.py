@@ -21,6 +21,7 @@ from loadmon.errors import LoadmonError, NotFoundError, ValidationError
 from loadmon.service import Service, alerting, load
 from loadmon.service import symptoms as symptom_service
 from loadmon.service import users as user_service
+from loadmon.service.after_store import after_change
 from loadmon.web.security import Session, Sessions, csrf_ok
 from loadmon.web.today import today_view
 
@@ -142,7 +143,7 @@ def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = No
             raise NotFoundError("no such symptom") from None
         try:
             await run_in_threadpool(symptom_service.resolve_symptom, svc, athlete, symptom_id)
-            await run_in_threadpool(alerting.evaluate_and_deliver, svc, [athlete.id],
+            await run_in_threadpool(after_change, svc, [athlete.id],
                                     reason=f"symptom {symptom_id} was resolved")
         except ValidationError as exc:
             return Response(str(exc), status_code=400)
@@ -244,4 +245,4 @@ def _parse_local(value: str | None, tz: str) -> datetime | None:
 def _add_symptom(svc: Service, athlete: Any, form: dict[str, str], at: datetime | None) -> tuple[Any, dict[str, Any]]:
     symptom = symptom_service.add_symptom(svc, athlete, form.get("site", ""), form.get("side", "none"),
                                           form.get("location"), form.get("severity", ""), at=at, note=form.get("note"))
-    return symptom, alerting.evaluate_and_deliver(svc, [athlete.id])
+    return symptom, after_change(svc, [athlete.id]).to_dict()

@@ -8,6 +8,7 @@ import re
 from alerts.delivery.policy import make_idempotency_key
 from alerts.delivery.render import message_id
 from loadmon.service import alerting
+from loadmon.service.after_store import after_change
 from tests.alerts.conftest import Clock
 from tests.alerts.test_lifecycle import NOW, new_run, service, short_history
 
@@ -24,8 +25,8 @@ def test_two_alerts_of_one_evaluation_arrive_as_one_email_and_one_push(tmp_path,
         short_history(svc, athlete.id)  # 5 km a day for 40 days
         new_run(svc, athlete.id, 12.0)  # today: +140% on the longest run (danger), and a 42 km week (+20%, warning)
         smtp_receiver.stop()
-        out = alerting.evaluate_and_deliver(svc, [athlete.id])
-        assert (out["alerts_new"], out["alerts_to_send"]) == (2, 2)
+        out = after_change(svc, [athlete.id])
+        assert (out.alerts_new, out.alerts_to_send) == (2, 2)
         assert smtp_receiver.messages == []
         (push,) = http_receiver.requests  # one push for both
         assert push.json["title"] == f"loadmon: {SPIKE_TITLE} (+1 more alert)"
@@ -42,7 +43,7 @@ def test_two_alerts_of_one_evaluation_arrive_as_one_email_and_one_push(tmp_path,
         smtp_receiver.start()
         clock.advance(seconds=60)
         again = alerting.deliver_due(svc)
-        assert (again["due"], again["sent"]) == (1, 1)
+        assert (again.due, again.sent) == (1, 1)
         (mail,) = smtp_receiver.messages
         assert mail.message["Subject"].strip() == f"[loadmon] {SPIKE_TITLE} (+1 more alert)"
         assert mail.message["Message-ID"] == message_id(make_idempotency_key(spike["dedupe_key"], "email"),
@@ -57,9 +58,9 @@ def test_two_alerts_of_one_evaluation_arrive_as_one_email_and_one_push(tmp_path,
 
         # sent once: nothing more on either channel, and both alerts show the e-mail as sent
         clock.advance(minutes=30)
-        assert alerting.evaluate_and_deliver(svc, [athlete.id])["alerts_new"] == 0
+        assert after_change(svc, [athlete.id]).alerts_new == 0
         assert len(smtp_receiver.messages) == 1 and len(http_receiver.requests) == 1
-        for a in alerting.list_alerts(svc, athlete, ids=out["alert_ids"]):
+        for a in alerting.list_alerts(svc, athlete, ids=out.alert_ids):
             assert {d["state"] for d in a["deliveries"]} == {"sent"}
     finally:
         svc.close()
@@ -72,7 +73,7 @@ def test_the_numbers_block_shows_a_few_labelled_numbers_with_units(tmp_path, sto
         athlete = svc.athlete()
         short_history(svc, athlete.id)
         new_run(svc, athlete.id, 12.0)
-        alerting.evaluate_and_deliver(svc, [athlete.id])
+        after_change(svc, [athlete.id])
         (mail,) = smtp_receiver.messages
         text = mail.part("text/plain").replace("\r\n", "\n")
         for label, value in (("This run", "12 km"), ("Longest run of the previous 30 days", "5 km"),
@@ -101,14 +102,14 @@ def test_an_alert_whose_message_carrier_was_deleted_is_still_sent(tmp_path, stor
         short_history(svc, athlete.id)
         new_run(svc, athlete.id, 12.0)
         out = alerting.evaluate(svc, [athlete.id])
-        spike = next(a for a in alerting.list_alerts(svc, ids=out["alert_ids"]) if a["rule"] == "run_spike")
+        spike = next(a for a in alerting.list_alerts(svc, ids=out.alert_ids) if a["rule"] == "run_spike")
         with svc.store.engine.begin() as conn:  # the carrying alert goes (e.g. its run was deleted)
             conn.execute(text("DELETE FROM deliveries WHERE alert_id = :a"), {"a": spike["id"]})
             conn.execute(text("DELETE FROM alerts WHERE id = :a"), {"a": spike["id"]})
-        assert alerting.deliver_due(svc)["sent"] == 1
+        assert alerting.deliver_due(svc).sent == 1
         (mail,) = smtp_receiver.messages
         assert mail.message["Subject"].strip() == f"[loadmon] {RAMP_TITLE}"
-        (ramp,) = alerting.list_alerts(svc, athlete=athlete, ids=out["alert_ids"])
+        (ramp,) = alerting.list_alerts(svc, athlete=athlete, ids=out.alert_ids)
         assert [d["state"] for d in ramp["deliveries"]] == ["sent"]
     finally:
         svc.close()
@@ -125,8 +126,8 @@ def test_a_withdrawn_carrier_leaves_the_alerts_it_carried_to_go_out_alone(tmp_pa
         short_history(svc, athlete.id)
         new_run(svc, athlete.id, 12.0)  # run_spike (danger, the carrier) + weekly_ramp (warning, bundled)
         smtp_receiver.stop()
-        out = alerting.evaluate_and_deliver(svc, [athlete.id])
-        assert (out["alerts_new"], out["alerts_to_send"]) == (2, 2)
+        out = after_change(svc, [athlete.id])
+        assert (out.alerts_new, out.alerts_to_send) == (2, 2)
         stored = {a["rule"]: a for a in alerting.list_alerts(svc, athlete)}
         assert svc.store.withdraw_alerts([stored["run_spike"]["id"]], now=clock(), reason="test: carrier withdrawn") == 1
 
@@ -152,7 +153,7 @@ def test_a_withdrawn_rider_is_dropped_from_its_carriers_message(tmp_path, store_
         short_history(svc, athlete.id)
         new_run(svc, athlete.id, 12.0)
         smtp_receiver.stop()
-        alerting.evaluate_and_deliver(svc, [athlete.id])
+        after_change(svc, [athlete.id])
         rows = {a["rule"]: a for a in alerting.list_alerts(svc, athlete)}
         svc.store.withdraw_alerts([rows["weekly_ramp"]["id"]], now=clock(), reason="test: rider withdrawn")
         smtp_receiver.start()

@@ -50,8 +50,8 @@ def _failed_delivery(cli) -> None:
         alert = store.add_alert(athlete.id, rule="acwr", severity="warning", local_date=now.date(), activity_id=None,
                                 dedupe_key="d1", message="m", payload={}, notified=True, channels=["push[0]"], now=now)
         (row,) = store.claim_due_deliveries(now, lease_s=60)
-        assert row["alert_id"] == alert
-        store.finish_delivery(row["id"], state="failed", attempts=16, now=now, error="gone")
+        assert row.alert_id == alert
+        store.finish_delivery(row.id, state="failed", attempts=16, now=now, error="gone")
     finally:
         store.close()
 

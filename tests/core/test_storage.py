@@ -133,10 +133,10 @@ def test_alert_dedupe_and_outbox_lease(store: Store) -> None:
     assert store.add_alert(a.id, dedupe_key="k1", notified=True, **kw) is None
     store.add_alert(a.id, dedupe_key="k2", notified=False, **kw)  # outside the notify window
     due = store.claim_due_deliveries(T0)
-    assert sorted(d["channel"] for d in due) == ["email", "push"]
+    assert sorted(d.channel for d in due) == ["email", "push"]
     assert store.claim_due_deliveries(T0) == []  # leased
     for d in due:
-        store.finish_delivery(d["id"], state="sent", attempts=1, now=T0)
+        store.finish_delivery(d.id, state="sent", attempts=1, now=T0)
     assert store.delivery_counts() == {"sent": 2, "suppressed": 2}
     alerts = store.list_alerts(a.id)
     assert [x["notified"] for x in alerts] == [True, False]

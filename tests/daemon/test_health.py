@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loadmon.daemon import assess
+from loadmon.domain import JobRun, JobRunOverview
 from loadmon.logs import configure_logging
 from loadmon.service import Service, jobs
 from tests.conftest import make_config
@@ -20,18 +21,18 @@ NOW = datetime(2024, 6, 10, 12, 0, tzinfo=UTC)
 _ids = itertools.count(1)
 
 
-def _run(job, started, outcome="ok", athlete_id=None, error=None):
-    return {"id": next(_ids), "job": job, "athlete_id": athlete_id, "started_at": started,
-            "finished_at": None if outcome == "running" else started + timedelta(seconds=1),
-            "outcome": outcome, "counts": {}, "error": error}
+def _run(job, started, outcome="ok", athlete_id=None, error=None, counts=None):
+    return JobRun(id=next(_ids), job=job, athlete_id=athlete_id, started_at=started,
+                  finished_at=None if outcome == "running" else started + timedelta(seconds=1),
+                  outcome=outcome, counts=counts or {}, error=error)
 
 
 def _entry(*runs):
     last = runs[-1]
-    finished = [r for r in runs if r["outcome"] != "running"]
-    errors = [r for r in runs if r["outcome"] == "error"]
-    return {"job": last["job"], "athlete_id": last["athlete_id"], "last": last,
-            "last_finished": finished[-1] if finished else None, "last_error": errors[-1] if errors else None}
+    finished = [r for r in runs if r.outcome != "running"]
+    errors = [r for r in runs if r.outcome == "error"]
+    return JobRunOverview(job=last.job, athlete_id=last.athlete_id, last=last,
+                          last_finished=finished[-1] if finished else None, last_error=errors[-1] if errors else None)
 
 
 @pytest.fixture
@@ -161,9 +162,7 @@ def test_failed_deliveries_are_a_warning_that_names_the_way_out(cfg) -> None:
 
 
 def _daemon_record(outcome="running", **counts):
-    run = _run("daemon", NOW - timedelta(hours=2), outcome)
-    run["counts"] = {"kind": "daemon", "pid": 4242, "host": "h", **counts}
-    return _entry(run)
+    return _entry(_run("daemon", NOW - timedelta(hours=2), outcome, counts={"kind": "daemon", "pid": 4242, "host": "h", **counts}))
 
 
 ALIVE = {"lock_held": True, "pid": 4242, "pid_alive": True}
@@ -194,8 +193,7 @@ def test_a_long_running_daemon_that_is_not_running_is_unhealthy_at_once(cfg) -> 
 
 def test_once_passes_and_the_worker_scheduler_are_judged_by_their_runs_only(cfg) -> None:
     free = {"lock_held": False, "pid": None, "pid_alive": None}
-    once = _run("daemon", NOW - timedelta(minutes=1), "ok")
-    once["counts"] = {"once": True, "runs": 4}
+    once = _run("daemon", NOW - timedelta(minutes=1), "ok", counts={"once": True, "runs": 4})
     rep = assess([_entry(once), *_healthy_overview()[1:]], cfg, now=NOW, strava={}, names={}, liveness=free)
     assert rep.healthy, rep.problems  # cron runs `daemon --once`: not running in between is normal
     scheduler = _entry(_run("daemon", NOW - timedelta(hours=2), "running"))  # `loadmon scheduler` records no kind

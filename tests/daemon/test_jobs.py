@@ -16,6 +16,7 @@ import pytest
 from loadmon.errors import RateLimitExhausted
 from loadmon.logs import configure_logging, get_logger
 from loadmon.service import Service, jobs
+from loadmon.service.alert_counts import DeliveryCounts
 from tests.daemon.helpers import fit_file, wait_until
 
 
@@ -34,7 +35,7 @@ def svc(open_service, watch):
 
 
 def _runs(svc, job):
-    return [e for e in jobs.job_overview(svc) if e["job"] == job]
+    return [e for e in jobs.job_overview(svc) if e.job == job]
 
 
 def test_a_job_that_raises_is_recorded_and_never_escapes(svc) -> None:
@@ -48,9 +49,9 @@ def test_a_job_that_raises_is_recorded_and_never_escapes(svc) -> None:
         assert secret not in result.error
     assert result.error.startswith("RuntimeError: connect postgresql://loadmon:***@db/x failed")
     (entry,) = _runs(svc, "boom")
-    assert entry["athlete_id"] == 7
-    assert entry["last"]["outcome"] == "error" and entry["last"]["finished_at"] is not None
-    assert entry["last_error"]["error"] == result.error
+    assert entry.athlete_id == 7
+    assert entry.last.outcome == "error" and entry.last.finished_at is not None
+    assert entry.last_error.error == result.error
 
 
 def test_a_secret_in_an_error_is_masked_the_same_way_in_the_job_record_and_in_the_logs(svc) -> None:
@@ -73,7 +74,7 @@ def test_a_secret_in_an_error_is_masked_the_same_way_in_the_job_record_and_in_th
     logged = next(line for line in lines if line["event"] == "upstream.failed")["detail"]
     failed = next(line for line in lines if line["event"] == "job.failed")
     (entry,) = _runs(svc, "boom")
-    assert entry["last_error"]["error"] == result.error == failed["error"] == f"RuntimeError: {logged}"
+    assert entry.last_error.error == result.error == failed["error"] == f"RuntimeError: {logged}"
     assert "password=***" in logged and "Bearer ***" in logged and "loadmon:***@db" in logged
     for secret in ("c0de-value", "hunter2", "eyJhbGciOi", "pg-pass"):
         assert secret not in stream.getvalue() and secret not in result.error
@@ -213,9 +214,9 @@ def test_the_daemon_keeps_running_when_a_job_raises(svc, watch, monkeypatch) -> 
         thread.join(timeout=15)
     assert not thread.is_alive() and codes == [0]
     (entry,) = _runs(svc, "deliver")
-    assert entry["last_error"]["error"] == "RuntimeError: SMTP server exploded"
+    assert entry.last_error.error == "RuntimeError: SMTP server exploded"
     (d,) = _runs(svc, "daemon")
-    assert d["last"]["outcome"] == "ok" and d["last"]["counts"]["runs"] >= 3
+    assert d.last.outcome == "ok" and d.last.counts["runs"] >= 3
 
 
 def test_a_new_daemon_closes_runs_a_killed_one_left_open(svc) -> None:
@@ -223,7 +224,7 @@ def test_a_new_daemon_closes_runs_a_killed_one_left_open(svc) -> None:
     assert run_id
     jobs.daemon_started(svc)
     (entry,) = _runs(svc, "strava_sync")
-    assert entry["last"]["outcome"] == "interrupted" and entry["last"]["finished_at"] is not None
+    assert entry.last.outcome == "interrupted" and entry.last.finished_at is not None
 
 
 def test_housekeeping_prunes_old_runs_but_keeps_the_latest_of_each_job(svc) -> None:
@@ -234,8 +235,8 @@ def test_housekeeping_prunes_old_runs_but_keeps_the_latest_of_each_job(svc) -> N
     result = jobs.housekeeping(svc)
     assert result.counts["pruned_runs"] == 3  # kept: the latest run (i=4) and the latest error (i=1)
     (entry,) = _runs(svc, "deliver")
-    assert entry["last"]["started_at"] == old + timedelta(minutes=4)
-    assert entry["last_error"]["started_at"] == old + timedelta(minutes=1)
+    assert entry.last.started_at == old + timedelta(minutes=4)
+    assert entry.last_error.started_at == old + timedelta(minutes=1)
 
 
 @pytest.mark.slow
@@ -247,7 +248,7 @@ def test_a_job_that_ignores_the_stop_flag_does_not_hold_the_exit(svc, monkeypatc
     def deliver_due(service):  # a stuck unit of work: ignores the stop flag
         entered.set()
         release.wait(30)
-        return {"sent": 0}
+        return DeliveryCounts()
 
     _fake_module(monkeypatch, "alerting", deliver_due=deliver_due, evaluate=lambda service, ids: {})
     daemon = Daemon(svc, stop_timeout_s=0.5)

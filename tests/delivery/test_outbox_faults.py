@@ -76,15 +76,15 @@ def test_a_sender_whose_lease_ran_out_never_sends_or_marks_twice(tmp_path, store
         assert smtp.holding.wait(10), "sender A never reached the message data"
         clock.now = T0 + timedelta(seconds=2 * LEASE_S)  # A's lease has run out
         results["b"] = alerting.deliver_due(b)
-        assert results["b"]["sent"] == 2
+        assert results["b"].sent == 2
         smtp.reject_next(1)  # A's held message is refused after all (451): A would retry it
         smtp.release()
         sender_a.join(30)
         assert not sender_a.is_alive()
-        assert results["a"]["sent"] == 0
+        assert results["a"].sent == 0
 
         clock.now = T0 + timedelta(days=1)  # every retry time has passed
-        assert alerting.deliver_due(b)["due"] == 0
+        assert alerting.deliver_due(b).due == 0
         deliveries = [d for x in alerting.list_alerts(b) for d in x["deliveries"]]
         assert [d["state"] for d in deliveries] == ["sent", "sent"]
         sent = sorted(m.message["X-Loadmon-Idempotency-Key"] for m in smtp.messages)
@@ -103,10 +103,10 @@ def test_finish_and_renew_need_the_lease_still_held(store) -> None:
     (first,) = store.claim_due_deliveries(T0, lease_s=LEASE_S)
     later = T0 + timedelta(seconds=2 * LEASE_S)
     (second,) = store.claim_due_deliveries(later, lease_s=LEASE_S)  # the first lease ran out
-    assert first["lease"] != second["lease"]
-    assert not store.renew_delivery_lease(first["id"], lease=first["lease"], now=later, lease_s=LEASE_S)
-    assert store.finish_delivery(second["id"], state="sent", attempts=1, now=later, lease=second["lease"])
-    assert not store.finish_delivery(first["id"], state="pending", attempts=1, now=later, lease=first["lease"],
+    assert first.lease != second.lease
+    assert not store.renew_delivery_lease(first.id, lease=first.lease, now=later, lease_s=LEASE_S)
+    assert store.finish_delivery(second.id, state="sent", attempts=1, now=later, lease=second.lease)
+    assert not store.finish_delivery(first.id, state="pending", attempts=1, now=later, lease=first.lease,
                                      next_attempt_at=later)
     (row,) = store.list_alerts(athlete.id)[0]["deliveries"]
     assert row["state"] == "sent"

@@ -252,6 +252,17 @@ def test_truncated_file_can_be_imported_on_request() -> None:
         read_fit(cut, name="cut.fit")
 
 
+def test_the_decoder_hands_its_truncation_note_as_a_field() -> None:
+    from connectors.fit.decoding import decode_fit
+
+    cut = encode_activity(hilly_run(with_session=False))[:-10]
+    decoded = decode_fit(cut, name="cut.fit", allow_truncated=True)
+    assert decoded.truncated and decoded.truncation is not None
+    assert decoded.truncation.endswith("imported what was readable") and decoded.truncation in decoded.warnings
+    assert decode_fit(encode_activity(hilly_run()), name="whole.fit").truncation is None
+    assert decoded.truncation in read_fit(cut, name="cut.fit", allow_truncated=True).notices
+
+
 def test_writer_rejects_unknown_names() -> None:
     writer = FitFileWriter()
     with pytest.raises(ValueError, match="unknown FIT message"):

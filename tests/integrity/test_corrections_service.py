@@ -12,6 +12,7 @@ from loadmon.errors import NotFoundError
 from loadmon.service import Service, alerting
 from loadmon.service import activities as activity_service
 from loadmon.service import symptoms as symptom_service
+from loadmon.service.after_store import after_change
 from loadmon.service.load import status
 from loadmon.storage import Store
 from tests.alerts.conftest import Clock, alerts_config, record
@@ -54,27 +55,27 @@ def _alerts(svc: Service) -> list[dict]:
 
 def test_excluding_a_wrong_run_withdraws_its_alerts_unsent_and_including_it_reinstates_them(svc, http_receiver) -> None:
     _history(svc)
-    alerting.evaluate_and_deliver(svc, [svc.athlete().id])
+    after_change(svc, [svc.athlete().id])
     before = {a["id"]: a for a in _alerts(svc)}  # whatever the history raised stays as it is
     sent_before = len(http_receiver.requests)
     wrong = _store_run(svc, TODAY - timedelta(days=1), 16.0, source_id=900)  # not my run: twice the usual
     counts = alerting.evaluate(svc, [svc.athlete().id])
     raised = [a for a in _alerts(svc) if a["id"] not in before]
-    assert counts["alerts_to_send"] >= 1 and any(a["rule"] == "run_spike" and a["activity_id"] == wrong for a in raised)
+    assert counts.alerts_to_send >= 1 and any(a["rule"] == "run_spike" and a["activity_id"] == wrong for a in raised)
     assert all(d["state"] == "pending" for a in raised for d in a["deliveries"])  # not delivered yet
     week_before = status(svc, svc.athlete())["channels"]["distance_km"]["acute_7d"]
 
     activity = activity_service.exclude_activity(svc, svc.athlete(), wrong, reason="  my friend's   run ")
     assert (activity.excluded, activity.excluded_reason) == (True, "my friend's run")
-    out = alerting.evaluate_and_deliver(svc, [svc.athlete().id], reason=f"activity {wrong} was excluded")
-    assert out["alerts_withdrawn"] == len(raised) and out["alerts_new"] == 0 and out["alerts_sent"] == 0
+    out = after_change(svc, [svc.athlete().id], reason=f"activity {wrong} was excluded")
+    assert out.alerts_withdrawn == len(raised) and out.alerts_new == 0 and out.delivery.sent == 0
     after = {a["id"]: a for a in _alerts(svc)}
     assert [after[a["id"]]["state"] for a in raised] == ["withdrawn"] * len(raised)  # kept, not deleted
     assert all(f"activity {wrong} was excluded" in after[a["id"]]["withdrawn_reason"] for a in raised)
     assert all(d["state"] == "withdrawn" for a in raised for d in after[a["id"]]["deliveries"])
     assert {i: (a["state"], a["deliveries"]) for i, a in after.items() if i in before} == {
         i: (a["state"], a["deliveries"]) for i, a in before.items()}
-    assert alerting.deliver_due(svc)["sent"] == 0
+    assert alerting.deliver_due(svc).sent == 0
     assert len(http_receiver.requests) == sent_before  # a withdrawn alert is never sent
     assert status(svc, svc.athlete())["channels"]["distance_km"]["acute_7d"] == pytest.approx(week_before - 16.0)
     assert svc.store.get_activity(wrong).excluded  # still stored, still listed
@@ -83,12 +84,12 @@ def test_excluding_a_wrong_run_withdraws_its_alerts_unsent_and_including_it_rein
     # time passing alone withdraws nothing and raises nothing again
     svc.clock.advance(days=3)
     again = alerting.evaluate(svc, [svc.athlete().id])
-    assert (again["alerts_withdrawn"], again["alerts_reinstated"], again["alerts_new"]) == (0, 0, 0)
+    assert (again.alerts_withdrawn, again.alerts_reinstated, again.alerts_new) == (0, 0, 0)
     svc.clock.advance(days=-3)
 
     activity_service.include_activity(svc, svc.athlete(), wrong)
-    back = alerting.evaluate_and_deliver(svc, [svc.athlete().id], reason=f"activity {wrong} was included")
-    assert back["alerts_reinstated"] == len(raised) and back["alerts_sent"] == len(raised)
+    back = after_change(svc, [svc.athlete().id], reason=f"activity {wrong} was included")
+    assert back.alerts_reinstated == len(raised) and back.delivery.sent == len(raised)
     assert [a["state"] for a in _alerts(svc) if a["id"] not in before] == ["active"] * len(raised)
     assert len(http_receiver.requests) == sent_before + len(raised)
 
@@ -111,7 +112,7 @@ def test_deleting_or_editing_the_symptom_withdraws_the_hilly_run_alert(svc, http
     _history(svc, descent=200.0)
     hilly = _store_run(svc, TODAY, 8.0, source_id=901, descent=210.0, at=time(9, 0))
     athlete = svc.athlete()
-    alerting.evaluate_and_deliver(svc, [athlete.id])
+    after_change(svc, [athlete.id])
     others = {a["id"]: a["state"] for a in _alerts(svc)}  # the history's own alerts (not about the symptom)
     sent_before = len(http_receiver.requests)
 
@@ -126,19 +127,19 @@ def test_deleting_or_editing_the_symptom_withdraws_the_hilly_run_alert(svc, http
 
     # logged too high: severity 2 is below the rule's minimum (3)
     symptom_service.edit_symptom(svc, athlete, knee.id, severity=2)
-    assert alerting.evaluate(svc, [athlete.id], reason=f"symptom {knee.id} was edited")["alerts_withdrawn"] == 1
+    assert alerting.evaluate(svc, [athlete.id], reason=f"symptom {knee.id} was edited").alerts_withdrawn == 1
     assert hilly_alerts()[0]["state"] == "withdrawn"
     # back to 5: the condition holds again, with the new severity (danger)
     symptom_service.edit_symptom(svc, athlete, knee.id, severity=5, location="")
-    assert alerting.evaluate(svc, [athlete.id])["alerts_reinstated"] == 1
+    assert alerting.evaluate(svc, [athlete.id]).alerts_reinstated == 1
     (back,) = hilly_alerts()
     assert (back["state"], back["severity"]) == ("active", "danger") and "5/10" in back["message"]
     assert svc.store.list_symptoms(athlete.id)[0].location is None
 
     gone = symptom_service.delete_symptom(svc, athlete, knee.id)
     assert gone.id == knee.id and svc.store.list_symptoms(athlete.id) == []
-    out = alerting.evaluate_and_deliver(svc, [athlete.id], reason=f"symptom {knee.id} was deleted")
-    assert out["alerts_withdrawn"] == 1 and out["alerts_sent"] == 0
+    out = after_change(svc, [athlete.id], reason=f"symptom {knee.id} was deleted")
+    assert out.alerts_withdrawn == 1 and out.delivery.sent == 0
     assert hilly_alerts()[0]["state"] == "withdrawn"
     assert len(http_receiver.requests) == sent_before  # never sent
     assert {a["id"]: a["state"] for a in _alerts(svc) if a["rule"] != "hilly_after_symptoms"} == others

@@ -125,7 +125,7 @@ class OAuthCallback:
         callback = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 status, body = callback._handle(self.path)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -133,7 +133,7 @@ class OAuthCallback:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet (the URL holds the code)
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         try:

@@ -160,12 +160,10 @@ def consume(
 def evaluate_alerts(svc: Service, athlete: Athlete) -> tuple[dict[str, Any] | None, str | None]:
     """Evaluate the alert rules for the athlete and deliver what is due (when alerting exists).
     ``(what the rules did, None)``, or ``(None, why they did not run)``."""
+    from loadmon.service.after_store import after_change
+
     try:
-        from loadmon.service import alerting
-    except ImportError:  # pragma: no cover - alerting lands with its own issue
-        return None, None
-    try:
-        return alerting.evaluate_and_deliver(svc, {athlete.id}), None
+        return after_change(svc, {athlete.id}).to_dict(), None
     except LoadmonError as exc:  # the activities are stored; say why the alerts did not run
         log.error("strava.alerts_failed", athlete_id=athlete.id, error=str(exc))
         return None, str(exc)

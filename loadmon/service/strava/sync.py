@@ -46,7 +46,7 @@ def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = T
     re-reads the streams of activities younger than 48 h (elevation corrections). An unfinished
     backfill then continues (never waiting, and leaving a fifth of each window and day to the
     other athletes' syncs). When something changed, the alert rules run
-    (:func:`loadmon.service.alerting.evaluate_and_deliver`). The stop flag
+    (:func:`loadmon.service.after_store.after_change`). The stop flag
     (``svc.stop``) is checked between pages; an interrupted listing marks nothing deleted.
 
     Returns a :class:`SyncResult`: the counts (new, updated, deleted, unchanged, errors with

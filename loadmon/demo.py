@@ -74,11 +74,10 @@ def build(out: Path, *, end: date | None = None) -> Path:
     try:
         athlete = svc.set_athlete(svc.athlete(), hr_rest=demo_story.HR_REST, hr_max=demo_story.HR_MAX,
                                   sex=demo_story.SEX)
-        try:
-            from loadmon.service import alerting
-            from loadmon.service.after_store import after_change
-        except ImportError:  # pragma: no cover - before the alerts feature
-            alerting = None
+        from loadmon.service import alerting
+        from loadmon.service import symptoms as symptom_service
+        from loadmon.service.after_store import after_change
+
         days = sorted(by_day)
         day = days[0]
         tz = ZoneInfo(demo_story.TIMEZONE)
@@ -86,32 +85,25 @@ def build(out: Path, *, end: date | None = None) -> Path:
             for s in symptoms:
                 if s.at.date() == day:
                     clock_now[0] = s.at
-                    if alerting is not None:
-                        from loadmon.service import symptoms as symptom_service
-
-                        symptom_service.add_symptom(svc, athlete, site=s.site, side=s.side, location=s.location,
-                                                    severity=s.severity, at=s.at, note=s.note)
-                    else:
-                        svc.store.add_symptom(athlete.id, site=s.site, side=s.side, location=s.location,
-                                              severity=s.severity, started_at=s.at, note=s.note)
+                    symptom_service.add_symptom(svc, athlete, site=s.site, side=s.side, location=s.location,
+                                                severity=s.severity, at=s.at, note=s.note)
             if by_day.get(day):
                 # the runner syncs the watch in the evening, an hour or so after the last run
                 last = max(demo_story.start_of(r) for r in demo_story.story(end)[0] if r.day == day)
                 clock_now[0] = max(datetime.combine(day, time(21, 0), tzinfo=tz), last + timedelta(hours=2))
                 summary = import_paths(svc, athlete, by_day[day])
-                if alerting is not None and summary.athlete_ids:
+                if summary.athlete_ids:
                     after_change(svc, summary.athlete_ids)
             day += timedelta(days=1)
         n = len(svc.store.list_activities(athlete.id))
         print(f"demo: {n} runs from {days[0]} to {end} written to {fit_dir} and imported into {out / 'loadmon.sqlite'}")
         print(f"demo: athlete {athlete.name}, resting HR {athlete.hr_rest}, max HR {athlete.hr_max} ({athlete.sex}): "
               "TRIMP is computed from each run's heart rate")
-        if alerting is not None:
-            alerts = alerting.list_alerts(svc, athlete)
-            print()
-            print("\n".join(timeline(alerts, symptoms[0])))
-            print()
-            print("\n".join(email_preview(out / "mail", alerts)))
+        alerts = alerting.list_alerts(svc, athlete)
+        print()
+        print("\n".join(timeline(alerts, symptoms[0])))
+        print()
+        print("\n".join(email_preview(out / "mail", alerts)))
     finally:
         svc.close()
     return config_path

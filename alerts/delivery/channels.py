@@ -45,7 +45,8 @@ def build_channels(
     if not isinstance(maildir, str):
         raise ConfigError(f"{MAILDIR_KEY}: expected a folder path, got {type(maildir).__name__}", key=MAILDIR_KEY)
     if maildir.strip():
-        box = MaildirChannel(maildir.strip(), **({"from_addr": email.from_addr, "to": email.to} if email else {}))
+        box = (MaildirChannel(maildir.strip(), from_addr=email.from_addr, to=email.to) if email
+               else MaildirChannel(maildir.strip()))
         if validate:
             box.validate()
         channels.append(box)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import getaddresses
+from typing import Any
 
 from alerts.alert import Alert
 from alerts.delivery.render import envelope_address, render_email
@@ -170,12 +171,11 @@ def _connect(settings: EmailSettings, ssl_context: ssl.SSLContext | None, watch:
             return ssl_context.wrap_socket(sock, server_hostname=settings.smtp_host)
         return sock
 
-    cls = smtplib.SMTP_SSL if settings.security == "ssl" else smtplib.SMTP
-    kwargs: dict[str, object] = {"context": ssl_context} if settings.security == "ssl" else {}
     # with a watchdog, it ends the conversation (with a clear error) before a read times out
     timeout = settings.timeout_s + (WATCHDOG_FIRST_S if watch is not None else 0.0)
-    smtp = cls(timeout=timeout, **kwargs)  # type: ignore[arg-type]
-    smtp._get_socket = functools.partial(get_socket, smtp)  # type: ignore[method-assign]
+    smtp: Any = (smtplib.SMTP_SSL(timeout=timeout, context=ssl_context) if settings.security == "ssl"
+                 else smtplib.SMTP(timeout=timeout))
+    smtp._get_socket = functools.partial(get_socket, smtp)
     smtp._host = settings.smtp_host  # what smtplib passes as server_hostname to STARTTLS (set by __init__ otherwise)
     smtp.connect(settings.smtp_host, settings.port)
     return smtp
@@ -247,7 +247,7 @@ def _watch_data_reply(smtp: smtplib.SMTP, watch: _Deadline, data_timeout_s: floa
             if smtp.sock is not None:
                 smtp.sock.settimeout(data_timeout_s + WATCHDOG_FIRST_S)
 
-    smtp.send = send_then_wait  # type: ignore[method-assign]
+    smtp.send = send_then_wait  # type: ignore[method-assign,assignment]
 
 
 class EmailChannel:

@@ -176,6 +176,7 @@ class PushChannel:
             for service in apobj:
                 _tag_with_key(service, idempotency_key)
             with _apprise_log() as lines:
+                result: object
                 try:
                     result = apobj.notify(
                         body=message.body,

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -54,7 +54,10 @@ class lazy:
         return self._target()(*args, **kwargs)
 
 
-Service = lazy("loadmon.service", "Service")
+if TYPE_CHECKING:
+    from loadmon.service import Service
+else:
+    Service = lazy("loadmon.service", "Service")
 
 app = typer.Typer(
     name="loadmon",
@@ -87,7 +90,7 @@ def _plain_help_types() -> None:
             return text
 
         display_type_rich._loadmon = True  # type: ignore[attr-defined]
-        cls.display_type_rich = display_type_rich
+        cls.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 _plain_help_types()

@@ -53,7 +53,7 @@ def fit_consoles() -> None:
         if columns.isdigit() and int(columns) > 0:
             con.width = int(columns)
         elif _isatty(stream):
-            con.width = None  # type: ignore[assignment] - None: follow the terminal's size
+            con.width = None  # type: ignore[assignment]  # None: follow the terminal's size
         else:
             con.width = PIPE_WIDTH
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import webbrowser
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,8 @@ from loadmon.cli.render import say
 from loadmon.errors import ConfigError, LoadmonError, RateLimitExhausted
 
 strava_sync = lazy("loadmon.service.strava_sync")
+if TYPE_CHECKING:
+    from loadmon.service.strava import BackfillProgress
 
 strava_app = typer.Typer(help="Strava: connect an account, backfill the history, check the connection and budget.",
                          no_args_is_help=True)
@@ -199,7 +201,7 @@ def _backfill_with_progress(svc: Any, athlete: Any, since: Any, wait: bool) -> d
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("backfill", total=None, total_text="?", eta="ETA ?", note="")
 
-        def on_progress(p: strava_sync.BackfillProgress) -> None:
+        def on_progress(p: BackfillProgress) -> None:
             note = f"waiting for the rate-limit window until {p.waiting_until:%H:%M} UTC" if p.waiting_until else ""
             bar.update(task, completed=p.listed, total=p.estimated_total,
                        total_text=f"~{p.estimated_total}" if p.estimated_total else "?", eta=_duration(p.eta_s), note=note)

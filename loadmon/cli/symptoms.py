@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -103,7 +103,7 @@ def symptom_edit(
         svc = get_service()
         athlete = svc.athlete(state.athlete)
         given = {"site": site, "side": side, "location": location, "severity": severity, "note": note}
-        changes = {k: v for k, v in given.items() if v is not None}
+        changes: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
         if at is not None:
             changes["at"] = parse_when(at, "--at", athlete.timezone)
         symptom = symptom_service.edit_symptom(svc, athlete, symptom_id, **changes)

@@ -86,7 +86,7 @@ def status(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[s
     last = runs[-1] if runs else None
     window_start = day - timedelta(days=29)
     recent = [f for f in runs if f.local_date >= window_start and f.distance_km]
-    longest = max(recent, key=lambda f: f.distance_km, default=None)
+    longest = max(recent, key=lambda f: f.distance_km or 0.0, default=None)
     symptoms = active_symptoms(svc.store.list_symptoms(athlete.id), at=_end_of_day(day, athlete.timezone))
     return {
         "date": day.isoformat(),

@@ -107,7 +107,7 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                 if stopping(svc):
                     counts["stopped"] = True
                     break
-                st = path.stat() if path.exists() else None
+                now_stat = path.stat() if path.exists() else None
                 retry: str | None = None  # why this file must be read again at the next scan
                 try:
                     summary = imports.import_paths(svc, athlete, [path])
@@ -132,8 +132,8 @@ def import_watched(svc: Service, *, wall_clock: Callable[[], float] = time.time,
                     counts["retry"] += 1
                     problems.append(f"{path}: not imported ({failures} scan(s) in a row), retried at the next scan: "
                                     f"{safe_text(retry, svc)}")
-                if st is not None:
-                    state.seen[str(path)] = SeenFile(size=st.st_size, mtime_ns=st.st_mtime_ns, done=retry is None,
+                if now_stat is not None:
+                    state.seen[str(path)] = SeenFile(size=now_stat.st_size, mtime_ns=now_stat.st_mtime_ns, done=retry is None,
                                                      failures=failures)
         return BodyResult(counts=counts, touched=frozenset(touched), error="; ".join(problems) if problems else None)
 

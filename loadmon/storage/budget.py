@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from loadmon.errors import StorageError
 from loadmon.storage.models import RateBudgetRow, utcnow
+from loadmon.storage.rows import rowcount
 
 _TABLE = RateBudgetRow.__table__
 
@@ -67,7 +68,9 @@ class SqlBudgetStore:
                 cur = raw.cursor()
                 try:
                     cur.execute(self._sql[mode], (key, value))
-                    used = int(cur.fetchone()[0])
+                    fetched = cur.fetchone()
+                    assert fetched is not None  # an upsert ... RETURNING always returns the row
+                    used = int(fetched[0])
                 finally:
                     cur.close()
                 raw.commit()
@@ -109,6 +112,6 @@ class SqlBudgetStore:
         cutoff = (now or utcnow()) - older_than
         try:
             with self._engine.begin() as conn:
-                return int(conn.execute(delete(_TABLE).where(_TABLE.c.updated_at < cutoff)).rowcount or 0)
+                return rowcount(conn.execute(delete(RateBudgetRow).where(RateBudgetRow.updated_at < cutoff)))
         except SQLAlchemyError as exc:
             raise StorageError(f"database error while pruning the Strava request budget: {type(exc).__name__}") from None

@@ -25,6 +25,7 @@ from loadmon.errors import NotFoundError
 from loadmon.storage.duplicates import relink
 from loadmon.storage.models import ActivityRow, AlertRow, DeliveryRow, SymptomRow
 from loadmon.storage.records import AlertState
+from loadmon.storage.rows import rowcount
 
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
@@ -113,7 +114,7 @@ def withdraw_alerts(store: Store, alert_ids: list[int], *, now: datetime, reason
         s.execute(update(DeliveryRow).where(DeliveryRow.state == "bundled", DeliveryRow.bundle_id.in_(withdrawn_carriers))
                   .values(state="pending", bundle_id=None, next_attempt_at=now, claimed_until=None)
                   .execution_options(synchronize_session=False))
-        return int(done.rowcount or 0)
+        return rowcount(done)
 
 
 def reinstate_alert(store: Store, alert_id: int, *, now: datetime, send: bool, note: str | None,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from loadmon.domain import JobRun, JobRunOverview
 from loadmon.storage.models import JobRunRow
+from loadmon.storage.rows import rowcount
 
 
 class Store(Protocol):
@@ -60,7 +61,7 @@ def interrupt_running_job_runs(store: Store, *, finished_at: datetime, jobs: lis
             q = q.where(JobRunRow.job.in_(jobs))
         res = s.execute(q.values(outcome="interrupted", finished_at=finished_at,
                                  error="the process stopped before this run finished"))
-        return res.rowcount or 0
+        return rowcount(res)
 
 
 def prune_job_runs(store: Store, *, before: datetime) -> int:
@@ -73,11 +74,11 @@ def prune_job_runs(store: Store, *, before: datetime) -> int:
             if cond is not None:
                 q = q.where(cond)
             keep.update(s.scalars(q))
-        q = delete(JobRunRow).where(JobRunRow.started_at < before)
+        gone = delete(JobRunRow).where(JobRunRow.started_at < before)
         if keep:
-            q = q.where(and_(JobRunRow.id.not_in(keep)))
-        res = s.execute(q)
-        return res.rowcount or 0
+            gone = gone.where(and_(JobRunRow.id.not_in(keep)))
+        res = s.execute(gone)
+        return rowcount(res)
 
 
 __all__ = ["interrupt_running_job_runs", "job_run_overview", "prune_job_runs"]

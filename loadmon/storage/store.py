@@ -38,6 +38,7 @@ from loadmon.storage.models import (
     SyncStateRow,
 )
 from loadmon.storage.records import AlertState, DeliveryClaim, SentAlert
+from loadmon.storage.rows import rowcount
 
 if TYPE_CHECKING:
     from loadmon.storage.budget import SqlBudgetStore
@@ -319,13 +320,13 @@ class Store:
     def import_seen(self, athlete_id: int, content_hash: str) -> bool:
         """True when a file with these bytes was already imported or skipped for the athlete."""
         with self.session() as s:
-            return s.scalar(
+            return (s.scalar(
                 select(func.count()).select_from(ImportLogRow).where(
                     ImportLogRow.athlete_id == athlete_id,
                     ImportLogRow.content_hash == content_hash,
                     ImportLogRow.outcome.in_(("imported", "skipped")),
                 )
-            ) > 0
+            ) or 0) > 0
 
     def record_import(self, athlete_id: int, *, path: str, content_hash: str | None, records: Sequence[ActivityRecord],
                       outcome: str, error: str | None = None) -> ImportOutcome:
@@ -356,7 +357,8 @@ class Store:
             if outcome == "imported":
                 for rec in records:
                     res = self._upsert(s, athlete, rec, update_existing=False)
-                    ids.append(res.activity_id)
+                    if res.activity_id is not None:
+                        ids.append(res.activity_id)
                     new += int(res.created)
                     replaced += int(res.changed and not res.created)
                 if records and new == 0 and replaced == 0:
@@ -612,7 +614,7 @@ class Store:
                                .where(DeliveryRow.state == "bundled", DeliveryRow.bundle_id.not_in(carriers))
                                .values(state="pending", bundle_id=None, next_attempt_at=now, claimed_until=None)
                                .execution_options(synchronize_session=False))
-            return int(result.rowcount or 0)
+            return rowcount(result)
 
     def bundle_payloads(self, delivery_id: int) -> list[dict[str, Any]]:
         """The stored alerts (payloads) that the delivery row ``delivery_id`` carries besides its own."""
@@ -728,7 +730,7 @@ class Store:
                 q = q.where(DeliveryRow.claimed_by == lease)
             result = s.execute(q.values(claimed_until=now + timedelta(seconds=lease_s))
                                .execution_options(synchronize_session=False))
-            return bool(result.rowcount)
+            return bool(rowcount(result))
 
     def finish_delivery(self, delivery_id: int, *, state: str, attempts: int, now: datetime,
                         next_attempt_at: datetime | None = None, error: str | None = None,
@@ -746,7 +748,7 @@ class Store:
             if lease is not None:
                 q = q.where(DeliveryRow.claimed_by == lease)
             result = s.execute(q.values(**values).execution_options(synchronize_session=False))
-            if result.rowcount:
+            if rowcount(result):
                 return True
             if s.get(DeliveryRow, delivery_id) is None:
                 raise NotFoundError(f"no delivery with id {delivery_id}")
@@ -760,7 +762,7 @@ class Store:
                                .values(state="pending", attempts=0, next_attempt_at=now, claimed_until=None,
                                        claimed_by=None)
                                .execution_options(synchronize_session=False))
-            return int(result.rowcount or 0)
+            return rowcount(result)
 
     def delivery_counts(self) -> dict[str, int]:
         with self.session() as s:
@@ -941,7 +943,9 @@ def _begin_immediate(s: Session) -> None:
     """Take SQLite's write lock now (waiting up to the busy timeout), on the driver's connection:
     transaction control, not a query (statement counters and echo do not see it)."""
     try:
-        s.connection().connection.driver_connection.execute("BEGIN IMMEDIATE")
+        driver = s.connection().connection.driver_connection
+        assert driver is not None  # a checked-out pool connection always has its driver connection
+        driver.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         raise OperationalError("BEGIN IMMEDIATE", None, exc) from None
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loadmon.errors import NotFoundError, ValidationError
 from loadmon.storage.models import AthleteRow, UserRow
+from loadmon.storage.rows import rowcount
 
 if TYPE_CHECKING:  # pragma: no cover
     from loadmon.storage.store import Store
@@ -73,16 +74,12 @@ def password_hash(store: Store, name: str) -> str | None:
 
 def set_password_hash(store: Store, name: str, new_hash: str) -> None:
     with store.session() as s:
-        if _rowcount(s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=new_hash))) == 0:
+        if rowcount(s.execute(update(UserRow).where(UserRow.name == name).values(password_hash=new_hash))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")
 
 
 def remove_user(store: Store, name: str) -> None:
     with store.session() as s:
-        if _rowcount(s.execute(delete(UserRow).where(UserRow.name == name))) == 0:
+        if rowcount(s.execute(delete(UserRow).where(UserRow.name == name))) == 0:
             raise NotFoundError(f"no user {name!r} (`loadmon user list`)")
 
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE or DELETE touched (a CursorResult's ``rowcount``; typed ``Result`` lacks it)."""
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -15,20 +15,25 @@ suppressed keep their state.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from loadmon.domain import Activity, Symptom
 from loadmon.errors import NotFoundError
 from loadmon.storage.duplicates import relink
 from loadmon.storage.models import ActivityRow, AlertRow, DeliveryRow, SymptomRow
 from loadmon.storage.records import AlertState
-from loadmon.storage.rows import rowcount
+from loadmon.storage.rows import rowcount, to_activity, to_symptom
 
-if TYPE_CHECKING:  # pragma: no cover
-    from loadmon.storage.store import Store
+
+class Store(Protocol):
+    """What these functions need of :class:`loadmon.storage.Store` (named here, not imported: no cycle)."""
+
+    def session(self) -> AbstractContextManager[Session]: ...
 
 __all__ = ["ACTIVE", "WITHDRAWN", "set_excluded", "update_symptom", "delete_symptom", "alert_states",
            "withdraw_alerts", "reinstate_alert"]
@@ -43,7 +48,6 @@ def set_excluded(store: Store, athlete_id: int, activity_id: int, *, excluded: b
     """Exclude the athlete's activity from the load (kept and listed) or include it again; the
     copies of the same run then re-decide which one counts (an excluded copy never does while
     another copy is not excluded)."""
-    from loadmon.storage.store import _to_activity
 
     with store.session() as s:
         row = s.get(ActivityRow, activity_id)
@@ -52,7 +56,7 @@ def set_excluded(store: Store, athlete_id: int, activity_id: int, *, excluded: b
         row.excluded = excluded
         row.excluded_reason = reason if excluded else None
         relink(s, row)
-        return _to_activity(row)
+        return to_activity(row)
 
 
 def _own_symptom(s: Any, athlete_id: int, symptom_id: int) -> SymptomRow:
@@ -64,7 +68,6 @@ def _own_symptom(s: Any, athlete_id: int, symptom_id: int) -> SymptomRow:
 
 def update_symptom(store: Store, athlete_id: int, symptom_id: int, changes: dict[str, Any]) -> Symptom:
     """Change fields of the athlete's symptom (validated by the service)."""
-    from loadmon.storage.store import _to_symptom
 
     unknown = set(changes) - _SYMPTOM_FIELDS
     if unknown:
@@ -74,16 +77,15 @@ def update_symptom(store: Store, athlete_id: int, symptom_id: int, changes: dict
         for key, value in changes.items():
             setattr(row, key, value)
         s.flush()
-        return _to_symptom(row)
+        return to_symptom(row)
 
 
 def delete_symptom(store: Store, athlete_id: int, symptom_id: int) -> Symptom:
     """Delete the athlete's symptom; returns it as it was."""
-    from loadmon.storage.store import _to_symptom
 
     with store.session() as s:
         row = _own_symptom(s, athlete_id, symptom_id)
-        gone = _to_symptom(row)
+        gone = to_symptom(row)
         s.delete(row)
         return gone
 

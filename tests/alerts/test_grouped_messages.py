@@ -115,50 +115,44 @@ def test_an_alert_whose_message_carrier_was_deleted_is_still_sent(tmp_path, stor
         svc.close()
 
 
-def test_a_withdrawn_carrier_leaves_the_alerts_it_carried_to_go_out_alone(tmp_path, store_url, smtp_receiver) -> None:
-    """Withdrawal (a correction) meets grouping: when the alert whose row carries the message is
-    withdrawn before it was sent, the alert that rode in it still goes out, once, on its own; and
-    a withdrawn rider is not listed in its carrier's message."""
+def _withdraw_one_of_two_grouped(tmp_path, store_url, smtp_receiver, rule: str):
+    """A 12 km run after 5 km days raises run_spike (danger: its row carries the message) and
+    weekly_ramp (warning: bundled into it) while the SMTP server is down; ``rule``'s alert is then
+    withdrawn and the server comes back. Returns the service, the athlete and the clock."""
     clock = Clock(NOW)
     svc = service(tmp_path, store_url, clock, smtp=smtp_receiver)
-    try:
-        athlete = svc.athlete()
-        short_history(svc, athlete.id)
-        new_run(svc, athlete.id, 12.0)  # run_spike (danger, the carrier) + weekly_ramp (warning, bundled)
-        smtp_receiver.stop()
-        out = after_change(svc, [athlete.id])
-        assert (out.alerts_new, out.alerts_to_send) == (2, 2)
-        stored = {a["rule"]: a for a in alerting.list_alerts(svc, athlete)}
-        assert svc.store.withdraw_alerts([stored["run_spike"]["id"]], now=clock(), reason="test: carrier withdrawn") == 1
+    athlete = svc.athlete()
+    short_history(svc, athlete.id)
+    new_run(svc, athlete.id, 12.0)
+    smtp_receiver.stop()
+    out = after_change(svc, [athlete.id])
+    assert (out.alerts_new, out.alerts_to_send) == (2, 2)
+    stored = {a["rule"]: a for a in alerting.list_alerts(svc, athlete)}
+    assert svc.store.withdraw_alerts([stored[rule]["id"]], now=clock(), reason=f"test: {rule} withdrawn") == 1
+    smtp_receiver.start()
+    clock.advance(seconds=60)
+    alerting.deliver_due(svc)
+    return svc, athlete, clock
 
-        smtp_receiver.start()
-        clock.advance(seconds=60)
-        alerting.deliver_due(svc)
+
+def test_a_withdrawn_carrier_leaves_the_alerts_it_carried_to_go_out_alone(tmp_path, store_url, smtp_receiver) -> None:
+    """Withdrawal (a correction) meets grouping: when the alert whose row carries the message is
+    withdrawn before it was sent, the alert that rode in it still goes out, once, on its own."""
+    svc, _athlete, clock = _withdraw_one_of_two_grouped(tmp_path, store_url, smtp_receiver, "run_spike")
+    try:
         (mail,) = smtp_receiver.messages
         assert mail.message["Subject"].strip() == f"[loadmon] {RAMP_TITLE}"
         assert "Your run of 12 km" not in mail.part("text/plain")
         clock.advance(minutes=30)
         alerting.deliver_due(svc)
         assert len(smtp_receiver.messages) == 1
-
     finally:
         svc.close()
 
 
 def test_a_withdrawn_rider_is_dropped_from_its_carriers_message(tmp_path, store_url, smtp_receiver) -> None:
-    clock = Clock(NOW)
-    svc = service(tmp_path, store_url, clock, smtp=smtp_receiver)
+    svc, athlete, _clock = _withdraw_one_of_two_grouped(tmp_path, store_url, smtp_receiver, "weekly_ramp")
     try:
-        athlete = svc.athlete()
-        short_history(svc, athlete.id)
-        new_run(svc, athlete.id, 12.0)
-        smtp_receiver.stop()
-        after_change(svc, [athlete.id])
-        rows = {a["rule"]: a for a in alerting.list_alerts(svc, athlete)}
-        svc.store.withdraw_alerts([rows["weekly_ramp"]["id"]], now=clock(), reason="test: rider withdrawn")
-        smtp_receiver.start()
-        clock.advance(seconds=60)
-        alerting.deliver_due(svc)
         (mail,) = smtp_receiver.messages
         assert mail.message["Subject"].strip() == f"[loadmon] {SPIKE_TITLE}"
         assert "Your week jumped" not in mail.part("text/plain")

@@ -9,8 +9,10 @@ into :class:`loadmon.errors.StorageError` (the URL's password is never part of a
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +39,27 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparsable URL>"
+
+
+def _enable_wal(cur: sqlite3.Cursor, busy_timeout_s: float) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting up to ``busy_timeout_s`` for other connections.
+
+    Switching a new (rollback-journal) file to WAL reads, then writes; when another process
+    writes meanwhile, SQLite answers "database is locked" at once instead of calling the busy
+    handler (it would deadlock). Each try releases its read lock, so trying again after a short
+    pause lets the other writer finish. On a file already in WAL mode the first try succeeds.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    pause_s = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s * (0.5 + random.random()))  # jitter: racing processes do not retry in step
+        pause_s = min(pause_s * 2, 0.2)
 
 
 class StoreCore:
@@ -93,7 +116,7 @@ class StoreCore:
                 cur = dbapi_conn.cursor()
                 cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # first: the pragmas below may wait for a lock
                 cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA journal_mode=WAL")
+                _enable_wal(cur, busy_timeout_s)
                 cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across crashes, fsync at checkpoints
                 cur.close()
         store = cls(engine)
@@ -123,11 +146,15 @@ class StoreCore:
                                 default="schema") from None
 
     def check_reachable(self) -> None:
-        """Connect once: a failure here is ``unreachable`` (and only here)."""
+        """Connect once: a failure here is ``unreachable`` (and only here), except a lock held
+        past the busy timeout while the connection is set up (``busy``)."""
         try:
             with self.engine.connect():
                 pass
         except SQLAlchemyError as exc:
+            error = storage_error(exc, f"cannot open database {_safe_url(str(self.engine.url))}")
+            if error.reason == "busy":  # reached, but another process held the lock past the timeout
+                raise error from None
             raise StorageError(f"cannot reach database {_safe_url(str(self.engine.url))}: {getattr(exc, 'orig', exc)}",
                                reason="unreachable") from None
 

@@ -81,8 +81,11 @@ def write_e2e_config(tmp_path: Path, *, strava_url: str, smtp: SmtpReceiver, wat
     return path
 
 
-def log_symptom_yesterday(config: Path, env: dict[str, str]) -> None:
-    at = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+def log_symptom_before(config: Path, env: dict[str, str]) -> None:
+    """Knee pain two days ago: the hilly run (at most 3 h ago) is on a later local day at any time
+    of day (with "yesterday", a run between 00:00 and 03:00 UTC fell on the symptom's day and
+    the title said "on the day of", not "after": CI failed at 02:01 UTC)."""
+    at = (datetime.now(UTC) - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
     res = run_cli(config, "symptom", "add", "--site", "knee", "--side", "right", "--location", "lateral",
                   "--severity", "4", "--at", at, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
@@ -159,7 +162,7 @@ def test_symptom_then_hilly_strava_run_sends_the_alert_and_a_dropped_fit_file_is
     env = cli_env(tmp_path)
     daemon = None
     try:
-        log_symptom_yesterday(config, env)  # knee pain yesterday; nothing stored yet: no alert
+        log_symptom_before(config, env)  # knee pain two days ago; nothing stored yet: no alert
         assert smtp.messages == []
         connect_athlete(config, strava)
         daemon = DaemonProcess(config, env, tmp_path / "daemon.log")
@@ -203,7 +206,7 @@ def test_sigkill_during_a_sync_then_restart_stores_nothing_twice_and_sends_the_a
     expected = sorted(a["id"] for a, _ in acts)
     daemons: list[DaemonProcess] = []
     try:
-        log_symptom_yesterday(config, env)
+        log_symptom_before(config, env)
         connect_athlete(config, strava)
 
         first = DaemonProcess(config, env, tmp_path / "daemon1.log")
@@ -269,7 +272,7 @@ def test_strava_500_then_429_the_daemon_stays_up_logs_it_and_catches_up(tmp_path
     env = cli_env(tmp_path)
     daemon = None
     try:
-        log_symptom_yesterday(config, env)
+        log_symptom_before(config, env)
         connect_athlete(config, strava)
         # The listing answers 500 twice (retried after 2 s and 4 s), then the last activity's streams answer 429.
         strava.admin("fault", {"kind": "500", "count": 2, "path": r"/athlete/activities$"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import xml.etree.ElementTree as ET
@@ -128,6 +129,8 @@ def test_report_since_limits_the_period_and_empty_result_renders():
 def test_report_opens_in_headless_chromium_without_errors(tmp_path):
     binary = chromium_binary()
     if binary is None:
+        if os.environ.get("LOADMON_REQUIRE_BROWSER"):
+            pytest.fail("no chromium binary on PATH; LOADMON_REQUIRE_BROWSER is set (as .ci/run does)")
         pytest.skip("no chromium binary on PATH (install the Debian package 'chromium')")
     result, acts, symptoms, alerts = story()
     page = tmp_path / "report.html"
@@ -248,6 +251,8 @@ MEASURE = """(() => {
 def browser(tmp_path):
     binary = chromium_binary()
     if binary is None:
+        if os.environ.get("LOADMON_REQUIRE_BROWSER"):
+            pytest.fail("no chromium binary on PATH; LOADMON_REQUIRE_BROWSER is set (as .ci/run does)")
         pytest.skip("no chromium binary on PATH (install the Debian package 'chromium')")
     with Chromium(binary, tmp_path / "profile") as chromium:
         yield chromium

@@ -87,6 +87,8 @@ def status(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[s
     window_start = day - timedelta(days=29)
     recent = [f for f in runs if f.local_date >= window_start and f.distance_km]
     longest = max(recent, key=lambda f: f.distance_km or 0.0, default=None)
+    hilly = [f for f in runs if f.local_date >= window_start and f.descent_m]
+    largest_descent = max(hilly, key=lambda f: f.descent_m or 0.0, default=None)
     symptoms = active_symptoms(svc.store.list_symptoms(athlete.id), at=_end_of_day(day, athlete.timezone))
     return {
         "date": day.isoformat(),
@@ -97,6 +99,9 @@ def status(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[s
         "longest_run_30d": None if longest is None else {
             "activity_id": longest.activity_id, "local_date": longest.local_date.isoformat(),
             "distance_km": longest.distance_km},
+        "largest_descent_30d": None if largest_descent is None else {
+            "activity_id": largest_descent.activity_id, "local_date": largest_descent.local_date.isoformat(),
+            "descent_m": largest_descent.descent_m},
         "last_run": None if last is None else last.to_dict() | {"spike_words": spike_words(last.spike_band)},
         "active_symptoms": [symptom_dict(s) for s in symptoms],
     }

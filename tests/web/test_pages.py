@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from loadmon.service import symptoms as symptom_service
-from tests.web.conftest import csrf_of
+from tests.web.conftest import csrf_of, import_demo_runs
 
 
 def _text(page: str) -> str:
@@ -22,6 +22,39 @@ def test_today_without_runs_gives_each_missing_number_its_reason(web):
     for label in ("ACWR (coupled)", "ACWR (uncoupled)", "ACWR (EWMA)", "Fitness", "Fatigue", "Form"):
         assert re.search(rf"{re.escape(label)}: not yet: \w", text), label
     assert "not yet: no run in the last 30 days to compare with" in text
+
+
+def test_today_gives_the_distance_bands_and_the_largest_descent_of_30_days(web, tmp_path):
+    import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date())
+    with web.client() as c:
+        web.login(c)
+        status = c.get("/api/status").json()
+        text = _text(c.get("/").text)
+    longest = status["longest_run_30d"]["distance_km"]
+    # Frandsen 2025 bands in km from the longest run of 30 days (edges 1.10, 1.30, 2.00 x)
+    assert f"up to {longest * 1.10:.2f} km not a spike the reference" in text
+    assert f"over {longest * 1.10:.2f} km up to {longest * 1.30:.2f} km" in text
+    assert "1.64 x the injury rate (95% CI 1.31-2.05)" in text
+    assert f"over {longest * 2.0:.2f} km spike: more than double" in text
+    largest = status["largest_descent_30d"]
+    assert largest is not None and largest["descent_m"] > 0
+    assert f"Largest descent of one run in the last 30 days: {largest['descent_m']:.0f} m on {largest['local_date']}" in text
+
+
+def test_largest_descent_of_30_days_is_the_largest_of_the_runs_in_the_window(web, tmp_path):
+    from datetime import date
+
+    from loadmon.service import load
+
+    import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date())
+    athlete = web.svc.athlete("ann")
+    status = load.status_json(load.status(web.svc, athlete))
+    day = date.fromisoformat(status["date"])
+    stored = web.svc.store.list_activities(athlete.id, since=day - timedelta(days=29), until=day)
+    best = max((a for a in stored if a.elevation_loss_m), key=lambda a: a.elevation_loss_m or 0.0)
+    assert len(stored) >= 5
+    assert status["largest_descent_30d"]["activity_id"] == best.id
+    assert status["largest_descent_30d"]["descent_m"] == round(best.elevation_loss_m or 0.0, 1)
 
 
 def test_log_a_symptom_through_the_form_then_resolve_it(web):

@@ -15,7 +15,7 @@ import html
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -69,11 +69,34 @@ def format_number(value: NumberValue) -> str:
 
 
 def as_group(alerts: Alerts) -> list[Alert]:
-    """The alerts of a message, most severe first (ties keep their order: day, then rule)."""
+    """The alerts of a message, most severe first (ties keep their order: day, then rule), their
+    texts without control characters (:func:`displayable`)."""
     group = [alerts] if isinstance(alerts, Alert) else list(alerts)
     if not group:
         raise ValueError("alerts: a message needs at least one alert")
-    return sorted(group, key=lambda a: -SEVERITY_RANK[a.severity])
+    return [displayable(a) for a in sorted(group, key=lambda a: -SEVERITY_RANK[a.severity])]
+
+
+# C0 controls except tab and newline, DEL, and the C1 controls (U+009B is a terminal CSI).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def displayable(alert: Alert) -> Alert:
+    """The alert with the control characters (ESC sequences, NUL, C1) taken out of the texts a
+    person reads: user text (a symptom's location or note, a Strava name) is quoted in them; the
+    stored alert keeps its text."""
+    def clean(text: str) -> str:
+        return _CONTROL.sub("", text)
+
+    cleaned = replace(
+        alert,
+        athlete_name=clean(alert.athlete_name),
+        title=clean(alert.title),
+        message=clean(alert.message),
+        rule_text=clean(alert.rule_text),
+        evidence=clean(alert.evidence),
+    )
+    return alert if cleaned == alert else cleaned
 
 
 def _more(group: Sequence[Alert]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import re
 from datetime import UTC, datetime
 
 from alerts.alert import Alert
@@ -94,3 +95,24 @@ def test_a_group_is_one_message_most_severe_first(ramp_alert: Alert) -> None:
     push = render_push([ramp_alert, spike], KEY)
     assert push.title == "loadmon: Your run of 12 km was 140% longer (+1 more alert)"
     assert push.body.startswith("1. Your run of 12 km was 140% longer (danger)\n2. weekly ramp +24% (38.2 km) (warning)")
+
+
+def test_control_characters_in_quoted_user_text_never_reach_the_email_or_the_push(ramp_alert: Alert) -> None:
+    """A symptom's location or a Strava name is quoted in alert texts; an ESC sequence, NUL or a C1
+    CSI in it is taken out of what a person reads (the stored alert keeps its text)."""
+    hostile = dataclasses.replace(
+        ramp_alert,
+        athlete_name="ann\x1b[2J",
+        title="Hilly run after knee pain \x1b[31m(outer)\x1b[0m",
+        message="Knee pain at the \x00outer\x9b31m side.\n\nKeep it flat.",
+        evidence="symptom 3: outer\x07 knee",
+    )
+    msg = render_email(hostile, idempotency_key="k1", from_addr="a@example.org", to=["b@example.org"])
+    push = render_push(hostile, "k1")
+    parts = [str(msg["Subject"]), msg.get_body(("plain",)).get_content(), msg.get_body(("html",)).get_content(),
+             push.title, push.body]
+    for part in parts:
+        assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f]", part), part
+    assert "Knee pain at the outer31m side." in parts[1] and "(outer)" in parts[0]
+    assert "symptom 3: outer knee" in parts[1]
+    assert hostile.message.startswith("Knee pain at the \x00outer")  # the alert itself is unchanged

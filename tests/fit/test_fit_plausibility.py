@@ -45,6 +45,15 @@ def test_an_implausible_essential_value_refuses_the_file(spec: RunSpec, field: s
     assert error.allowed and "absurd.fit" in str(error)
 
 
+def test_a_negative_session_distance_is_refused_as_the_wrapped_value_the_file_holds() -> None:
+    """-655 m written by a buggy device is the uint32 wrap-around in the file (42,949 km when read):
+    refused, never stored as a negative or huge distance. (A FIT ascent or descent is a uint16, so an
+    infinite gain cannot be written in a FIT file; ActivityRecord refuses non-finite numbers.)"""
+    with pytest.raises(ImplausibleValueError) as caught:
+        read(run(session_fields={"total_distance": -655.0}))
+    assert caught.value.field == "distance_m" and float(caught.value.value) > 42_000_000
+
+
 def test_a_plausible_edge_is_kept() -> None:
     """Not everything odd is absurd: a 3-hour 30 km trail run with 1,400 m down, HR 200, started an hour ago."""
     spec = run(distance_m=30_000.0, duration_s=3 * 3600, record_interval_s=60, max_hr=200,

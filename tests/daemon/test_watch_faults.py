@@ -134,3 +134,34 @@ def test_a_watched_file_that_keeps_failing_shows_in_daemon_status(tmp_path, pg_s
     assert jobs.import_watched(svc).outcome == "ok"  # the database is fine again
     assert next(j for j in report(svc).jobs if j.job == "import_watched").state == "ok"
     _imported_once(svc, 2)
+
+
+def test_a_fifo_and_a_symlink_to_dev_zero_in_a_watched_folder_never_hang_the_watch_job(tmp_path) -> None:
+    """The daemon's watch job reads only regular files: a FIFO named ``x.fit`` (a read would block for
+    ever) and ``zero.fit -> /dev/zero`` (a read never ends) are refused per file, the good files are
+    imported, and the job finishes (issue 11.3 at the daemon's level)."""
+    import os
+    import threading
+
+    watch = tmp_path / "watch"
+    _drop_files(watch, 2)
+    os.mkfifo(watch / "x.fit")
+    (watch / "zero.fit").symlink_to("/dev/zero")
+    old = os.stat(watch / "run-0.fit").st_mtime
+    os.utime(watch / "zero.fit", (old, old), follow_symlinks=False)
+    os.utime(watch / "x.fit", (old, old))  # settled, as a file left there an hour ago
+    svc = _service(tmp_path, watch)
+    try:
+        outcome: list = []
+        worker = threading.Thread(target=lambda: outcome.append(jobs.import_watched(svc)), daemon=True)
+        worker.start()
+        worker.join(timeout=120)
+        if worker.is_alive():  # unblock the FIFO's reader so the thread ends, then fail
+            with open(watch / "x.fit", "wb"):
+                pass
+            pytest.fail("the watch job hung on a special file")
+        (result,) = outcome
+        assert (result.outcome, result.counts["imported"], result.counts["failed"]) == ("ok", 2, 2), result
+        _imported_once(svc, 2)
+    finally:
+        svc.close()

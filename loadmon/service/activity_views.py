@@ -5,12 +5,12 @@ alerts and its elevation profile."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from loadmon.domain import Activity, Athlete
-from loadmon.engine import ActivityFinding, compute_load, spike_words
+from loadmon.engine import ActivityFinding, activity_finding, spike_words
 from loadmon.errors import NotFoundError
 from loadmon.service.context import Service
 
@@ -62,14 +62,13 @@ class ActivityPage:
 def activity_page(svc: Service, athlete: Athlete, page: int = 1, *, per_page: int = PAGE_SIZE) -> ActivityPage:
     """Page ``page`` of the athlete's (not deleted) activities, newest first; a page past the end is
     :class:`NotFoundError` (page 1 of none is an empty page)."""
-    acts = svc.store.list_activities(athlete.id)
-    pages = max(1, -(-len(acts) // per_page))
-    if not 1 <= page <= pages:
+    if page < 1:
+        raise NotFoundError(f"no page {page} of activities")
+    acts, total = svc.store.activities_page(athlete.id, offset=(page - 1) * per_page, limit=per_page)
+    pages = max(1, -(-total // per_page))
+    if page > pages:
         raise NotFoundError(f"no page {page} of activities (pages: 1-{pages})")
-    end = len(acts) - (page - 1) * per_page
-    chosen = acts[max(0, end - per_page):end][::-1]
-    return ActivityPage(rows=[activity_json(a, athlete.timezone) for a in chosen], page=page, pages=pages,
-                        total=len(acts))
+    return ActivityPage(rows=[activity_json(a, athlete.timezone) for a in acts], page=page, pages=pages, total=total)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,19 +108,20 @@ def _not_counted(svc: Service, a: Activity) -> str | None:
 
 def activity_detail(svc: Service, athlete: Athlete, activity_id: int) -> ActivityDetail:
     """The athlete's activity ``activity_id`` (``NotFoundError`` for another athlete's) with the
-    engine's finding for it: the same finding ``loadmon status`` and the alert rules use (the
-    engine run up to the activity's day over the whole history, so warm-up and the 30-day window
-    are the same)."""
+    engine's finding for it: the same finding ``loadmon status`` and the alert rules use (warm-up
+    and the 30-day window the same: :func:`loadmon.engine.activity_finding` over the window's runs)."""
     from loadmon.service import alerting
     from loadmon.service.load import engine_settings
 
     a = _owned(svc, athlete, activity_id)
     not_counted = _not_counted(svc, a)
     finding: ActivityFinding | None = None
-    if not_counted is None:
-        acts = svc.store.list_activities(athlete.id, until=a.local_date)
-        result = compute_load(acts, athlete, engine_settings(svc.config), until=a.local_date, since=a.local_date)
-        finding = result.finding(a.id)
+    if not_counted is None:  # the runs of the spike window before it, and the first run's day (warming up)
+        settings = engine_settings(svc.config)
+        window = svc.store.list_activities(athlete.id, since=a.local_date - timedelta(days=settings.spike_lookback_days),
+                                           until=a.local_date)
+        first = svc.store.first_counted_date(athlete.id, sorted(settings.running_sports))
+        finding = activity_finding(window, athlete, a.id, settings, run_history_start=first)
     alerts = [x for x in alerting.list_alerts(svc, athlete, since=a.local_date) if x["activity_id"] == a.id]
     return ActivityDetail(
         activity=activity_json(a, athlete.timezone),

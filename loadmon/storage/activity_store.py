@@ -186,6 +186,25 @@ class ActivityStoreMixin(StoreCore):
                 raise NotFoundError(f"no activity with id {activity_id}")
             return _to_activity(row)
 
+    def activities_page(self, athlete_id: int, *, offset: int, limit: int) -> tuple[list[Activity], int]:
+        """``limit`` of the athlete's (not deleted) activities, newest first, after skipping the ``offset``
+        newest; and how many there are in all."""
+        with self.session() as s:
+            where = (ActivityRow.athlete_id == athlete_id, ActivityRow.deleted.is_(False))
+            total = s.scalar(select(func.count()).select_from(ActivityRow).where(*where)) or 0
+            q = (select(ActivityRow).where(*where).order_by(ActivityRow.start_time.desc(), ActivityRow.id.desc())
+                 .offset(offset).limit(limit))
+            return [_to_activity(r) for r in s.scalars(q)], int(total)
+
+    def first_counted_date(self, athlete_id: int, sports: Sequence[str]) -> date | None:
+        """The local day of the athlete's first activity of ``sports`` that counts in the load (not
+        deleted, excluded nor a duplicate copy); None without one."""
+        with self.session() as s:
+            return s.scalar(select(func.min(ActivityRow.local_date)).where(
+                ActivityRow.athlete_id == athlete_id, ActivityRow.deleted.is_(False),
+                ActivityRow.excluded.is_(False), ActivityRow.duplicate_of.is_(None),
+                ActivityRow.sport.in_(list(sports))))
+
     def activity_profile(self, athlete_id: int, activity_id: int) -> tuple[tuple[float, float], ...] | None:
         """The athlete's activity's elevation profile, (distance m, altitude m) points in distance
         order; ``None`` when none was stored; ``NotFoundError`` for another athlete's activity."""

@@ -66,8 +66,12 @@ def main() -> None:
         pages = -(-len(stored) // 100)
         with TestClient(create_app(svc)) as c:
             token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text).group(1)
-            assert c.post("/login", data={"username": "bench", "password": "bench password", "csrf_token": token},
-                          follow_redirects=False).status_code == 303
+            assert (
+                c.post(
+                    "/login", data={"username": "bench", "password": "bench password", "csrf_token": token}, follow_redirects=False
+                ).status_code
+                == 303
+            )
             page = c.get(f"/activities/{newest.id}")
             assert page.status_code == 200 and b"<svg" in page.content, "the activity page draws its profile"
             timings = {
@@ -79,8 +83,10 @@ def main() -> None:
             }
             list_bytes = len(c.get("/activities").content)
         svc.close()
-    print(f"{len(stored)} activities ({len(runs)} runs) over {args.years} years, each with a "
-          f"{PROFILE_MAX_POINTS}-point profile; median of {args.repeat}:")
+    print(
+        f"{len(stored)} activities ({len(runs)} runs) over {args.years} years, each with a "
+        f"{PROFILE_MAX_POINTS}-point profile; median of {args.repeat}:"
+    )
     for what, ms in timings.items():
         print(f"  {what:36s} {ms:7.1f} ms")
     print(f"  activity page weight: {len(page.content):,} bytes (inline SVG); list page: {list_bytes:,} bytes")

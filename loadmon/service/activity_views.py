@@ -14,8 +14,7 @@ from loadmon.engine import ActivityFinding, activity_finding, spike_words
 from loadmon.errors import NotFoundError
 from loadmon.service.context import Service
 
-__all__ = ["PAGE_SIZE", "ActivityDetail", "ActivityPage", "activity_detail", "activity_json", "activity_page",
-           "list_activities_json"]
+__all__ = ["PAGE_SIZE", "ActivityDetail", "ActivityPage", "activity_detail", "activity_json", "activity_page", "list_activities_json"]
 
 #: Activities on one page of the list (``/activities?page=N``).
 PAGE_SIZE = 100
@@ -24,29 +23,43 @@ PAGE_SIZE = 100
 def activity_json(a: Activity, tz: str) -> dict[str, Any]:
     """One activity with the keys of ``loadmon activities --json`` (start time in the athlete's zone ``tz``)."""
     return {
-        "id": a.id, "source": a.source, "source_id": a.source_id, "sport": a.sport, "sub_sport": a.sub_sport,
-        "name": a.name, "start_time": a.start_time.astimezone(ZoneInfo(tz)).isoformat(),
-        "local_date": a.local_date.isoformat(), "distance_m": a.distance_m, "moving_time_s": a.moving_time_s,
-        "elapsed_time_s": a.elapsed_time_s, "elevation_gain_m": a.elevation_gain_m,
-        "elevation_loss_m": a.elevation_loss_m, "steep_descent_m": a.steep_descent_m,
-        "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
-        "max_hr": a.max_hr, "perceived_exertion": a.perceived_exertion, "device": a.device,
-        "deleted": a.deleted, "duplicate_of": a.duplicate_of, "excluded": a.excluded,
-        "excluded_reason": a.excluded_reason, "truncated": a.truncated,
+        "id": a.id,
+        "source": a.source,
+        "source_id": a.source_id,
+        "sport": a.sport,
+        "sub_sport": a.sub_sport,
+        "name": a.name,
+        "start_time": a.start_time.astimezone(ZoneInfo(tz)).isoformat(),
+        "local_date": a.local_date.isoformat(),
+        "distance_m": a.distance_m,
+        "moving_time_s": a.moving_time_s,
+        "elapsed_time_s": a.elapsed_time_s,
+        "elevation_gain_m": a.elevation_gain_m,
+        "elevation_loss_m": a.elevation_loss_m,
+        "steep_descent_m": a.steep_descent_m,
+        "elevation_source": str(a.elevation_source),
+        "avg_hr": a.avg_hr,
+        "max_hr": a.max_hr,
+        "perceived_exertion": a.perceived_exertion,
+        "device": a.device,
+        "deleted": a.deleted,
+        "duplicate_of": a.duplicate_of,
+        "excluded": a.excluded,
+        "excluded_reason": a.excluded_reason,
+        "truncated": a.truncated,
     }
 
 
-def list_activities(svc: Service, athlete: Athlete, *, since: date | None = None,
-                    include_deleted: bool = False) -> list[Activity]:
+def list_activities(svc: Service, athlete: Athlete, *, since: date | None = None, include_deleted: bool = False) -> list[Activity]:
     """The athlete's stored activities, oldest first."""
     return svc.store.list_activities(athlete.id, since=since, include_deleted=include_deleted)
 
 
-def list_activities_json(svc: Service, athlete: Athlete, *, since: date | None = None,
-                         include_deleted: bool = False) -> list[dict[str, Any]]:
+def list_activities_json(
+    svc: Service, athlete: Athlete, *, since: date | None = None, include_deleted: bool = False
+) -> list[dict[str, Any]]:
     """``loadmon activities --json``: every stored activity, oldest first, as :func:`activity_json`."""
-    return [activity_json(a, athlete.timezone)
-            for a in list_activities(svc, athlete, since=since, include_deleted=include_deleted)]
+    return [activity_json(a, athlete.timezone) for a in list_activities(svc, athlete, since=since, include_deleted=include_deleted)]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,12 +131,16 @@ def activity_detail(svc: Service, athlete: Athlete, activity_id: int) -> Activit
     finding: ActivityFinding | None = None
     if not_counted is None:  # the runs of the spike window before it, and the first run's day (warming up)
         settings = engine_settings(svc.config)
-        window = svc.store.list_activities(athlete.id, since=a.local_date - timedelta(days=settings.spike_lookback_days),
-                                           until=a.local_date)
+        window = svc.store.list_activities(
+            athlete.id, since=a.local_date - timedelta(days=settings.spike_lookback_days), until=a.local_date
+        )
         first = svc.store.first_counted_date(athlete.id, sorted(settings.running_sports))
         finding = activity_finding(window, athlete, a.id, settings, run_history_start=first)
     alerts = [x for x in alerting.list_alerts(svc, athlete, since=a.local_date) if x["activity_id"] == a.id]
     return ActivityDetail(
         activity=activity_json(a, athlete.timezone),
         finding=None if finding is None else finding.to_dict() | {"spike_words": spike_words(finding.spike_band)},
-        not_counted=not_counted, alerts=alerts, profile=svc.store.activity_profile(athlete.id, a.id))
+        not_counted=not_counted,
+        alerts=alerts,
+        profile=svc.store.activity_profile(athlete.id, a.id),
+    )

@@ -70,7 +70,7 @@ def import_uploads(svc: Service, athlete: Athlete, files: Sequence[UploadedFile]
 
         def label(name: str) -> str:
             if name.startswith(prefix):
-                return name[len(prefix):].split("/", 1)[-1]
+                return name[len(prefix) :].split("/", 1)[-1]
             return name
 
         summary = import_paths(svc, athlete, paths, label=label)

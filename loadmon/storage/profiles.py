@@ -18,8 +18,7 @@ def pack_profile(points: Sequence[tuple[float, float]] | None) -> bytes | None:
     when fewer than two points remain."""
     if not points:
         return None
-    kept = [(d, a) for d, a in points
-            if math.isfinite(d) and math.isfinite(a) and abs(d) < _FLOAT32_MAX and abs(a) < _FLOAT32_MAX]
+    kept = [(d, a) for d, a in points if math.isfinite(d) and math.isfinite(a) and abs(d) < _FLOAT32_MAX and abs(a) < _FLOAT32_MAX]
     if len(kept) < 2:
         return None
     return b"".join(_POINT.pack(d, a) for d, a in kept)

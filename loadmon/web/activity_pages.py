@@ -38,10 +38,18 @@ def row_view(a: dict[str, Any]) -> dict[str, Any]:
         marks.append(f"duplicate of {a['duplicate_of']}")
     if a["truncated"]:
         marks.append("truncated")
-    return {"id": a["id"], "date": a["local_date"], "sport": a["sport"], "name": a["name"],
-            "km": _num(a["distance_m"], 1000, 2, "km"), "moving": duration(a["moving_time_s"]),
-            "descent": _num(a["elevation_loss_m"], unit="m"), "steep": _num(a["steep_descent_m"], unit="m"),
-            "source": a["source"], "marks": marks}
+    return {
+        "id": a["id"],
+        "date": a["local_date"],
+        "sport": a["sport"],
+        "name": a["name"],
+        "km": _num(a["distance_m"], 1000, 2, "km"),
+        "moving": duration(a["moving_time_s"]),
+        "descent": _num(a["elevation_loss_m"], unit="m"),
+        "steep": _num(a["steep_descent_m"], unit="m"),
+        "source": a["source"],
+        "marks": marks,
+    }
 
 
 def _page_number(request: Request) -> int:
@@ -57,8 +65,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 
     async def activity_list(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         page = await run_in_threadpool(activity_views.activity_page, svc, athlete, _page_number(request))
-        return ctx.render(request, session, "activities.html", user=user, page=page,
-                          rows=[row_view(a) for a in page.rows])
+        return ctx.render(request, session, "activities.html", user=user, page=page, rows=[row_view(a) for a in page.rows])
 
     async def activity_page(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         activity_id = path_id(request, "activity_id", "activity")
@@ -66,8 +73,18 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         a = detail.activity
         title = f"{a['sport'].capitalize()} on {a['local_date']}"
         svg = profile_svg(detail.profile, title=title) if detail.profile else None
-        return ctx.render(request, session, "activity.html", user=user, a=a, row=row_view(a), detail=detail,
-                          title=title, svg=svg, elapsed=duration(a["elapsed_time_s"]))
+        return ctx.render(
+            request,
+            session,
+            "activity.html",
+            user=user,
+            a=a,
+            row=row_view(a),
+            detail=detail,
+            title=title,
+            svg=svg,
+            elapsed=duration(a["elapsed_time_s"]),
+        )
 
     async def api_activities(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         """`loadmon --athlete NAME activities --json` (every activity, oldest first)."""

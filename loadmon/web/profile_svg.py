@@ -40,7 +40,7 @@ def profile_svg(points: Sequence[tuple[float, float]], *, title: str) -> Markup:
     base = TOP + plot_h
     area = f"M{_n(x(d0))},{_n(base)} L{line.replace(' ', ' L')} L{_n(x(d1))},{_n(base)} Z"
     km = (d1 - d0) / 1000.0
-    label = (f"{title}: elevation profile over {km:.2f} km, altitude from {lo:.0f} m to {hi:.0f} m")
+    label = f"{title}: elevation profile over {km:.2f} km, altitude from {lo:.0f} m to {hi:.0f} m"
     text = escape(label)
     return Markup(
         f'<svg class="profile" viewBox="0 0 {_n(WIDTH)} {_n(HEIGHT)}" width="100%" role="img" '

@@ -22,8 +22,7 @@ from loadmon.service.uploads import UploadedFile, UploadOutcome, import_uploads
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
 
-_WORDS = {"imported": "imported", "duplicate": "duplicate (already imported)", "skipped": "skipped",
-          "failed": "error"}
+_WORDS = {"imported": "imported", "duplicate": "duplicate (already imported)", "skipped": "skipped", "failed": "error"}
 
 
 class _TooLarge(Exception):
@@ -41,8 +40,7 @@ def result_rows(outcome: UploadOutcome) -> list[dict[str, Any]]:
                 words += f", {f.replaced} replaced"
         if f.reason:
             words += f": {f.reason}"
-        rows.append({"name": f.name, "outcome": f.outcome, "words": words, "activity_ids": f.activity_ids,
-                     "notices": f.notices})
+        rows.append({"name": f.name, "outcome": f.outcome, "words": words, "activity_ids": f.activity_ids, "notices": f.notices})
     return rows
 
 
@@ -52,8 +50,11 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 
     def too_large() -> Response:
         mb = svc.config.web.max_upload_mb
-        return Response(f"Upload too large: at most {mb} MB in one upload ([web] max_upload_mb). Nothing was imported; "
-                        "upload fewer files at a time.", status_code=413, media_type="text/plain; charset=utf-8")
+        return Response(
+            f"Upload too large: at most {mb} MB in one upload ([web] max_upload_mb). Nothing was imported; upload fewer files at a time.",
+            status_code=413,
+            media_type="text/plain; charset=utf-8",
+        )
 
     async def upload_form(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         return ctx.render(request, session, "upload.html", user=user, max_mb=svc.config.web.max_upload_mb)
@@ -61,20 +62,41 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def upload(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         form = await request.form()
         try:
-            files = [UploadedFile(name=item.filename or "", data=item.file)
-                     for item in form.getlist("files") if isinstance(item, UploadFile) and item.filename]
+            files = [
+                UploadedFile(name=item.filename or "", data=item.file)
+                for item in form.getlist("files")
+                if isinstance(item, UploadFile) and item.filename
+            ]
             if not files:
-                return ctx.render(request, session, "upload.html", 400, user=user, max_mb=svc.config.web.max_upload_mb,
-                                  error="Choose one or more FIT files or zip archives to upload.")
+                return ctx.render(
+                    request,
+                    session,
+                    "upload.html",
+                    400,
+                    user=user,
+                    max_mb=svc.config.web.max_upload_mb,
+                    error="Choose one or more FIT files or zip archives to upload.",
+                )
             outcome = await run_in_threadpool(import_uploads, svc, athlete, files)
         finally:
             await form.close()
         s = outcome.summary
-        summary = (f"{s.count('imported')} imported ({s.new_activities} new activities), {s.count('duplicate')} "
-                   f"duplicate, {s.count('skipped')} skipped, {s.count('failed')} with an error.")
+        summary = (
+            f"{s.count('imported')} imported ({s.new_activities} new activities), {s.count('duplicate')} "
+            f"duplicate, {s.count('skipped')} skipped, {s.count('failed')} with an error."
+        )
         alerts_line = alerting.summary_line(outcome.alerts) if outcome.alerts is not None and outcome.alerts.changed else None
-        return ctx.render(request, session, "upload.html", 200, user=user, max_mb=svc.config.web.max_upload_mb,
-                          results=result_rows(outcome), summary=summary, alerts_line=alerts_line)
+        return ctx.render(
+            request,
+            session,
+            "upload.html",
+            200,
+            user=user,
+            max_mb=svc.config.web.max_upload_mb,
+            results=result_rows(outcome),
+            summary=summary,
+            alerts_line=alerts_line,
+        )
 
     guarded_upload = ctx.guarded(upload)
 
@@ -103,4 +125,3 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/upload", ctx.guarded(upload_form), methods=["GET"]),
         Route("/upload", limited_upload, methods=["POST"]),
     ]
-

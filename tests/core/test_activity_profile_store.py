@@ -27,8 +27,7 @@ def test_a_profile_round_trips_and_listing_activities_leaves_it_out(store: Store
 
 def test_no_profile_is_none_and_a_better_copy_replaces_it(store: Store) -> None:
     ann = store.ensure_athlete("ann")
-    out = store.record_import(ann.id, path="a.fit", content_hash="a", records=[rec(source="strava", content_hash="a")],
-                              outcome="imported")
+    out = store.record_import(ann.id, path="a.fit", content_hash="a", records=[rec(source="strava", content_hash="a")], outcome="imported")
     (activity_id,) = out.activity_ids
     assert store.activity_profile(ann.id, activity_id) is None
     short = PROFILE[:3]

@@ -15,15 +15,21 @@ def test_the_window_alone_gives_the_whole_history_finding_for_every_run():
     rng = random.Random(7)
     acts = []
     for day in sorted(rng.sample(range(400), 170)):
-        acts.append(activity(day, km=rng.choice([None, 3.0, 5.0, 8.0, 12.0, 21.1]), descent_m=rng.choice([None, 40.0, 150.0]),
-                             at=time(rng.randrange(5, 20), 0), sport=rng.choice(["running"] * 5 + ["cycling"])))
+        acts.append(
+            activity(
+                day,
+                km=rng.choice([None, 3.0, 5.0, 8.0, 12.0, 21.1]),
+                descent_m=rng.choice([None, 40.0, 150.0]),
+                at=time(rng.randrange(5, 20), 0),
+                sport=rng.choice(["running"] * 5 + ["cycling"]),
+            )
+        )
     acts[10] = replace(acts[10], excluded=True)
     acts[11] = replace(acts[11], duplicate_of=acts[12].id)
     acts.append(replace(activity(acts[40].local_date, km=30.0, at=time(21, 0))))  # a second run the same day
     who = athlete()
     whole = compute_load(acts, who)
-    first_run = min(a.local_date for a in acts
-                    if a.sport == "running" and not a.excluded and a.duplicate_of is None)
+    first_run = min(a.local_date for a in acts if a.sport == "running" and not a.excluded and a.duplicate_of is None)
     compared = 0
     for a in acts:
         window = [b for b in acts if a.local_date - timedelta(days=30) <= b.local_date <= a.local_date]

@@ -26,8 +26,9 @@ def _text(page: str) -> str:
 def fit_file(web, *, days_ago: int = 1, km: float = 8.0, altitude: bool = True, serial: int = 7001) -> bytes:
     start = (web.clock.now - timedelta(days=days_ago)).replace(microsecond=0)
     profile = [(0.0, 50.0), (0.5, 130.0), (1.0, 55.0)] if altitude else None
-    return encode_activity(RunSpec(start=start, distance_m=km * 1000, duration_s=int(km * 330), altitude_profile=profile,
-                                   serial=serial, record_interval_s=5))
+    return encode_activity(
+        RunSpec(start=start, distance_m=km * 1000, duration_s=int(km * 330), altitude_profile=profile, serial=serial, record_interval_s=5)
+    )
 
 
 def cli_json(web, *args: str):
@@ -40,8 +41,9 @@ def cli_json(web, *args: str):
 
 def upload(c, files: list[tuple[str, bytes]]):
     token = csrf_of(c.get("/upload").text)
-    return c.post("/upload", data={"csrf_token": token},
-                  files=[("files", (name, data, "application/octet-stream")) for name, data in files])
+    return c.post(
+        "/upload", data={"csrf_token": token}, files=[("files", (name, data, "application/octet-stream")) for name, data in files]
+    )
 
 
 def test_list_newest_first_with_its_marks_and_api_keys_equal_the_cli(web, tmp_path):
@@ -70,8 +72,12 @@ def test_paging_is_100_a_page(web):
 
     ann = web.svc.athlete("ann")
     base = web.clock.now - timedelta(days=300)
-    records = [ActivityRecord(source="fit", source_id=i + 1, sport="running", start_time=base + timedelta(days=i),
-                              distance_m=5000.0 + i, content_hash=f"h{i}") for i in range(205)]
+    records = [
+        ActivityRecord(
+            source="fit", source_id=i + 1, sport="running", start_time=base + timedelta(days=i), distance_m=5000.0 + i, content_hash=f"h{i}"
+        )
+        for i in range(205)
+    ]
     web.svc.store.record_import(ann.id, path="many", content_hash="many", records=records, outcome="imported")
     with web.client() as c:
         web.login(c)
@@ -141,8 +147,15 @@ def test_upload_of_fit_files_a_zip_and_a_bad_file_reports_each_by_its_name(web):
         z.writestr("week/b.fit", fit_file(web, days_ago=1, km=7, serial=9003))
     with web.client() as c:
         web.login(c)
-        r = upload(c, [("morning run.fit", good), ("runs.zip", zipped.getvalue()),
-                       ("broken.fit", b"not a fit file at all" * 10), ("../../etc/evil.fit", good)])
+        r = upload(
+            c,
+            [
+                ("morning run.fit", good),
+                ("runs.zip", zipped.getvalue()),
+                ("broken.fit", b"not a fit file at all" * 10),
+                ("../../etc/evil.fit", good),
+            ],
+        )
         assert r.status_code == 200
         text = _text(r.text)
         assert "morning run.fit: imported: 1 new activity" in text
@@ -167,8 +180,11 @@ def test_upload_evaluates_alerts_as_import_does(web, tmp_path):
     from loadmon import demo_story
     from loadmon.service import alerting
 
-    files = [(name, data) for run, name, data in demo_story.iter_files(web.clock.now.date())
-             if run.day >= web.clock.now.date() - timedelta(days=70)]
+    files = [
+        (name, data)
+        for run, name, data in demo_story.iter_files(web.clock.now.date())
+        if run.day >= web.clock.now.date() - timedelta(days=70)
+    ]
     with web.client() as c:
         web.login(c)
         r = upload(c, files)
@@ -215,9 +231,11 @@ def test_an_upload_over_the_limit_is_413_and_nothing_is_stored(small_limit_web):
         boundary = "xyzBOUNDARY"
 
         def chunks():
-            yield (f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
-                   f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="run.fit"\r\n'
-                   "Content-Type: application/octet-stream\r\n\r\n").encode()
+            yield (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+                f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="run.fit"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
             yield fit_file(web)
             for _ in range(20):
                 yield b"\0" * 65536

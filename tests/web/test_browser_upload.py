@@ -19,9 +19,18 @@ def test_upload_a_fit_file_then_see_the_run_and_its_profile_at_360_px(web, brows
 
     start = (web.clock.now - timedelta(days=1)).replace(microsecond=0)
     path = tmp_path / "hill repeats.fit"
-    path.write_bytes(encode_activity(RunSpec(start=start, distance_m=9000, duration_s=3000, serial=4242,
-                                             altitude_profile=[(0.0, 40.0), (0.3, 160.0), (0.6, 60.0), (1.0, 45.0)],
-                                             record_interval_s=5)))
+    path.write_bytes(
+        encode_activity(
+            RunSpec(
+                start=start,
+                distance_m=9000,
+                duration_s=3000,
+                serial=4242,
+                altitude_profile=[(0.0, 40.0), (0.3, 160.0), (0.6, 60.0), (1.0, 45.0)],
+                record_interval_s=5,
+            )
+        )
+    )
     driver = browser(width=360, height=780, mobile=True)
     driver.get(f"{web.base_url}/login")
     fill(driver, {"username": "ann", "password": PASSWORD})

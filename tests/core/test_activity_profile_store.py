@@ -46,3 +46,19 @@ def test_elevation_profile_thins_to_the_limit_keeping_both_ends() -> None:
     assert all(50.0 <= alt <= 150.0 for _, alt in profile)  # the reset point (5 m, 999 m) is dropped
     assert elevation_profile([(0.0, 10.0)]) is None
     assert elevation_profile([(0.0, -500.0), (10.0, -500.0)]) is None
+
+
+def test_a_fit_file_with_altitude_gives_a_profile_and_one_without_gives_none() -> None:
+    from datetime import UTC, datetime
+
+    from connectors.fit import read_fit
+    from connectors.fit.factory import RunSpec, encode_activity
+
+    start = datetime(2026, 5, 1, 7, 0, tzinfo=UTC)
+    hilly = RunSpec(start=start, distance_m=21_000.0, duration_s=7200, altitude_profile=[(0.0, 50.0), (0.5, 250.0), (1.0, 60.0)])
+    (run,) = read_fit(encode_activity(hilly), name="hilly.fit").activities
+    assert run.profile is not None and len(run.profile) == PROFILE_MAX_POINTS  # 7200 records thinned to 500
+    assert run.profile[0][0] == 0.0 and run.profile[-1][0] == pytest.approx(21_000.0, abs=5.0)
+    assert max(a for _, a in run.profile) == pytest.approx(250.0, abs=5.0)
+    (flat,) = read_fit(encode_activity(RunSpec(start=start, distance_m=5000.0, duration_s=1500)), name="flat.fit").activities
+    assert flat.profile is None

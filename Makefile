@@ -9,6 +9,17 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	loadmon/service/activity_views.py \
+	loadmon/service/uploads.py \
+	loadmon/storage/profiles.py \
+	loadmon/web/activity_pages.py \
+	loadmon/web/upload_pages.py \
+	loadmon/web/profile_svg.py \
+	tests/web/test_activity_pages.py \
+	tests/web/test_browser_upload.py \
+	tests/core/test_activity_profile_store.py \
+	tests/engine/test_activity_finding.py \
+	bench/web_activities.py \
 	tests/core/test_lint.py \
 	alerts/__init__.py \
 	alerts/rules/evidence.py \

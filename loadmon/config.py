@@ -172,6 +172,7 @@ class WebConfig:
     public_url: str = _f("", "The address users open (e.g. https://loadmon.example.org); https makes the session cookie Secure", url=True)
     session_days: int = _f(30, "A login lasts this many days")
     trusted_proxies: list[str] = _f([], "Reverse proxies (IP addresses) whose X-Forwarded-For / X-Forwarded-Proto are believed")
+    max_upload_mb: int = _f(512, "Largest upload (MB, all files of one request together) the Upload page accepts; more is refused with 413")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -449,6 +450,9 @@ def _validate(cfg: Config) -> None:
                        ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
         if value < 1:
             raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
+    if cfg.web.max_upload_mb < 1:
+        raise ConfigError(f"config key web.max_upload_mb: must be at least 1, got {cfg.web.max_upload_mb}",
+                          key="web.max_upload_mb")
     for key in ("max_file_mb", "max_archive_total_mb", "max_archive_depth"):
         if getattr(cfg.fit, key) < 1:
             raise ConfigError(f"config key fit.{key}: must be at least 1, got {getattr(cfg.fit, key)}", key=f"fit.{key}")

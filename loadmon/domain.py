@@ -101,6 +101,9 @@ class ActivityRecord:
     private: bool | None = None
     content_hash: str = ""  # sha256 of the canonical content (file bytes or JSON)
     truncated: bool = False  # read from a FIT file whose end is missing (``import --allow-truncated``)
+    # up to ~500 (distance m, altitude m) points for the altitude chart (loadmon.elevation.elevation_profile);
+    # None: no distance + altitude stream. Stored beside the activity, not in :class:`Activity`.
+    profile: tuple[tuple[float, float], ...] | None = field(default=None, compare=False, repr=False)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:

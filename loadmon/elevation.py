@@ -28,6 +28,7 @@ stream), so the two sources agree on the same run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import TypeGuard
 
@@ -147,3 +148,38 @@ def steep_descent(
         if drop > 0 and -drop / tail <= grade + _EPSILON_M:
             steep += drop
     return round(steep, 1)
+
+
+#: The most points an activity's stored elevation profile keeps (the web page's altitude chart).
+PROFILE_MAX_POINTS = 500
+
+
+def elevation_profile(
+    points: Iterable[tuple[float | None, float | None]], *, max_points: int = PROFILE_MAX_POINTS
+) -> tuple[tuple[float, float], ...] | None:
+    """Up to ``max_points`` (distance m, altitude m) points of a run, for a chart; ``None`` with
+    fewer than two usable points (no distance or no altitude stream).
+
+    Pairs missing either value (or with an invalid or non-finite altitude) are skipped, as is a
+    point whose distance goes back below the furthest so far (a reset); the altitudes are smoothed
+    as in :func:`gain_loss`, then thinned to evenly spaced samples (the first and the last kept),
+    distance and altitude rounded to 0.1 m.
+    """
+    pairs: list[tuple[float, float]] = []
+    furthest = float("-inf")
+    for d, a in points:
+        if d is None or not _valid_altitude(a) or not math.isfinite(d) or not math.isfinite(a):
+            continue
+        if d < furthest:
+            continue
+        furthest = d
+        pairs.append((float(d), float(a)))
+    if len(pairs) < 2 or max_points < 2:
+        return None
+    altitudes = smooth([a for _, a in pairs])
+    pairs = [(d, alt) for (d, _), alt in zip(pairs, altitudes, strict=True)]
+    if len(pairs) > max_points:
+        last = len(pairs) - 1
+        picks = sorted({round(i * last / (max_points - 1)) for i in range(max_points)})
+        pairs = [pairs[i] for i in picks]
+    return tuple((round(d, 1), round(a, 1)) for d, a in pairs)

@@ -30,7 +30,7 @@ from typing import Any
 from connectors.fit.decoding import FIT_EPOCH_S, MIN_ABSOLUTE_FIT_TIME, DecodedChunk, DecodedFit, Record
 from connectors.plausibility import finite_fields, plausible_altitude
 from loadmon.domain import ActivityRecord, ElevationSource
-from loadmon.elevation import DEFAULT_HYSTERESIS_M, gain_loss, steep_descent
+from loadmon.elevation import DEFAULT_HYSTERESIS_M, elevation_profile, gain_loss, steep_descent
 from loadmon.sports import normalise_fit_sport
 
 ZERO_DEVICE_TRUST_M = 10.0  # a device total of 0 is believed unless the stream moves this much
@@ -371,6 +371,7 @@ def _record(
         external_id=name,
         utc_offset_s=utc_offset,
         content_hash=f"{sha256_hex}:{index}" if several else sha256_hex,
+        profile=elevation_profile(stream.dist_alt or []) if has_stream else None,
         extra={"records": stream.count, "session_index": index, "has_session": session is not None,
                "has_serial": bool(serial)},
     )

@@ -429,4 +429,4 @@ class StravaConnector:
         if d.source is ElevationSource.COMPUTED:
             extra["stream_gain_m"] = d.gain_m
         return replace(record, elevation_loss_m=d.loss_m, elevation_source=d.source, steep_descent_m=d.steep_loss_m,
-                       extra=extra)
+                       profile=d.profile, extra=extra)

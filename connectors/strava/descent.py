@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from connectors.plausibility import climb_limit_m, plausible_altitude
 from loadmon.domain import ElevationSource
-from loadmon.elevation import gain_loss, steep_descent
+from loadmon.elevation import elevation_profile, gain_loss, steep_descent
 from loadmon.errors import StravaMalformedError
 
 STREAM_KEYS: tuple[str, ...] = ("altitude", "distance", "time", "heartrate")
@@ -70,6 +70,7 @@ class Descent(NamedTuple):
     source: ElevationSource
     note: DescentNote | None = None  # why a fallback was used (None: computed from the streams)
     steep_loss_m: float | None = None  # descent at -8 % or steeper (needs the distance stream too)
+    profile: tuple[tuple[float, float], ...] | None = None  # (distance m, altitude m) for the chart, thinned
 
 
 def estimated_descent(total_elevation_gain_m: float | None, *, manual: bool = False,
@@ -132,7 +133,8 @@ def descent_from_streams(
     distance_m = max((d for d in distances or () if d is not None), default=None)
     if max(gain, loss) > climb_limit_m(sport, distance_m):
         return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAM_IMPLAUSIBLE)
-    steep = None
+    steep = profile = None
     if distances is not None and len(distances) == len(altitudes):  # Strava's streams share one index
         steep = steep_descent(zip(distances, altitudes, strict=True))
-    return Descent(gain, loss, ElevationSource.COMPUTED, steep_loss_m=steep)
+        profile = elevation_profile(zip(distances, altitudes, strict=True))
+    return Descent(gain, loss, ElevationSource.COMPUTED, steep_loss_m=steep, profile=profile)

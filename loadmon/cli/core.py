@@ -25,6 +25,7 @@ from loadmon.cli.app import (  # noqa: F401
 from loadmon.cli.render import Col, clean, plural, print_table, say
 
 import_service = lazy("loadmon.service.imports")
+activity_views = lazy("loadmon.service.activity_views")
 
 db_app = typer.Typer(help="Database schema management.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athlete settings (time zone, heart rate, sex for TRIMP).", no_args_is_help=True)
@@ -184,9 +185,9 @@ def activities_cmd(
         svc = get_service()
         athlete = svc.athlete(state.athlete)
         since_d = parse_date(since, "--since")
-        acts = svc.store.list_activities(athlete.id, since=since_d, include_deleted=include_deleted)
+        acts = activity_views.list_activities(svc, athlete, since=since_d, include_deleted=include_deleted)
         if json_out:
-            print_json([_activity_json(a, athlete.timezone) for a in acts])
+            print_json([activity_views.activity_json(a, athlete.timezone) for a in acts])
             return
         if not acts:
             say(f"no activities of {athlete.name} yet: import your runs with `loadmon import PATH`"
@@ -201,22 +202,6 @@ def activities_cmd(
                  _fmt(a.elevation_loss_m, 1, 0), _fmt(a.steep_descent_m, 1, 0), str(a.elevation_source),
                  a.avg_hr or "-", a.source) for a in acts]
         print_table(columns, rows, title=f"{plural(len(acts), 'activity', 'activities')} of {athlete.name}")
-
-
-def _activity_json(a, tz: str) -> dict:
-    from zoneinfo import ZoneInfo
-
-    return {
-        "id": a.id, "source": a.source, "source_id": a.source_id, "sport": a.sport, "sub_sport": a.sub_sport,
-        "name": a.name, "start_time": a.start_time.astimezone(ZoneInfo(tz)).isoformat(),
-        "local_date": a.local_date.isoformat(), "distance_m": a.distance_m, "moving_time_s": a.moving_time_s,
-        "elapsed_time_s": a.elapsed_time_s, "elevation_gain_m": a.elevation_gain_m,
-        "elevation_loss_m": a.elevation_loss_m, "steep_descent_m": a.steep_descent_m,
-        "elevation_source": str(a.elevation_source), "avg_hr": a.avg_hr,
-        "max_hr": a.max_hr, "perceived_exertion": a.perceived_exertion, "device": a.device,
-        "deleted": a.deleted, "duplicate_of": a.duplicate_of, "excluded": a.excluded,
-        "excluded_reason": a.excluded_reason, "truncated": a.truncated,
-    }
 
 
 def _fmt(v: float | None, div: float, nd: int) -> str:

@@ -22,7 +22,7 @@ no I/O, no clock.
 from __future__ import annotations
 
 from loadmon.engine.channels import CHANNEL_UNITS, CHANNELS, DESCENT, DISTANCE, DURATION, SRPE, TRIMP
-from loadmon.engine.compute import compute_load
+from loadmon.engine.compute import activity_finding, compute_load
 from loadmon.engine.days import day_range, local_date_of
 from loadmon.engine.findings import percentile_linear
 from loadmon.engine.reasons import NO_BASE, NO_DISTANCE, NO_ELEVATION, NO_VARIATION, REASONS, WARMING_UP
@@ -44,7 +44,7 @@ from loadmon.engine.result import (
 from loadmon.engine.settings import PMC_CONVENTIONS, EngineSettings
 
 __all__ = [
-    "compute_load", "EngineSettings", "PMC_CONVENTIONS", "LoadResult", "ChannelSeries", "DayMetrics",
+    "compute_load", "activity_finding", "EngineSettings", "PMC_CONVENTIONS", "LoadResult", "ChannelSeries", "DayMetrics",
     "ActivityFinding", "Ratio", "SpikeBand", "SPIKE_BANDS", "SPIKE_WORDS", "spike_band_for", "spike_words", "ACWR_KINDS", "ACWR_ZONES",
     "acwr_zone", "local_date_of", "day_range", "percentile_linear",
     "CHANNELS", "CHANNEL_UNITS", "DISTANCE", "DURATION", "DESCENT", "TRIMP", "SRPE",

@@ -38,11 +38,11 @@ from loadmon.engine.channels import (
 )
 from loadmon.engine.findings import run_findings
 from loadmon.engine.reasons import NO_HEART_RATE
-from loadmon.engine.result import COLUMN_NAMES, ChannelSeries, LoadResult
+from loadmon.engine.result import COLUMN_NAMES, ActivityFinding, ChannelSeries, LoadResult
 from loadmon.engine.settings import EngineSettings
 from loadmon.engine.windows import SCALE, channel_columns
 
-__all__ = ["compute_load"]
+__all__ = ["compute_load", "activity_finding"]
 
 _DEFAULT_SETTINGS = EngineSettings()
 
@@ -250,3 +250,42 @@ def compute_load(
         settings=settings, channels=MappingProxyType(channels), findings=findings,
         findings_by_activity=MappingProxyType({f.activity_id: f for f in findings}), timezone=athlete.timezone,
     )
+
+
+def activity_finding(
+    activities: Sequence[Activity],
+    athlete: Athlete,
+    activity_id: int,
+    settings: EngineSettings = _DEFAULT_SETTINGS,
+    *,
+    run_history_start: date | None,
+) -> ActivityFinding | None:
+    """The finding :func:`compute_load` gives the run ``activity_id`` (``None`` when it gives none:
+    not a counted run), computed from the runs it depends on only.
+
+    ``activities``: the athlete's activities of at least the ``spike_lookback_days`` local days
+    before the run's day and of that day (older or later ones may be there too; they change
+    nothing); ``run_history_start``: the local day of the athlete's first counted run over the
+    whole history (it decides "warming up"). Same counting and order as :func:`compute_load`.
+    """
+    running = settings.running_sports
+    runs = []
+    target: Activity | None = None
+    for a in activities:
+        if a.athlete_id != athlete.id:
+            raise ValueError(f"activity {a.id}: belongs to athlete {a.athlete_id}, not {athlete.id}")
+        if a.deleted or a.excluded or a.duplicate_of is not None or a.sport not in running:
+            continue
+        runs.append(a)
+        if a.id == activity_id:
+            target = a
+    if target is None or run_history_start is None:
+        return None
+    day = target.local_date
+    runs = [a for a in runs if a.local_date <= day]
+    runs.sort(key=_activity_id)
+    runs.sort(key=_timestamp)
+    runs.sort(key=_local_date)
+    found = run_findings(runs, lookback_days=settings.spike_lookback_days,
+                         run_history_start=min(run_history_start, runs[0].local_date), report_from=day)
+    return next((f for f in found if f.activity_id == activity_id), None)

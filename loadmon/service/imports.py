@@ -27,6 +27,7 @@ class FileResult:
     reason: str | None = None
     transient: bool = False  # failed for the database's sake (StorageError), not the file's: worth a retry
     notices: tuple[str, ...] = ()  # values dropped as implausible, a truncated file imported in part
+    activity_ids: tuple[int, ...] = ()  # the stored activities of this file (new, replaced or already there)
 
 
 @dataclass(kw_only=True)
@@ -68,49 +69,54 @@ def count_inputs(paths: Sequence[Path], config: Config | None = None) -> int:
 
 
 def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
-                 on_file: Callable[[FileResult], None] | None = None, allow_truncated: bool = False) -> ImportSummary:
+                 on_file: Callable[[FileResult], None] | None = None, allow_truncated: bool = False,
+                 label: Callable[[str], str] | None = None) -> ImportSummary:
     """Import every FIT file under ``paths``. One bad file never stops the others; each file is
     its own transaction, so a kill mid-batch leaves no partial activity and a rerun finishes.
 
     ``allow_truncated``: a FIT file whose end is missing is imported in part (its activities
-    marked ``truncated``, the import log's note says so) instead of failing."""
+    marked ``truncated``, the import log's note says so) instead of failing. ``label``: the name a
+    file is reported and logged by, from its name under ``paths`` (the web upload: the uploaded
+    file's own name, not its temporary path)."""
     summary = ImportSummary()
     store = service.store
     hysteresis = service.config.fit.hysteresis_m
     for item in iter_fit_inputs(paths, input_limits(service.config)):
+        name = label(item.name) if label is not None else item.name
         if item.skip_reason is not None:  # GPX/TCX, a folder without FIT files: reported, never read
-            result = FileResult(name=item.name, outcome="skipped", reason=item.skip_reason)
+            result = FileResult(name=name, outcome="skipped", reason=item.skip_reason)
             _finish(summary, result, on_file)
             continue
         try:
             data = item.read()
             digest = hashlib.sha256(data).hexdigest()
             if store.import_seen(athlete.id, digest):
-                result = FileResult(name=item.name, outcome="duplicate")
+                result = FileResult(name=name, outcome="duplicate")
             else:
-                parsed = read_fit(data, name=item.name, hysteresis_m=hysteresis, allow_truncated=allow_truncated,
+                parsed = read_fit(data, name=name, hysteresis_m=hysteresis, allow_truncated=allow_truncated,
                                   now=service.clock())
                 if parsed.skipped_reason:
-                    store.record_import(athlete.id, path=item.name, content_hash=digest, records=(), outcome="skipped",
+                    store.record_import(athlete.id, path=name, content_hash=digest, records=(), outcome="skipped",
                                         error=parsed.skipped_reason)
-                    result = FileResult(name=item.name, outcome="skipped", reason=parsed.skipped_reason)
+                    result = FileResult(name=name, outcome="skipped", reason=parsed.skipped_reason)
                 else:
-                    outcome = store.record_import(athlete.id, path=item.name, content_hash=digest,
+                    outcome = store.record_import(athlete.id, path=name, content_hash=digest,
                                                   records=parsed.activities, outcome="imported",
                                                   error="; ".join(parsed.notices) or None)
                     summary.activity_ids.extend(outcome.activity_ids)
-                    result = FileResult(name=item.name, outcome=outcome.outcome, activities=outcome.new_activities,
-                                        notices=tuple(_within(n, item.name) for n in parsed.notices),
+                    result = FileResult(name=name, outcome=outcome.outcome, activities=outcome.new_activities,
+                                        activity_ids=outcome.activity_ids,
+                                        notices=tuple(_within(n, name) for n in parsed.notices),
                                         replaced=outcome.replaced_activities)
                     if outcome.new_activities or outcome.replaced_activities:
                         summary.athlete_ids.add(athlete.id)
         except (ImportFileError, ImplausibleValueError) as exc:
-            problem = exc.problem if isinstance(exc, ImportFileError) else _implausible(exc, item.name)
-            result = FileResult(name=item.name, outcome="failed", reason=problem)
-            _log_failure(service, athlete, item.name, problem)
+            problem = exc.problem if isinstance(exc, ImportFileError) else _implausible(exc, name)
+            result = FileResult(name=name, outcome="failed", reason=problem)
+            _log_failure(service, athlete, name, problem)
         except LoadmonError as exc:
-            result = FileResult(name=item.name, outcome="failed", reason=str(exc), transient=isinstance(exc, StorageError))
-            _log_failure(service, athlete, item.name, str(exc))
+            result = FileResult(name=name, outcome="failed", reason=str(exc), transient=isinstance(exc, StorageError))
+            _log_failure(service, athlete, name, str(exc))
         _finish(summary, result, on_file)
     return summary
 

@@ -15,7 +15,8 @@ from loadmon.domain import Activity, ActivityRecord, ElevationSource, local_date
 from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
-from loadmon.storage.models import ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
+from loadmon.storage.models import ActivityProfileRow, ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
+from loadmon.storage.profiles import pack_profile, unpack_profile
 from loadmon.storage.rows import to_activity as _to_activity
 
 __all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult"]
@@ -134,10 +135,13 @@ class ActivityStoreMixin(StoreCore):
                     setattr(row, k, v)
                 row.deleted = False
                 relink(s, row)
+            _put_profile(s, row.id, rec, replace=changed)
             return UpsertResult(activity_id=row.id, created=False, changed=changed)
         row = ActivityRow(athlete_id=athlete.id, source=rec.source, source_id=rec.source_id, **values)
         s.add(row)
         relink(s, row)
+        s.flush()
+        _put_profile(s, row.id, rec, replace=True)
         return UpsertResult(activity_id=row.id, created=True, changed=True)
 
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
@@ -181,6 +185,35 @@ class ActivityStoreMixin(StoreCore):
             if row is None:
                 raise NotFoundError(f"no activity with id {activity_id}")
             return _to_activity(row)
+
+    def activities_page(self, athlete_id: int, *, offset: int, limit: int) -> tuple[list[Activity], int]:
+        """``limit`` of the athlete's (not deleted) activities, newest first, after skipping the ``offset``
+        newest; and how many there are in all."""
+        with self.session() as s:
+            where = (ActivityRow.athlete_id == athlete_id, ActivityRow.deleted.is_(False))
+            total = s.scalar(select(func.count()).select_from(ActivityRow).where(*where)) or 0
+            q = (select(ActivityRow).where(*where).order_by(ActivityRow.start_time.desc(), ActivityRow.id.desc())
+                 .offset(offset).limit(limit))
+            return [_to_activity(r) for r in s.scalars(q)], int(total)
+
+    def first_counted_date(self, athlete_id: int, sports: Sequence[str]) -> date | None:
+        """The local day of the athlete's first activity of ``sports`` that counts in the load (not
+        deleted, excluded nor a duplicate copy); None without one."""
+        with self.session() as s:
+            return s.scalar(select(func.min(ActivityRow.local_date)).where(
+                ActivityRow.athlete_id == athlete_id, ActivityRow.deleted.is_(False),
+                ActivityRow.excluded.is_(False), ActivityRow.duplicate_of.is_(None),
+                ActivityRow.sport.in_(list(sports))))
+
+    def activity_profile(self, athlete_id: int, activity_id: int) -> tuple[tuple[float, float], ...] | None:
+        """The athlete's activity's elevation profile, (distance m, altitude m) points in distance
+        order; ``None`` when none was stored; ``NotFoundError`` for another athlete's activity."""
+        with self.session() as s:
+            owner = s.scalar(select(ActivityRow.athlete_id).where(ActivityRow.id == activity_id))
+            if owner is None or owner != athlete_id:
+                raise NotFoundError(f"no activity with id {activity_id}")
+            return unpack_profile(s.scalar(select(ActivityProfileRow.points).where(
+                ActivityProfileRow.activity_id == activity_id)))
 
     def newest_start(self, athlete_id: int, source: str) -> datetime | None:
         with self.session() as s:
@@ -279,3 +312,20 @@ class ActivityStoreMixin(StoreCore):
             if since is not None:
                 q = q.where(ActivityRow.start_time >= since)
             return {int(sid): h for sid, h in s.execute(q)}
+
+
+def _put_profile(s: Session, activity_id: int, rec: ActivityRecord, *, replace: bool) -> None:
+    """Store ``rec``'s elevation profile for the activity: always when ``replace`` (the record
+    replaced the row: its profile, or none, goes with it), else only where none is stored yet."""
+    packed = pack_profile(rec.profile)
+    if packed is None and not replace:
+        return
+    row = s.get(ActivityProfileRow, activity_id)
+    if row is None:
+        if packed is not None:
+            s.add(ActivityProfileRow(activity_id=activity_id, points=packed))
+    elif replace:
+        if packed is None:
+            s.delete(row)
+        else:
+            row.points = packed

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -126,6 +127,17 @@ class ActivityRow(Base):
     quality: Mapped[int | None]  # completeness of the record (loadmon.storage.duplicates.completeness)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ActivityProfileRow(Base):
+    """An activity's elevation profile for the altitude chart: up to ~500 (distance m, altitude m)
+    points packed as little-endian float32 pairs (:mod:`loadmon.storage.profiles`); beside the
+    activity, so listing activities never reads it."""
+
+    __tablename__ = "activity_profiles"
+    activity_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    points: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ImportLogRow(Base):

@@ -92,3 +92,20 @@ def test_steep_descent_needs_the_distance_stream_and_never_costs_the_descent(str
     assert by_id[2].elevation_loss_m == pytest.approx(30.0, abs=2.0) and by_id[2].steep_descent_m == 0.0
     for aid in (3, 4):  # the descent stands, the steep part is unknown (None, never 0)
         assert by_id[aid].elevation_loss_m == by_id[1].elevation_loss_m and by_id[aid].steep_descent_m is None
+
+
+def test_the_elevation_profile_comes_from_the_distance_and_altitude_streams(strava_server, make_connector) -> None:
+    start = datetime(2024, 4, 2, 7, 0, tzinfo=UTC)
+    hill = hill_streams(121, climb_m=120.0, step_m=10.0)
+    no_distance = {k: v for k, v in hill.items() if k != "distance"}
+    for aid, streams in ((1, hill), (2, no_distance)):
+        strava_server.add_activity(summary_activity(aid, athlete_id=ATHLETE_ID, start=start.replace(day=aid),
+                                                    distance_m=1200.0, total_elevation_gain=120.0), streams=streams)
+    (page,) = list(make_connector().iter_activity_pages())
+    by_id = {r.source_id: r for r in page.records}
+    profile = by_id[1].profile
+    assert profile is not None and len(profile) == 121
+    assert [d for d, _ in profile] == sorted(d for d, _ in profile) and profile[-1][0] == pytest.approx(1200.0)
+    top = max(a for _, a in profile) - min(a for _, a in profile)
+    assert top == pytest.approx(120.0, abs=6.0)  # smoothed as the descent is
+    assert by_id[2].profile is None  # no distance stream: no profile (the descent still stands)

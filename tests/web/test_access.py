@@ -9,8 +9,8 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts"]
-POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/activities", "/upload"]
+POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout", "/upload"]
 
 
 def test_healthz_answers_without_a_login(web):
@@ -124,3 +124,25 @@ def test_another_session_token_is_not_accepted(web):
         bobs_token = csrf_of(b.get("/symptoms/new").text)
         r = a.post("/symptoms", data={"site": "knee", "side": "left", "severity": "4", "csrf_token": bobs_token})
         assert r.status_code == 403
+
+
+def test_another_athletes_activity_is_404_and_an_upload_needs_the_token(web):
+    from loadmon.domain import ActivityRecord
+
+    bob = web.svc.athlete("bob")
+    rec = ActivityRecord(source="fit", source_id=77, sport="running", start_time=web.clock.now - timedelta(days=1),
+                         distance_m=12_345.0, name="bob secret loop", content_hash="b1",
+                         profile=((0.0, 10.0), (12_345.0, 20.0)))
+    (theirs,) = web.svc.store.record_import(bob.id, path="bob.fit", content_hash="b1", records=[rec],
+                                            outcome="imported").activity_ids
+    with web.client() as c:
+        web.login(c, "ann")
+        r = c.get(f"/activities/{theirs}")
+        assert r.status_code == 404 and "bob secret loop" not in r.text and "12.35" not in r.text
+        assert "bob secret loop" not in c.get("/activities").text
+        assert c.get("/api/activities").json() == []
+        for token in (None, "wrong-token"):
+            data = {} if token is None else {"csrf_token": token}
+            r = c.post("/upload", data=data, files=[("files", ("a.fit", b"x" * 100, "application/octet-stream"))])
+            assert r.status_code == 403
+    assert web.svc.store.list_activities(web.svc.athlete("ann").id) == []

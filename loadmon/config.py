@@ -172,6 +172,7 @@ class WebConfig:
     public_url: str = _f("", "The address users open (e.g. https://loadmon.example.org); https makes the session cookie Secure", url=True)
     session_days: int = _f(30, "A login lasts this many days")
     trusted_proxies: list[str] = _f([], "Reverse proxies (IP addresses) whose X-Forwarded-For / X-Forwarded-Proto are believed")
+    auth_header: str = _f("", "Reverse-proxy login: a request from a trusted_proxies address with this header (e.g. X-Remote-User) is logged in as the user it names; empty: off")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -77,8 +77,13 @@ def alert_channels(svc: Service) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     if cfg.email.enabled:
         to = ", ".join(mask_address(a) for a in cfg.email.to) or "no recipient"
-        out.append({"channel": "email", "kind": "email",
-                    "target": f"to {to} via {cfg.email.smtp_host}:{cfg.email.smtp_port} ({cfg.email.security})"})
+        out.append(
+            {
+                "channel": "email",
+                "kind": "email",
+                "target": f"to {to} via {cfg.email.smtp_host}:{cfg.email.smtp_port} ({cfg.email.security})",
+            }
+        )
     for i, url in enumerate(cfg.push_urls):
         out.append({"channel": f"push[{i}]", "kind": "push", "target": mask_url(url)})
     if cfg.maildir:
@@ -95,6 +100,10 @@ def strava_state(svc: Service, athlete: Athlete) -> dict[str, Any]:
     """Connected or not, the Strava athlete id, re-authorisation needed, the last sync (no token)."""
     info = strava_sync.status(svc, athlete)
     last = info.get("last_sync") or {}
-    return {"connected": bool(info["connected"]), "strava_athlete_id": info.get("strava_athlete_id"),
-            "needs_reauth": bool(info.get("needs_reauth")), "last_sync_at": last.get("at"),
-            "credentials_configured": bool(info["credentials_configured"])}
+    return {
+        "connected": bool(info["connected"]),
+        "strava_athlete_id": info.get("strava_athlete_id"),
+        "needs_reauth": bool(info.get("needs_reauth")),
+        "last_sync_at": last.get("at"),
+        "credentials_configured": bool(info["credentials_configured"]),
+    }

@@ -68,7 +68,11 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         try:
             await run_in_threadpool(
                 lambda: user_service.add_user(
-                    svc, form.get("name", ""), athlete_name=form.get("athlete", ""), role=form.get("role", ""), password=form.get("password", "")
+                    svc,
+                    form.get("name", ""),
+                    athlete_name=form.get("athlete", ""),
+                    role=form.get("role", ""),
+                    password=form.get("password", ""),
                 )
             )
         except (ValidationError, NotFoundError) as exc:

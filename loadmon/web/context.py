@@ -22,8 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from loadmon.errors import NotFoundError, ValidationError
-from loadmon.service import Service
-from loadmon.service import api_tokens
+from loadmon.service import Service, api_tokens
 from loadmon.service import users as user_service
 from loadmon.web.security import Session, Sessions, csrf_ok
 

@@ -73,7 +73,8 @@ FORMATTED := \
 	tests/web/test_auth_header.py \
 	tests/web/test_settings.py \
 	tests/web/test_club.py \
-	tests/web/test_accounts.py
+	tests/web/test_accounts.py \
+	tests/web/test_browser_accounts.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -74,7 +74,8 @@ FORMATTED := \
 	tests/web/test_settings.py \
 	tests/web/test_club.py \
 	tests/web/test_accounts.py \
-	tests/web/test_browser_accounts.py
+	tests/web/test_browser_accounts.py \
+	tests/web/test_tokens_store.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

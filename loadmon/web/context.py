@@ -132,11 +132,10 @@ class WebContext:
 
 
 def peer_of(request: Request) -> str:
-    """The address the connection came from (a proxy's, not the X-Forwarded-For one)."""
+    """The address the connection came from (a proxy's, not the X-Forwarded-For one); empty when
+    the app is not served through :func:`loadmon.web.server.with_peer` (then no proxy is trusted)."""
     peer = request.scope.get(PEER_KEY)
-    if isinstance(peer, str):
-        return peer
-    return request.client.host if request.client else ""
+    return peer if isinstance(peer, str) else ""
 
 
 def _trusted(request: Request, proxies: list[str]) -> bool:

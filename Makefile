@@ -41,6 +41,12 @@ FORMATTED := \
 	loadmon/worker/__init__.py \
 	loadmon/worker/app.py \
 	loadmon/worker/runtime.py \
+	loadmon/service/api_tokens.py \
+	loadmon/service/settings.py \
+	loadmon/storage/api_tokens.py \
+	loadmon/web/admin_pages.py \
+	loadmon/web/club_page.py \
+	loadmon/web/settings_page.py \
 	tests/__init__.py \
 	tests/alerts/test_maildir_channel.py \
 	tests/cli/__init__.py \
@@ -73,7 +79,14 @@ FORMATTED := \
 	tests/strava/__init__.py \
 	tests/strava/test_strava_secrets.py \
 	tests/strava_service/__init__.py \
-	tests/strava_service/test_budget_store.py
+	tests/strava_service/test_budget_store.py \
+	tests/web/test_tokens.py \
+	tests/web/test_auth_header.py \
+	tests/web/test_settings.py \
+	tests/web/test_club.py \
+	tests/web/test_accounts.py \
+	tests/web/test_browser_accounts.py \
+	tests/web/test_tokens_store.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -173,6 +173,7 @@ class WebConfig:
     session_days: int = _f(30, "A login lasts this many days")
     trusted_proxies: list[str] = _f([], "Reverse proxies (IP addresses) whose X-Forwarded-For / X-Forwarded-Proto are believed")
     max_upload_mb: int = _f(512, "Largest upload (MB, all files of one request together) the Upload page accepts; more is refused with 413")
+    auth_header: str = _f("", "Reverse-proxy login: a request from a trusted_proxies address with this header (e.g. X-Remote-User) is logged in as the user it names; empty: off")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ from loadmon.cli.app import EXIT_BAD_INPUT, app, fail, get_config, get_service, 
 from loadmon.cli.render import Col, print_table, say
 
 user_service = lazy("loadmon.service.users")
+token_service = lazy("loadmon.service.api_tokens")
 
 user_app = typer.Typer(help="Web app logins: each is one athlete's, with a role (athlete, coach, admin).",
                        no_args_is_help=True)
@@ -89,3 +90,48 @@ def user_remove(name: Annotated[str, typer.Argument(help="The login name.")]) ->
     with handled():
         user_service.remove_user(get_service(), name)
         say(f"user {name} removed")
+
+
+@user_app.command("token")
+def user_token(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    label: Annotated[str | None, typer.Option("--label", help="What the token is for (shown by `loadmon user tokens`).")] = None,
+) -> None:
+    """Make a personal API token for /api/* (Authorization: Bearer TOKEN); printed once, stored only hashed."""
+    with handled():
+        new = token_service.create_token(get_service(), name, label=label)
+        say(new.secret)
+        say(f"token {new.token.id} ({new.token.name}) of {name}: copy it now, it is not shown again", err=True)
+
+
+@user_app.command("tokens")
+def user_tokens(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """List a login's API tokens (never the tokens themselves)."""
+
+    def when(value) -> str | None:
+        return None if value is None else value.isoformat()
+
+    with handled():
+        items = [{"id": t.id, "label": t.name, "created_at": when(t.created_at), "last_used_at": when(t.last_used_at),
+                  "revoked_at": when(t.revoked_at)} for t in token_service.list_tokens(get_service(), name)]
+        if json_out:
+            print_json(items)
+            return
+        print_table([Col("id", "number"), Col("label"), Col("created", "date"), Col("last used", "date"), Col("revoked", "date")],
+                    [(str(t["id"]), t["label"], *((t[k] or "-")[:16].replace("T", " ")
+                                                  for k in ("created_at", "last_used_at", "revoked_at"))) for t in items],
+                    title=f"{len(items)} token(s) of {name}")
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    token_id: Annotated[int, typer.Argument(help="The token id (`loadmon user tokens NAME`).")],
+) -> None:
+    """Revoke an API token: requests with it are refused (401) from now on."""
+    with handled():
+        token = token_service.revoke_token(get_service(), name, token_id)
+        say(f"token {token.id} ({token.name}) of {name} revoked")

@@ -30,6 +30,7 @@ raises it).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -44,8 +45,10 @@ RECENT_DAYS = 7  # alerts and spikes of the last 7 days (D-6..D) count for the r
 RUN_LOOKBACK_DAYS = 30  # "last run" is the latest run of D-29..D
 LEVELS = ("high", "elevated", "ok", "no data")
 SORTS = ("risk", "name")
+#: sources whose data only its own athlete may see: Strava's API Agreement (docs/web.md, "Club")
+PRIVATE_SOURCES = frozenset({"strava"})
 
-__all__ = ["ACTIVITY_BATCH", "LEVELS", "SORTS", "club_status", "risk_of", "sort_rows"]
+__all__ = ["ACTIVITY_BATCH", "LEVELS", "SORTS", "PRIVATE_SOURCES", "club_status", "club_view", "risk_of", "sort_rows", "without_sources"]
 
 
 def _chunks(items: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
@@ -54,7 +57,8 @@ def _chunks(items: Sequence[Any], n: int) -> Iterable[Sequence[Any]]:
 
 
 def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
-                athletes: Sequence[Athlete] | None = None) -> list[dict[str, Any]]:
+                athletes: Sequence[Athlete] | None = None, hide_sources: frozenset[str] = frozenset(),
+                shown_in_full: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
     """One JSON-ready dict per athlete (keys below), sorted by ``sort`` (risk | name).
 
     ``day``: the same local day for everybody (default: each athlete's local today).
@@ -62,7 +66,15 @@ def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
     distance_7d_km, ramp_pct, ramp_reason, acwr_ewma, acwr_zone, acwr_reason,
     last_run {local_date, distance_km, spike_band, spike_hrr, spike_reason} | None,
     symptoms {active, max_severity}, alerts_7d {danger, warning, info}, last_alert
-    {rule, severity, local_date} | None, risk {level, score, reasons}.
+    {rule, severity, local_date} | None, risk {level, score, reasons};
+    with ``hide_sources`` also hidden {activities, alerts}.
+
+    ``hide_sources`` (e.g. ``{"strava"}``, for a coach: Strava's display rule): every athlete's
+    numbers are computed without the activities of those sources (a copy of a hidden run from
+    another source counts instead), and the alerts of an athlete who has any such activity are
+    left out (they were computed with them); ``hidden``: how many activities were left out, and
+    ``alerts`` 1 when the alerts were.
+    ``shown_in_full``: athlete ids exempt from ``hide_sources`` (the viewer's own athlete).
     """
     if sort not in SORTS:
         from loadmon.errors import ValidationError
@@ -81,9 +93,43 @@ def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
     for batch in _chunks(people, ACTIVITY_BATCH):
         acts = svc.store.list_activities_for([a.id for a in batch], until=last_day)
         for athlete in batch:
-            rows.append(_row(svc, athlete, days[athlete.id], acts.get(athlete.id, []), symptoms.get(athlete.id, []),
-                             alerts.get(athlete.id, {"last": None, "recent": []})))
+            mine = acts.get(athlete.id, [])
+            summary = alerts.get(athlete.id, {"last": None, "recent": []})
+            hidden = {"activities": 0, "alerts": 0}  # alerts: 1 when they are left out
+            if hide_sources and athlete.id not in shown_in_full:
+                mine, hidden["activities"] = without_sources(mine, hide_sources)
+                if hidden["activities"]:
+                    hidden["alerts"] = 1
+                    summary = {"last": None, "recent": []}
+            row = _row(svc, athlete, days[athlete.id], mine, symptoms.get(athlete.id, []), summary)
+            if hide_sources:
+                row["hidden"] = hidden
+            rows.append(row)
     return sort_rows(rows, sort)
+
+
+def club_view(svc: Service, viewer_athlete_id: int, day: date | None = None, *, sort: str = "risk") -> list[dict[str, Any]]:
+    """The club page of a coach or admin: :func:`club_status` without the other athletes'
+    :data:`PRIVATE_SOURCES` data (their own athlete's row is complete)."""
+    return club_status(svc, day, sort=sort, hide_sources=PRIVATE_SOURCES, shown_in_full=frozenset({viewer_athlete_id}))
+
+
+def without_sources(activities: list[Activity], sources: frozenset[str]) -> tuple[list[Activity], int]:
+    """``activities`` without those of ``sources``, and how many were left out. A kept copy of a
+    left-out run (``duplicate_of`` it) counts in its place: the first such copy per run."""
+    hidden_ids = {a.id for a in activities if a.source in sources}
+    if not hidden_ids:
+        return activities, 0
+    promoted: set[int] = set()
+    kept: list[Activity] = []
+    for a in activities:
+        if a.id in hidden_ids:
+            continue
+        if a.duplicate_of in hidden_ids and a.duplicate_of not in promoted and not a.deleted and not a.excluded:
+            promoted.add(a.duplicate_of)
+            a = replace(a, duplicate_of=None)
+        kept.append(a)
+    return kept, len(hidden_ids)
 
 
 def sort_rows(rows: list[dict[str, Any]], sort: str = "risk") -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from loadmon.config import Config
 from loadmon.domain import Athlete, athlete_name_problem
@@ -101,29 +102,37 @@ class Service:
 
     def set_athlete(self, athlete: Athlete, *, timezone_name: str | None = None, hr_rest: int | None = None,
                     hr_max: int | None = None, sex: str | None = None) -> Athlete:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        changes: dict = {}
-        if timezone_name is not None:
-            try:
-                ZoneInfo(timezone_name)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise ValidationError(f"--timezone: unknown time zone {timezone_name!r} (use an IANA name such as Europe/London)") from None
-            changes["timezone"] = timezone_name
-        if hr_rest is not None:
-            if not 20 <= hr_rest <= 120:
-                raise ValidationError(f"--hr-rest: {hr_rest} is outside 20-120 bpm")
-            changes["hr_rest"] = hr_rest
-        if hr_max is not None:
-            if not 100 <= hr_max <= 240:
-                raise ValidationError(f"--hr-max: {hr_max} is outside 100-240 bpm")
-            changes["hr_max"] = hr_max
-        if sex is not None:
-            if sex not in ("male", "female"):
-                raise ValidationError(f"--sex: {sex!r} is not allowed (allowed: male, female)")
-            changes["sex"] = sex
-        rest = changes.get("hr_rest", athlete.hr_rest)
-        mx = changes.get("hr_max", athlete.hr_max)
-        if rest is not None and mx is not None and rest >= mx:
-            raise ValidationError(f"--hr-rest ({rest}) must be below --hr-max ({mx})")
+        changes = athlete_changes(athlete, timezone_name=timezone_name, hr_rest=hr_rest, hr_max=hr_max, sex=sex)
         return self.store.update_athlete(athlete.id, **changes) if changes else athlete
+
+
+def athlete_changes(athlete: Athlete, *, timezone_name: str | None = None, hr_rest: int | None = None,
+                    hr_max: int | None = None, sex: str | None = None) -> dict[str, Any]:
+    """The checked changes of :meth:`Service.set_athlete` (None: unchanged); a bad value is a
+    :class:`ValidationError` naming its option (``--timezone: ...``)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    changes: dict[str, Any] = {}
+    if timezone_name is not None:
+        try:
+            ZoneInfo(timezone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(f"--timezone: unknown time zone {timezone_name!r} (use an IANA name such as Europe/London)") from None
+        changes["timezone"] = timezone_name
+    if hr_rest is not None:
+        if not 20 <= hr_rest <= 120:
+            raise ValidationError(f"--hr-rest: {hr_rest} is outside 20-120 bpm")
+        changes["hr_rest"] = hr_rest
+    if hr_max is not None:
+        if not 100 <= hr_max <= 240:
+            raise ValidationError(f"--hr-max: {hr_max} is outside 100-240 bpm")
+        changes["hr_max"] = hr_max
+    if sex is not None:
+        if sex not in ("male", "female"):
+            raise ValidationError(f"--sex: {sex!r} is not allowed (allowed: male, female)")
+        changes["sex"] = sex
+    rest = changes.get("hr_rest", athlete.hr_rest)
+    mx = changes.get("hr_max", athlete.hr_max)
+    if rest is not None and mx is not None and rest >= mx:
+        raise ValidationError(f"--hr-rest ({rest}) must be below --hr-max ({mx})")
+    return changes

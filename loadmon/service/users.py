@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from loadmon.errors import ValidationError
+from loadmon.errors import NotFoundError, ValidationError
 from loadmon.service.context import Service
 from loadmon.storage import users as user_store
 from loadmon.storage.users import User
 
-__all__ = ["ROLES", "User", "LoginThrottle", "LoginResult", "add_user", "list_users", "get_user", "set_password",
+__all__ = ["ROLES", "User", "LoginThrottle", "LoginResult", "add_user", "athlete_names", "list_users", "get_user", "find_user", "set_password",
            "remove_user", "authenticate", "web_secret", "MIN_PASSWORD_CHARS"]
 
 ROLES = ("athlete", "coach", "admin")
@@ -61,12 +61,27 @@ def add_user(svc: Service, name: str, *, athlete_name: str, role: str, password:
                                password_hash=_hasher().hash(password))
 
 
+def athlete_names(svc: Service) -> list[str]:
+    """The athletes a login can belong to (the admin page's choice)."""
+    return sorted(a.name for a in svc.store.list_athletes())
+
+
 def list_users(svc: Service) -> list[User]:
     return user_store.list_users(svc.store)
 
 
 def get_user(svc: Service, user_id: int) -> User:
     return user_store.get_user(svc.store, user_id=user_id)
+
+
+def find_user(svc: Service, name: str) -> User | None:
+    """The user called ``name`` (None when there is none): the reverse-proxy header login."""
+    if not 0 < len(name) <= 100:
+        return None
+    try:
+        return user_store.get_user(svc.store, name)
+    except NotFoundError:
+        return None
 
 
 def set_password(svc: Service, name: str, password: str) -> None:

@@ -31,8 +31,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         return JSONResponse(data)
 
     async def api_session(request: Request, session: Session, user: Any, athlete: Any) -> Response:
-        """Who is logged in, and the CSRF token a script sends as ``X-CSRF-Token`` with its POSTs."""
-        return JSONResponse({"user": user.name, "athlete": athlete.name, "role": user.role, "csrf_token": session.csrf})
+        """Who is logged in, and the CSRF token a script sends as ``X-CSRF-Token`` with its POSTs
+        (None with a bearer token: it needs none)."""
+        return JSONResponse({"user": user.name, "athlete": athlete.name, "role": user.role, "csrf_token": session.csrf or None})
 
     async def api_symptoms(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         """GET: `loadmon symptom list --json` (``?active=1``: the unresolved ones)."""

@@ -15,14 +15,25 @@ from starlette.staticfiles import StaticFiles
 from loadmon.errors import LoadmonError, NotFoundError
 from loadmon.service import Service
 from loadmon.service import users as user_service
-from loadmon.web import activity_pages, alert_pages, api, symptom_pages, today_page, upload_pages
+from loadmon.web import (
+    activity_pages,
+    admin_pages,
+    alert_pages,
+    api,
+    club_page,
+    settings_page,
+    symptom_pages,
+    today_page,
+    upload_pages,
+)
 from loadmon.web.context import HERE, WebContext
 from loadmon.web.security import Session, Sessions, csrf_ok
 
 #: The routes that answer without a login.
 OPEN_PATHS = frozenset({"/login", "/healthz"})
 #: The page modules, each with ``routes(ctx)``.
-PAGE_MODULES = (today_page, symptom_pages, alert_pages, activity_pages, upload_pages, api)
+PAGE_MODULES = (today_page, symptom_pages, alert_pages, activity_pages, upload_pages, api, settings_page, club_page,
+                admin_pages)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

@@ -8,6 +8,7 @@ collects them. A handler is ``async def handler(request, session, user, athlete)
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,11 +22,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from loadmon.errors import NotFoundError, ValidationError
-from loadmon.service import Service
+from loadmon.service import Service, api_tokens
 from loadmon.service import users as user_service
 from loadmon.web.security import Session, Sessions, csrf_ok
 
 HERE = Path(__file__).parent
+#: the ASGI scope key holding the connection's own address (set by :func:`loadmon.web.server.with_peer`)
+PEER_KEY = "loadmon.peer"
 
 Handler = Callable[[Request, Session, Any, Any], Awaitable[Response]]
 
@@ -51,24 +54,22 @@ class WebContext:
         self.sessions.write(request, response, session)
         return response
 
-    def guarded(self, handler: Handler, *, api: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    def guarded(self, handler: Handler, *, api: bool = False,
+                roles: tuple[str, ...] | None = None) -> Callable[[Request], Awaitable[Response]]:
         """The route only for a logged-in user (else /login or 401); a POST only with the session's
-        CSRF token; a :class:`NotFoundError` (another athlete's object too) is 404."""
-        svc, sessions = self.svc, self.sessions
+        CSRF token; a :class:`NotFoundError` (another athlete's object too) is 404.
+
+        ``api``: also ``Authorization: Bearer TOKEN`` (a personal token; no cookie, so no CSRF and
+        no session cookie is set). ``roles``: only users with one of these roles (others: 404).
+        ``[web] auth_header`` from a trusted proxy logs in as the user it names (see :meth:`_login`)."""
+        svc = self.svc
 
         async def endpoint(request: Request) -> Response:
-            session = sessions.read(request)
-            user = None
-            if session and session.user_id is not None:
-                try:
-                    user = await run_in_threadpool(user_service.get_user, svc, session.user_id)
-                except NotFoundError:  # removed since: the session is void
-                    user = None
-            if session is None or user is None:
-                if api:
-                    return JSONResponse({"error": "login required"}, status_code=401)
-                return RedirectResponse("/login", status_code=303)
-            if request.method == "POST":
+            found = await self._login(request, api)
+            if isinstance(found, Response):
+                return found
+            session, user, how = found
+            if request.method == "POST" and how != "bearer":
                 token = request.headers.get("x-csrf-token")
                 if token is None and _is_form(request):
                     form = await request.form()
@@ -77,17 +78,78 @@ class WebContext:
                 if not csrf_ok(session, token):
                     return Response("CSRF token missing or wrong: reload the page and try again", status_code=403)
             try:
+                if roles is not None and user.role not in roles:
+                    raise NotFoundError("not for this role")
                 athlete = await run_in_threadpool(svc.athlete, user.athlete_name)
-                return await handler(request, session, user, athlete)
+                response = await handler(request, session, user, athlete)
             except NotFoundError:
                 if api:
                     return JSONResponse({"error": "not found"}, status_code=404)
                 return Response("not found", status_code=404)
+            if how == "header-new" and "set-cookie" not in response.headers:
+                self.sessions.write(request, response, session)
+            return response
         return endpoint
+
+    async def _login(self, request: Request, api: bool) -> tuple[Session, Any, str] | Response:
+        """``(session, user, how)``, how: ``bearer`` (an API token), ``header`` / ``header-new`` (the
+        proxy's header; ``-new``: a session cookie to set) or ``cookie``; else the answer to give."""
+        svc, sessions = self.svc, self.sessions
+
+        def refused(error: str) -> Response:
+            if api:
+                return JSONResponse({"error": error}, status_code=401)
+            return RedirectResponse("/login", status_code=303)
+
+        authorization = request.headers.get("authorization", "")
+        if api and authorization[:7].lower() == "bearer ":
+            user = await run_in_threadpool(api_tokens.user_for_token, svc, authorization[7:].strip())
+            if user is None:
+                return JSONResponse({"error": "token unknown or revoked"}, status_code=401)
+            return Session(csrf="", user_id=user.id), user, "bearer"
+        session = sessions.read(request)
+        header = svc.config.web.auth_header
+        if header and header in request.headers and _trusted(request, svc.config.web.trusted_proxies):
+            user = await run_in_threadpool(user_service.find_user, svc, request.headers[header].strip())
+            if user is None:
+                return refused("unknown user")
+            if session is not None and session.user_id == user.id:
+                return session, user, "header"
+            return Sessions.new(user.id), user, "header-new"
+        user = None
+        if session and session.user_id is not None:
+            try:
+                user = await run_in_threadpool(user_service.get_user, svc, session.user_id)
+            except NotFoundError:  # removed since: the session is void
+                user = None
+        if session is None or user is None:
+            return refused("login required")
+        return session, user, "cookie"
 
     def now_local(self, timezone: str) -> str:
         """Now in the athlete's zone as a ``datetime-local`` input value."""
         return self.svc.clock().astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def peer_of(request: Request) -> str:
+    """The address the connection came from (a proxy's, not the X-Forwarded-For one); empty when
+    the app is not served through :func:`loadmon.web.server.with_peer` (then no proxy is trusted)."""
+    peer = request.scope.get(PEER_KEY)
+    return peer if isinstance(peer, str) else ""
+
+
+def _trusted(request: Request, proxies: list[str]) -> bool:
+    try:
+        peer = ipaddress.ip_address(peer_of(request))
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if peer in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _is_form(request: Request) -> bool:

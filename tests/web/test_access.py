@@ -9,8 +9,11 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/activities", "/upload"]
-POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout", "/upload"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/activities", "/upload", "/settings"]
+POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout", "/upload", "/settings", "/settings/test-alert", "/admin/users",
+         "/admin/users/1/remove"]
+#: pages for some roles only: an athlete (ann) gets 404 (tests/web/test_club.py, test_accounts.py)
+ROLE_PAGES = ["/club", "/admin/users"]
 
 
 def test_healthz_answers_without_a_login(web):
@@ -21,7 +24,7 @@ def test_healthz_answers_without_a_login(web):
 
 def test_every_route_without_a_session_redirects_or_is_401(web):
     with web.client() as c:
-        for path in PAGES:
+        for path in PAGES + ROLE_PAGES:
             r = c.get(path)
             assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
         for path in POSTS:
@@ -66,6 +69,8 @@ def test_login_then_pages_answer_and_logout_ends_the_session(web):
         assert (r.status_code, r.headers["location"]) == (303, "/")
         for path in PAGES:
             assert c.get(path).status_code == 200, path
+        for path in ROLE_PAGES:
+            assert c.get(path).status_code == 404, path
         assert c.get("/api/status").status_code == 200
         token = csrf_of(c.get("/").text)
         assert c.post("/logout", data={"csrf_token": token}).status_code == 303

@@ -1,0 +1,37 @@
+"""api_tokens: personal API tokens of web logins (`loadmon user token`), stored as SHA-256 hashes
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-05 08:00:00
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'api_tokens',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('user_id', sa.BigInteger(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('token_hash', sa.String(length=64), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name='fk_api_tokens_user_id_users', ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name='pk_api_tokens'),
+        sa.UniqueConstraint('token_hash', name='uq_api_tokens_token_hash'),
+    )
+    op.create_index('ix_api_tokens_user_id', 'api_tokens', ['user_id'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_api_tokens_user_id', table_name='api_tokens')
+    op.drop_table('api_tokens')

@@ -9,8 +9,8 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts"]
-POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1"]
+POSTS = ["/symptoms", "/symptoms/1/resolve", "/alerts/1/acknowledge", "/logout"]
 
 
 def test_healthz_answers_without_a_login(web):

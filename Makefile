@@ -62,7 +62,13 @@ FORMATTED := \
 	tests/strava/__init__.py \
 	tests/strava/test_strava_secrets.py \
 	tests/strava_service/__init__.py \
-	tests/strava_service/test_budget_store.py
+	tests/strava_service/test_budget_store.py \
+	loadmon/web/icons.py \
+	loadmon/web/pwa.py \
+	tests/daemon/test_daemon_web.py \
+	tests/delivery/test_delivery_links.py \
+	tests/web/test_alert_ack.py \
+	tests/web/test_browser_offline.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -72,15 +72,15 @@ class _WebBeside:
 
     def __init__(self, svc: Service) -> None:
         self.svc = svc
-        self.server = None
+        self.server: Any = None  # a loadmon.web.server.BackgroundServer once started (imported only then)
 
     def start(self) -> None:
         from loadmon.logs import get_logger
         from loadmon.web.server import BackgroundServer
 
         cfg = self.svc.config.web
-        self.server = BackgroundServer(self.svc, host=cfg.host, port=cfg.port)
-        self.server.start()
+        server = self.server = BackgroundServer(self.svc, host=cfg.host, port=cfg.port)
+        server.start()
         get_logger("loadmon.daemon").info("daemon.web_started", host=cfg.host, port=cfg.port,
                                           url=f"http://{cfg.host}:{cfg.port}/")
 

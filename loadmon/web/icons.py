@@ -15,6 +15,7 @@ THEME_COLOUR = "#12395b"
 #: The icon sizes the manifest lists (Android needs 192 and 512).
 ICON_SIZES = (192, 512)
 
+
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
     value = hex_colour.lstrip("#")
     return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)

@@ -32,25 +32,25 @@ MANIFEST = {
     "display": "standalone",
     "background_color": "#fafafa",
     "theme_color": THEME_COLOUR,
-    "icons": [{"src": f"/icons/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png"}
-              for size in ICON_SIZES],
+    "icons": [{"src": f"/icons/icon-{size}.png", "sizes": f"{size}x{size}", "type": "image/png"} for size in ICON_SIZES],
 }
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
     async def manifest(request: Request) -> Response:
-        return JSONResponse(MANIFEST, media_type="application/manifest+json",
-                            headers={"Cache-Control": "public, max-age=86400"})
+        return JSONResponse(MANIFEST, media_type="application/manifest+json", headers={"Cache-Control": "public, max-age=86400"})
 
     async def service_worker(request: Request) -> Response:
         # no-cache: a new loadmon's worker is picked up at the next visit
-        return FileResponse(HERE / "static" / "sw.js", media_type="text/javascript",
-                            headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"})
+        return FileResponse(
+            HERE / "static" / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"}
+        )
 
     def icon_route(size: int) -> Route:
         async def icon(request: Request) -> Response:
             data = await run_in_threadpool(icon_png, size)
             return Response(data, media_type="image/png", headers={"Cache-Control": "public, max-age=604800"})
+
         return Route(f"/icons/icon-{size}.png", icon)
 
     return [Route(MANIFEST_PATH, manifest), Route(SW_PATH, service_worker), *(icon_route(s) for s in ICON_SIZES)]

@@ -13,7 +13,7 @@ from loadmon.service import Service
 from loadmon.web.app import create_app
 
 #: Seconds the daemon's web server waits for open requests when it stops (the daemon exits within 10 s).
-GRACEFUL_STOP_S = 3.0
+GRACEFUL_STOP_S = 3
 
 
 def server(svc: Service, *, host: str, port: int) -> uvicorn.Server:

@@ -9,8 +9,8 @@ import time
 
 import httpx
 
-from tests.daemon.helpers import DaemonProcess, cli_env, loadmon_cmd, wait_until, write_config
 from tests.conftest import REPO_ROOT
+from tests.daemon.helpers import DaemonProcess, cli_env, loadmon_cmd, wait_until, write_config
 from tests.web.conftest import PASSWORD, csrf_of, free_port
 
 
@@ -30,15 +30,17 @@ def _listening(port: int) -> bool:
 def test_the_daemon_serves_the_web_app_and_sigterm_stops_both(tmp_path) -> None:
     port = free_port()
     config, env = _with_web(tmp_path, port), cli_env(tmp_path)
-    for args, stdin in ((("athlete", "add", "ann"), None),
-                        (("user", "add", "ann", "--athlete", "ann", "--password-stdin"), PASSWORD + "\n")):
-        done = subprocess.run(loadmon_cmd(config, *args), env=env, cwd=REPO_ROOT, input=stdin, capture_output=True,
-                              text=True, timeout=60)
+    for args, stdin in (
+        (("athlete", "add", "ann"), None),
+        (("user", "add", "ann", "--athlete", "ann", "--password-stdin"), PASSWORD + "\n"),
+    ):
+        done = subprocess.run(loadmon_cmd(config, *args), env=env, cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
     base = f"http://127.0.0.1:{port}"
     t0 = time.monotonic()
     daemon = DaemonProcess(config, env, tmp_path / "daemon.log")
     try:
+
         def healthy() -> bool:
             assert daemon.proc.poll() is None, daemon.log_text()
             try:
@@ -66,8 +68,10 @@ def test_the_daemon_serves_the_web_app_and_sigterm_stops_both(tmp_path) -> None:
         assert not _listening(port)
         events = [e["event"] for e in daemon.events()]
         assert events[-1] == "daemon.stopped"
-        print(f"\ndaemon start -> /healthz answering: {start_s:.2f} s; /healthz median "
-              f"{statistics.median(times) * 1000:.1f} ms (50 requests); SIGTERM -> exit 0: {stop_s:.2f} s")
+        print(
+            f"\ndaemon start -> /healthz answering: {start_s:.2f} s; /healthz median "
+            f"{statistics.median(times) * 1000:.1f} ms (50 requests); SIGTERM -> exit 0: {stop_s:.2f} s"
+        )
     finally:
         daemon.stop()
 
@@ -78,7 +82,6 @@ def test_a_taken_port_stops_the_daemon_with_a_message_naming_the_keys(tmp_path) 
         taken.listen()
         port = taken.getsockname()[1]
         config, env = _with_web(tmp_path, port), cli_env(tmp_path)
-        done = subprocess.run(loadmon_cmd(config, "daemon"), env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=60)
+        done = subprocess.run(loadmon_cmd(config, "daemon"), env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert f"could not listen on 127.0.0.1:{port} ([web] host, port)" in done.stderr + done.stdout

@@ -17,9 +17,19 @@ PUBLIC = "https://loadmon.example.org"
 
 def _service(tmp_path, smtp, http, *, public_url: str | None) -> Service:
     url = f"sqlite:///{tmp_path / 'loadmon.sqlite'}"
-    alerts = {"retry_base_s": 60.0, "push_urls": [f"json://{http.host}:{http.port}/hook"],
-              "email": {"enabled": True, "smtp_host": smtp.host, "smtp_port": smtp.port, "security": "none",
-                        "from": "loadmon@example.org", "to": ["ann@example.org"], "timeout_s": 5.0}}
+    alerts = {
+        "retry_base_s": 60.0,
+        "push_urls": [f"json://{http.host}:{http.port}/hook"],
+        "email": {
+            "enabled": True,
+            "smtp_host": smtp.host,
+            "smtp_port": smtp.port,
+            "security": "none",
+            "from": "loadmon@example.org",
+            "to": ["ann@example.org"],
+            "timeout_s": 5.0,
+        },
+    }
     sections: dict = {"alerts": alerts}
     if public_url is not None:
         sections["web"] = {"public_url": public_url}

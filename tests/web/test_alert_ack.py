@@ -47,7 +47,7 @@ def test_the_alert_page_shows_everything_then_acknowledge_takes_it_off_today(web
         assert str(escape(alert["evidence"])) in page
         for key in alert["numbers"]:
             assert key.replace("_", " ") in page, key
-        assert 'id="deliveries"' in page and 'action="/alerts/%d/acknowledge"' % alert["id"] in page
+        assert 'id="deliveries"' in page and f'action="/alerts/{alert["id"]}/acknowledge"' in page
         assert 'id="acknowledged"' not in page
         today = c.get("/").text
         assert any(f'href="/alerts/{a["id"]}"' in today for a in recent)

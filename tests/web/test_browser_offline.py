@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import struct
 import time
-from datetime import timedelta
 import zlib
+from datetime import timedelta
 
 import pytest
 
@@ -21,15 +21,15 @@ def _png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, kinds = 8, []
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         assert zlib.crc32(kind + body) & 0xFFFFFFFF == crc, kind
         kinds.append(kind)
         pos += 12 + length
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND" and b"IDAT" in kinds
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
-    idat = b"".join(data[p + 8:p + 8 + n] for p, n in _chunks(data, b"IDAT"))
+    idat = b"".join(data[p + 8 : p + 8 + n] for p, n in _chunks(data, b"IDAT"))
     assert (depth, colour) == (8, 2) and len(zlib.decompress(idat)) == height * (1 + 3 * width)
     return width, height
 
@@ -37,8 +37,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def _chunks(data: bytes, kind: bytes) -> list[tuple[int, int]]:
     out, pos = [], 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        if data[pos + 4:pos + 8] == kind:
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == kind:
             out.append((pos, length))
         pos += 12 + length
     return out
@@ -116,27 +116,34 @@ def test_a_symptom_logged_offline_is_sent_once_when_back_online(web, browser):  
     assert driver.execute_script("return document.querySelector('form[data-offline]').dataset.renderedMs") == cached_ms
     assert driver.execute_script(NO_SIDEWAYS_SCROLL)
     fill(driver, {"site": "knee", "side": "right", "severity": "5", "note": "offline knee"})
-    status = _wait(driver, "const e = document.getElementById('offline-status'); return e && e.textContent",
-                   what="the offline message")
+    status = _wait(driver, "const e = document.getElementById('offline-status'); return e && e.textContent", what="the offline message")
     assert status == "Saved offline, will be sent when you are back online."
     time.sleep(1.0)
     assert symptom_service.list_symptoms(web.svc, ann) == []  # nothing reached the server
     offline_errors = console_errors(driver)
 
     _offline(driver, False)
-    _wait(driver, "const e = document.getElementById('offline-status'); "
-                  "return e && e.textContent.startsWith('Sent 1 symptom saved offline')", what="the replay")
+    _wait(
+        driver,
+        "const e = document.getElementById('offline-status'); return e && e.textContent.startsWith('Sent 1 symptom saved offline')",
+        what="the replay",
+    )
     (s,) = symptom_service.list_symptoms(web.svc, ann)
     assert (s.site, s.side, s.severity, s.note) == ("knee", "right", 5, "offline knee")
     driver.get(f"{web.base_url}/symptoms")  # a later page load sends nothing more
     settle(driver, "/symptoms")
     time.sleep(1.0)
     assert len(symptom_service.list_symptoms(web.svc, ann)) == 1
-    assert _wait(driver, "return new Promise(done => { const r = indexedDB.open('loadmon'); r.onsuccess = () => "
-                         "{ const q = r.result.transaction('symptom-outbox').objectStore('symptom-outbox').count(); "
-                         "q.onsuccess = () => done('n=' + q.result); }; })") == "n=0"
+    assert (
+        _wait(
+            driver,
+            "return new Promise(done => { const r = indexedDB.open('loadmon'); r.onsuccess = () => "
+            "{ const q = r.result.transaction('symptom-outbox').objectStore('symptom-outbox').count(); "
+            "q.onsuccess = () => done('n=' + q.result); }; })",
+        )
+        == "n=0"
+    )
     # offline, the form's POST failed (and a retry's /api/session, if one came before going online)
-    expected = {f"{web.base_url}{path} - Failed to load resource: net::ERR_INTERNET_DISCONNECTED"
-                for path in ("/symptoms", "/api/session")}
+    expected = {f"{web.base_url}{path} - Failed to load resource: net::ERR_INTERNET_DISCONNECTED" for path in ("/symptoms", "/api/session")}
     assert f"{web.base_url}/symptoms - Failed to load resource: net::ERR_INTERNET_DISCONNECTED" in offline_errors
     assert [e for e in offline_errors + console_errors(driver) if e not in expected] == []

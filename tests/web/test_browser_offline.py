@@ -147,3 +147,12 @@ def test_a_symptom_logged_offline_is_sent_once_when_back_online(web, browser):  
     expected = {f"{web.base_url}{path} - Failed to load resource: net::ERR_INTERNET_DISCONNECTED" for path in ("/symptoms", "/api/session")}
     assert f"{web.base_url}/symptoms - Failed to load resource: net::ERR_INTERNET_DISCONNECTED" in offline_errors
     assert [e for e in offline_errors + console_errors(driver) if e not in expected] == []
+
+    # logging out forgets the cached form (it shows who was logged in)
+    from selenium.webdriver.common.by import By
+
+    assert _wait(driver, "return caches.match('/symptoms/new').then(r => !!r)")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+    settle(driver, "/login")
+    _wait(driver, "return caches.match('/symptoms/new').then(r => !r)", what="the cached form to be deleted")
+    assert console_errors(driver) == []

@@ -8,10 +8,13 @@ import subprocess
 import time
 
 import httpx
+import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.daemon.helpers import DaemonProcess, cli_env, loadmon_cmd, wait_until, write_config
 from tests.web.conftest import PASSWORD, csrf_of, free_port
+
+pytestmark = pytest.mark.slow  # real daemon processes
 
 
 def _with_web(tmp_path, port: int):

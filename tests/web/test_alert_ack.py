@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loadmon.service import alerting
+from tests.web.browser import browser  # noqa: F401
 from tests.web.conftest import csrf_of, import_demo_runs
 
 
@@ -103,3 +104,32 @@ def test_cli_ack_acknowledges_once_and_refuses_another_athletes_alert(web, alert
     listed = {a["id"]: a["acknowledged_at"] for a in json.loads(out)}
     assert listed[anns[-1]["id"]] == first["acknowledged_at"]  # the first time is kept
     assert [i for i, at in listed.items() if at is not None] == [anns[-1]["id"]]
+
+
+@pytest.mark.chromium
+@pytest.mark.slow
+def test_acknowledge_in_the_browser_at_360_px(web, alerts_of, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    from tests.web.browser import NO_SIDEWAYS_SCROLL, console_errors, fill, settle
+    from tests.web.conftest import PASSWORD
+
+    alert = alerts_of("ann")[-1]
+    driver = browser(width=360, height=800, mobile=True)
+    driver.get(f"{web.base_url}/login")
+    fill(driver, {"username": "ann", "password": PASSWORD})
+    settle(driver, "/")
+    driver.get(f"{web.base_url}/alerts")
+    settle(driver, "/alerts")
+    assert driver.execute_script(NO_SIDEWAYS_SCROLL)
+    driver.find_element(By.CSS_SELECTOR, f'a[href="/alerts/{alert["id"]}"]').click()
+    settle(driver, f"/alerts/{alert['id']}")
+    assert driver.execute_script(NO_SIDEWAYS_SCROLL)
+    driver.find_element(By.CSS_SELECTOR, "#acknowledge button[type=submit]").click()
+    found = WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.ID, "acknowledged"))  # the same path, reloaded
+    settle(driver, f"/alerts/{alert['id']}")
+    assert found[0].text.startswith("Acknowledged ")
+    assert driver.execute_script(NO_SIDEWAYS_SCROLL)
+    assert console_errors(driver) == []
+    assert alerting.get_alert(web.svc, web.svc.athlete("ann"), alert["id"])["acknowledged_at"] is not None

@@ -86,7 +86,13 @@ FORMATTED := \
 	tests/web/test_club.py \
 	tests/web/test_accounts.py \
 	tests/web/test_browser_accounts.py \
-	tests/web/test_tokens_store.py
+	tests/web/test_tokens_store.py \
+	loadmon/web/icons.py \
+	loadmon/web/pwa.py \
+	tests/daemon/test_daemon_web.py \
+	tests/delivery/test_delivery_links.py \
+	tests/web/test_alert_ack.py \
+	tests/web/test_browser_offline.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

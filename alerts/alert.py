@@ -50,6 +50,8 @@ class Alert:
     rule_text: str
     evidence: str
     dedupe_key: str
+    #: The alert's page (``<[web] public_url>/alerts/<id>``), set when it is delivered; None without a public URL.
+    link: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -66,6 +68,8 @@ class Alert:
                 raise ValueError(f"{name}: must not be empty")
         if not _is_int(self.athlete_id):
             raise ValueError(f"athlete_id: expected an integer, got {self.athlete_id!r}")
+        if self.link is not None and not isinstance(self.link, str):
+            raise ValueError(f"link: expected a string or None, got {type(self.link).__name__}")
         if self.activity_id is not None and not _is_int(self.activity_id):
             raise ValueError(f"activity_id: expected an integer or None, got {self.activity_id!r}")
         if not isinstance(self.local_date, date) or isinstance(self.local_date, datetime):
@@ -89,8 +93,8 @@ class Alert:
         object.__setattr__(self, "numbers", Numbers(numbers))
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (``json.dumps`` works on it; PostgreSQL JSONB accepts it)."""
-        return {
+        """A JSON-safe dict (``json.dumps`` works on it; PostgreSQL JSONB accepts it); ``link`` only when set."""
+        out = {
             "version": ALERT_DICT_VERSION,
             "rule": self.rule,
             "severity": self.severity.value,
@@ -105,6 +109,9 @@ class Alert:
             "evidence": self.evidence,
             "dedupe_key": self.dedupe_key,
         }
+        if self.link is not None:
+            out["link"] = self.link
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
@@ -142,6 +149,7 @@ class Alert:
             rule_text=data["rule_text"],
             evidence=data["evidence"],
             dedupe_key=data["dedupe_key"],
+            link=data.get("link"),
         )
 
 

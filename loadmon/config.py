@@ -167,6 +167,7 @@ class WorkerConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class WebConfig:
+    enabled: bool = _f(False, "`loadmon daemon` also serves the web app on host:port (one process runs everything)")
     host: str = _f("127.0.0.1", "Address `loadmon web` listens on (keep 127.0.0.1 behind a reverse proxy)")
     port: int = _f(8080, "Port `loadmon web` listens on")
     public_url: str = _f("", "The address users open (e.g. https://loadmon.example.org); https makes the session cookie Secure", url=True)

@@ -172,6 +172,8 @@ def _text_section(alert: Alert, index: int | None) -> list[str]:
         lines.extend(f"  {label.ljust(width)}  {value}" for label, value in shown)
         lines.append("")
     lines += [f"Rule: {alert.rule_text.strip()} [{alert.rule}]", "", f"Evidence: {alert.evidence.strip()}", ""]
+    if alert.link:
+        lines += [f"Open: {one_line(alert.link)}", ""]
     return lines
 
 
@@ -204,12 +206,14 @@ def _html_section(alert: Alert, index: int | None) -> str:
     )
     paragraphs = "\n".join(f"<p>{e(part.strip())}</p>" for part in alert.message.split("\n\n") if part.strip())
     table = f"<h4>Numbers</h4>\n<table>\n{rows}\n</table>\n" if shown else ""
+    link = f'<p><a href="{e(alert.link, quote=True)}">Open this alert in loadmon</a></p>\n' if alert.link else ""
     return (
         f"<h2>{e(_heading(alert, index))}</h2>\n"
         f"{paragraphs}\n"
         f"{table}"
         f"<h4>Rule</h4>\n<p>{e(alert.rule_text.strip())} <code>{e(alert.rule)}</code></p>\n"
         f"<h4>Evidence</h4>\n<p>{e(alert.evidence.strip())}</p>\n"
+        f"{link}"
     )
 
 
@@ -271,7 +275,8 @@ def render_email(
 def render_push(alerts: Alerts, idempotency_key: str, *, max_body_chars: int = PUSH_BODY_MAX_CHARS) -> PushMessage:
     """Title ``loadmon: <title of the most severe alert>`` (``(+1 more alert)`` for a group) and a
     short body: the message (for a group: each alert's title, then the most severe one's
-    message), cut to ``max_body_chars``, and a ``ref:`` line."""
+    message), cut to ``max_body_chars``, then each alert's link (when it has one: never cut)
+    and a ``ref:`` line."""
     group = as_group(alerts)
     title = one_line(f"loadmon: {group[0].title}{_more(group)}")
     ref = f"ref: {one_line(idempotency_key)}"
@@ -279,10 +284,15 @@ def render_push(alerts: Alerts, idempotency_key: str, *, max_body_chars: int = P
     if len(group) > 1:
         listing = "\n".join(f"{i}. {one_line(a.title)} ({a.severity.value})" for i, a in enumerate(group, 1))
         message = f"{listing}\n\n{message}"
-    room = max(max_body_chars - len(ref) - 1, 1)
+    if len(group) > 1:
+        links = [f"{i}. {one_line(a.link)}" for i, a in enumerate(group, 1) if a.link]
+    else:
+        links = [f"Open: {one_line(group[0].link)}"] if group[0].link else []
+    tail = "\n".join([*links, ref])
+    room = max(max_body_chars - len(tail) - 1, 1)
     if len(message) > room:
         message = message[: room - 1].rstrip() + "\u2026"
-    return PushMessage(title=title, body=f"{message}\n{ref}")
+    return PushMessage(title=title, body=f"{message}\n{tail}")
 
 
 def envelope_address(address: str) -> str:

@@ -1,4 +1,4 @@
-"""`loadmon alerts` (list), `alerts evaluate`, `alerts deliver`, `alerts test`."""
+"""`loadmon alerts` (list), `alerts evaluate`, `alerts deliver`, `alerts test`, `alerts ack`."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ def _delivery_text(item: dict[str, Any]) -> str:
 def _message_text(item: dict[str, Any]) -> str:
     if item.get("state") == "withdrawn":
         return f"{item['message']}\n[{item.get('withdrawn_reason') or 'withdrawn'}]"
+    if item.get("acknowledged_at"):
+        return f"{item['message']}\n[acknowledged {item['acknowledged_at'][:16].replace('T', ' ')} UTC]"
     return item["message"]
 
 
@@ -143,3 +145,20 @@ def alerts_test(
                 say(f"{r['channel']}: failed - {r['error']}", style="red")
         if not results or not all(r["ok"] for r in results):
             raise typer.Exit(1)
+
+
+@alerts_app.command("ack")
+def alerts_ack(
+    alert_id: Annotated[int, typer.Argument(help="The alert's id (`loadmon alerts`).", min=1)],
+    athlete_name: Annotated[str | None, typer.Option("--athlete", help="Whose alert (default: the global --athlete, or the single athlete).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the acknowledged alert as JSON.")] = False,
+) -> None:
+    """Acknowledge an alert: it leaves the open alerts (acknowledging again keeps the first time)."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(athlete_name or state.athlete)
+        item = alerting.acknowledge_alert(svc, athlete, alert_id)
+        if json_out:
+            print_json(item)
+            return
+        say(f"alert {item['id']} of {athlete.name} acknowledged at {item['acknowledged_at'][:16].replace('T', ' ')} UTC")

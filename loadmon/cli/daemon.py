@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -15,7 +15,7 @@ from loadmon.logs import configure_logging
 
 daemon_app = typer.Typer(
     help="Run the background daemon in the foreground until SIGTERM/SIGINT (exit 0): Strava sync, watched FIT "
-         "folders, alert delivery, nightly reconciliation. JSON logs on stderr. Exit 3 when another daemon "
+         "folders, alert delivery, nightly reconciliation, and the web app when [web] enabled = true. JSON logs on stderr. Exit 3 when another daemon "
          "already runs on the same database.",
     invoke_without_command=True,
 )
@@ -49,7 +49,12 @@ def daemon_run(
                 if any(r.outcome == "error" for r in results + [t for r in results for t in r.then]):
                     raise typer.Exit(1)
                 return
-            code = daemon.run()
+            web = _WebBeside(svc) if cfg.web.enabled else None
+            try:
+                code = daemon.run(ready=web.start if web else None)
+            finally:
+                if web:
+                    web.stop()
         except DaemonLockedError as exc:
             fail(str(exc), EXIT_LOCKED)
         if daemon.forced:  # a job ignored the stop flag: do not wait for its thread
@@ -59,6 +64,29 @@ def daemon_run(
             os._exit(code)
         if code:
             raise typer.Exit(code)
+
+
+class _WebBeside:
+    """``[web] enabled``: the web app on uvicorn in the daemon process, started once the daemon holds
+    its lock and runs its jobs, stopped when it stops (SIGTERM stops both)."""
+
+    def __init__(self, svc: Service) -> None:
+        self.svc = svc
+        self.server: Any = None  # a loadmon.web.server.BackgroundServer once started (imported only then)
+
+    def start(self) -> None:
+        from loadmon.logs import get_logger
+        from loadmon.web.server import BackgroundServer
+
+        cfg = self.svc.config.web
+        server = self.server = BackgroundServer(self.svc, host=cfg.host, port=cfg.port)
+        server.start()
+        get_logger("loadmon.daemon").info("daemon.web_started", host=cfg.host, port=cfg.port,
+                                          url=f"http://{cfg.host}:{cfg.port}/")
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
 
 
 def _print_once(results) -> None:

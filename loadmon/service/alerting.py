@@ -41,7 +41,7 @@ from alerts.rules import DAY_RULES, SEVERITY_RANK, RuleThresholds, cooldown_bloc
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete
 from loadmon.engine import compute_load
-from loadmon.errors import ConfigError, DeliveryError, LoadmonError
+from loadmon.errors import ConfigError, DeliveryError, LoadmonError, NotFoundError
 from loadmon.logs import get_logger
 from loadmon.rule_thresholds import ThresholdError
 from loadmon.service.alert_counts import AlertCounts, DeliveryCounts
@@ -54,6 +54,7 @@ log = get_logger("loadmon.alerts")
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
     "evaluate", "deliver_due", "retry_failed", "summary_line", "test_channels", "list_alerts",
+    "get_alert", "acknowledge_alert", "alert_link",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -318,6 +319,12 @@ def _note_error(counts: dict[str, Any], text: str) -> None:
         counts["errors"].append(text)
 
 
+def _linked(config: Config, alert: Alert, alert_id: int) -> Alert:
+    """The alert with its page's link (:func:`alert_link`) when ``[web] public_url`` is set."""
+    link = alert_link(config, alert_id)
+    return dataclasses.replace(alert, link=link) if link else alert
+
+
 def _deliver_one(svc: Service, row: DeliveryClaim, by_name: Mapping[str, Channel],
                  down: dict[str, tuple[str, datetime]], counts: dict[str, Any], *, max_attempts: int,
                  base_s: float, lease_s: float) -> None:
@@ -336,9 +343,9 @@ def _deliver_one(svc: Service, row: DeliveryClaim, by_name: Mapping[str, Channel
         _note_error(counts, f"delivery {row.id}: {error}")
         return
     try:
-        alert = Alert.from_dict(row.payload)
+        alert = _linked(svc.config, Alert.from_dict(row.payload), row.alert_id)
         # the other alerts of the same evaluation ride in this row's message (most severe first)
-        others = [Alert.from_dict(p) for p in store.bundle_payloads(row.id)]
+        others = [_linked(svc.config, Alert.from_dict(p), i) for i, p in store.bundle_alerts(row.id)]
     except (ValueError, KeyError, TypeError) as exc:
         error = f"the stored alert {row.alert_id} (or one it carries) cannot be read: {exc}"
         store.finish_delivery(row.id, state=DeliveryState.FAILED.value, attempts=attempts, now=now, error=error,
@@ -431,8 +438,9 @@ def list_alerts(svc: Service, athlete: Athlete | None = None, *, limit: int | No
     """Stored alerts, oldest first, as JSON-ready dicts (``limit``: the newest ``limit``).
 
     Keys: id, athlete, athlete_id, rule, severity, local_date, activity_id, title, message,
-    notified, created_at, dedupe_key, numbers, rule_text, evidence, deliveries (channel, state,
-    attempts, last_error, sent_at, next_attempt_at).
+    notified, state, withdrawn_at, withdrawn_reason, acknowledged_at (None until acknowledged),
+    created_at, dedupe_key, numbers, rule_text, evidence, deliveries (channel, state, attempts,
+    last_error, sent_at, next_attempt_at).
     """
     names = {a.id: a.name for a in svc.store.list_athletes()}
     rows = svc.store.list_alerts(athlete.id if athlete is not None else None, limit=limit, since=since, alert_ids=ids)
@@ -453,6 +461,7 @@ def list_alerts(svc: Service, athlete: Athlete | None = None, *, limit: int | No
             "state": r.get("state", "active"),
             "withdrawn_at": _iso(r.get("withdrawn_at")),
             "withdrawn_reason": r.get("withdrawn_reason"),
+            "acknowledged_at": _iso(r.get("acknowledged_at")),
             "created_at": _iso(r["created_at"]),
             "dedupe_key": r["dedupe_key"],
             "numbers": payload.get("numbers", {}),
@@ -461,3 +470,26 @@ def list_alerts(svc: Service, athlete: Athlete | None = None, *, limit: int | No
             "deliveries": [{k: _iso(v) for k, v in d.items()} for d in r["deliveries"]],
         })
     return out
+
+
+def get_alert(svc: Service, athlete: Athlete, alert_id: int) -> dict[str, Any]:
+    """One of the athlete's alerts as :func:`list_alerts` gives it; another athlete's (or none) is
+    :class:`~loadmon.errors.NotFoundError`."""
+    found = list_alerts(svc, athlete, ids=[alert_id])
+    if not found:
+        raise NotFoundError(f"no alert with id {alert_id}")
+    return found[0]
+
+
+def acknowledge_alert(svc: Service, athlete: Athlete, alert_id: int) -> dict[str, Any]:
+    """Mark the athlete's alert acknowledged (now, by the service clock; acknowledging again keeps the
+    first time) and return it; another athlete's alert (or none) is :class:`~loadmon.errors.NotFoundError`."""
+    svc.store.acknowledge_alert(athlete.id, alert_id, svc.clock())
+    log.info("alert.acknowledged", alert_id=alert_id, athlete_id=athlete.id)
+    return get_alert(svc, athlete, alert_id)
+
+
+def alert_link(config: Config, alert_id: int) -> str | None:
+    """``<[web] public_url>/alerts/<id>``, the alert's page; None without a public URL."""
+    base = config.web.public_url.strip().rstrip("/")
+    return f"{base}/alerts/{alert_id}" if base else None

@@ -127,12 +127,6 @@ class AlertStoreMixin(StoreCore):
                                .execution_options(synchronize_session=False))
             return rowcount(result)
 
-    def bundle_payloads(self, delivery_id: int) -> list[dict[str, Any]]:
-        """The stored alerts (payloads) that the delivery row ``delivery_id`` carries besides its own."""
-        with self.session() as s:
-            return list(s.scalars(select(AlertRow.payload).join(DeliveryRow, DeliveryRow.alert_id == AlertRow.id)
-                                  .where(DeliveryRow.bundle_id == delivery_id).order_by(DeliveryRow.id)))
-
     def alert_keys(self, athlete_id: int) -> set[str]:
         """The dedupe keys of every stored alert of the athlete (to skip known alerts cheaply)."""
         with self.session() as s:
@@ -204,7 +198,25 @@ class AlertStoreMixin(StoreCore):
                      "local_date": r.local_date, "activity_id": r.activity_id, "dedupe_key": r.dedupe_key,
                      "message": r.message, "payload": r.payload, "notified": r.notified, "created_at": r.created_at,
                      "state": r.state, "withdrawn_at": r.withdrawn_at, "withdrawn_reason": r.withdrawn_reason,
-                     "deliveries": deliveries.get(r.id, [])} for r in rows]
+                     "acknowledged_at": r.acknowledged_at, "deliveries": deliveries.get(r.id, [])} for r in rows]
+
+    def acknowledge_alert(self, athlete_id: int, alert_id: int, at: datetime) -> datetime:
+        """Mark the athlete's alert acknowledged at ``at`` (the first time only); returns when it
+        was acknowledged. Another athlete's alert, or none, is :class:`NotFoundError`."""
+        with self.session() as s:
+            row = s.get(AlertRow, alert_id)
+            if row is None or row.athlete_id != athlete_id:
+                raise NotFoundError(f"no alert with id {alert_id}")
+            if row.acknowledged_at is None:
+                row.acknowledged_at = at
+            return row.acknowledged_at
+
+    def bundle_alerts(self, delivery_id: int) -> list[tuple[int, dict[str, Any]]]:
+        """(alert id, payload) of the stored alerts the delivery row ``delivery_id`` carries besides its own."""
+        with self.session() as s:
+            rows = s.execute(select(AlertRow.id, AlertRow.payload).join(DeliveryRow, DeliveryRow.alert_id == AlertRow.id)
+                             .where(DeliveryRow.bundle_id == delivery_id).order_by(DeliveryRow.id))
+            return [(int(i), p) for i, p in rows]
 
     def claim_due_deliveries(self, now: datetime, *, lease_s: float = 120, limit: int = 100) -> list[DeliveryClaim]:
         """Claim pending deliveries that are due (a lease, so two workers never send the same one at once).

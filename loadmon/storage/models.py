@@ -212,6 +212,7 @@ class AlertRow(Base):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]  # the runner has seen it (0010_alert_acknowledged)
 
 
 class DeliveryRow(Base):

@@ -21,6 +21,7 @@ from loadmon.web import (
     alert_pages,
     api,
     club_page,
+    pwa,
     settings_page,
     symptom_pages,
     today_page,
@@ -29,11 +30,11 @@ from loadmon.web import (
 from loadmon.web.context import HERE, WebContext
 from loadmon.web.security import Session, Sessions, csrf_ok
 
-#: The routes that answer without a login.
-OPEN_PATHS = frozenset({"/login", "/healthz"})
+#: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data).
+OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
 #: The page modules, each with ``routes(ctx)``.
 PAGE_MODULES = (today_page, symptom_pages, alert_pages, activity_pages, upload_pages, api, settings_page, club_page,
-                admin_pages)
+                admin_pages, pwa)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

@@ -36,7 +36,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 
     async def symptom_form(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         return ctx.render(request, session, "symptom_new.html", user=user, sites=SYMPTOM_SITES, sides=SYMPTOM_SIDES,
-                          values={"at": ctx.now_local(athlete.timezone), "side": "none", "severity": "3"})
+                          values={"at": ctx.now_local(athlete.timezone), "side": "none", "severity": "3"},
+                          rendered_ms=int(svc.clock().timestamp() * 1000))  # app.js: a cached form's time moves on
 
     async def symptom_add(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}

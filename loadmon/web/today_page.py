@@ -23,7 +23,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         def gather() -> tuple[dict, list]:
             data = load.status_json(load.status(svc, athlete))
             since = date.fromisoformat(data["date"]) - timedelta(days=14)
-            alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active"]
+            alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active" and not a.get("acknowledged_at")]
             return data, alerts
         data, alerts = await run_in_threadpool(gather)
         return ctx.render(request, session, "today.html", user=user, view=today_view(data, alerts))

@@ -126,3 +126,27 @@ def test_example_env_files_hold_no_real_secret() -> None:
         for line in (DEPLOY / name).read_text(encoding="utf-8").splitlines():
             if "=" in line and ("PASSWORD" in line.split("=")[0] or "SECRET" in line.split("=")[0]):
                 assert "change-me" in line.lower(), line
+
+
+def test_the_container_serves_the_web_app_on_8080_published_on_loopback(tmp_path) -> None:
+    ins = _instructions(DEPLOY / "Containerfile")
+    assert ("EXPOSE", "8080") in ins
+    cfg = load_config(DEPLOY / "container-config.toml", env={"LOADMON_DATA_DIR": str(tmp_path)})
+    assert (cfg.web.enabled, cfg.web.host, cfg.web.port) == (True, "0.0.0.0", 8080)
+    yaml = pytest.importorskip("yaml")
+    app = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))["services"]["loadmon"]
+    assert app["ports"] == ["127.0.0.1:${LOADMON_WEB_PORT:-8080}:8080"]
+    assert "LOADMON_WEB_PORT=8080" in (DEPLOY / "env.example").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_reverse_proxy_examples_forward_to_the_web_app_with_https() -> None:
+    caddy = (DEPLOY / "Caddyfile.example").read_text(encoding="utf-8")
+    assert "reverse_proxy 127.0.0.1:8080" in caddy
+    assert "header_up X-Forwarded-For {remote_host}" in caddy and "header_up X-Forwarded-Proto {scheme}" in caddy
+    assert "trusted_proxies" in caddy and 'public_url = "https://' in caddy
+    nginx = (DEPLOY / "nginx.conf.example").read_text(encoding="utf-8")
+    for line in ("proxy_pass http://127.0.0.1:8080;", "proxy_set_header X-Forwarded-For $remote_addr;",
+                 "proxy_set_header X-Forwarded-Proto $scheme;", "listen 443 ssl;", "return 301 https://"):
+        assert line in nginx, line
+    assert nginx.count("{") == nginx.count("}") and caddy.count("{") == caddy.count("}")
+    assert "trusted_proxies" in nginx

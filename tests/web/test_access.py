@@ -9,17 +9,31 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/activities", "/upload", "/settings"]
-POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout", "/upload", "/settings", "/settings/test-alert", "/admin/users",
-         "/admin/users/1/remove"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1", "/activities", "/upload", "/settings"]
+POSTS = ["/symptoms", "/symptoms/1/resolve", "/alerts/1/acknowledge", "/logout", "/upload", "/settings",
+         "/settings/test-alert", "/admin/users", "/admin/users/1/remove"]
 #: pages for some roles only: an athlete (ann) gets 404 (tests/web/test_club.py, test_accounts.py)
 ROLE_PAGES = ["/club", "/admin/users"]
+#: Answer without a login: no user data in them (browsers fetch a manifest and its worker without credentials).
+OPEN = ["/healthz", "/login", "/manifest.webmanifest", "/sw.js", "/icons/icon-192.png", "/icons/icon-512.png"]
 
 
 def test_healthz_answers_without_a_login(web):
     with web.client() as c:
         r = c.get("/healthz")
     assert r.status_code == 200 and r.json() == {"ok": True}
+
+
+def test_the_open_paths_answer_without_a_login_and_hold_no_user_data(web):
+    from loadmon.web.app import OPEN_PATHS
+
+    assert set(OPEN) == set(OPEN_PATHS)
+    with web.client() as c:
+        for path in OPEN:
+            r = c.get(path)
+            assert r.status_code == 200, path
+            assert "set-cookie" not in r.headers or path == "/login", path
+            assert b"ann" not in r.content and b"bob" not in r.content, path
 
 
 def test_every_route_without_a_session_redirects_or_is_401(web):
@@ -63,7 +77,25 @@ def test_every_registered_route_needs_a_login(web):
     assert checked >= len(PAGES) + len(POSTS)
 
 
+def _store_an_alert(svc, athlete) -> int:
+    """One stored alert of the athlete (the first one: id 1), as an evaluation stores it."""
+    from alerts.alert import Alert
+    from loadmon.domain import AlertSeverity
+
+    day = svc.clock().date()
+    alert = Alert(rule="weekly_ramp", severity=AlertSeverity.WARNING, athlete_id=athlete.id, athlete_name=athlete.name,
+                  local_date=day, activity_id=None, title="Your week jumped 24%", message="38 km after 31 km.",
+                  numbers={"ramp_pct": 24.0}, rule_text="Weekly ramp above 10%.", evidence="Weak.",
+                  dedupe_key=f"weekly_ramp:{athlete.id}:{day}")
+    alert_id = svc.store.add_alert(athlete.id, rule=alert.rule, severity=alert.severity.value, local_date=day,
+                                   activity_id=None, dedupe_key=alert.dedupe_key, message=alert.message,
+                                   payload=alert.to_dict(), notified=False, channels=[], now=svc.clock())
+    assert alert_id is not None
+    return alert_id
+
+
 def test_login_then_pages_answer_and_logout_ends_the_session(web):
+    assert _store_an_alert(web.svc, web.svc.athlete("ann")) == 1  # /alerts/1
     with web.client() as c:
         r = web.login(c)
         assert (r.status_code, r.headers["location"]) == (303, "/")

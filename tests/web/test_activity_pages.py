@@ -118,7 +118,7 @@ def test_detail_numbers_equal_the_cli_and_the_engine_with_profile_and_alerts(web
     assert f"the longest of the previous 30 days: {finding.longest_prev_30d_km:.2f} km" in text
     for al in alerts:
         if al["activity_id"] == target:
-            assert f'href="/alerts#alert-{al["id"]}"' in r.text
+            assert f'href="/alerts/{al["id"]}"' in r.text
     svg = re.search(r"<svg[^>]*>.*?</svg>", r.text, re.S)
     assert svg and 'role="img"' in svg.group(0) and "aria-label=" in svg.group(0) and "<title>" in svg.group(0)
     assert "No altitude samples stored" not in text

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from loadmon.service import symptoms as symptom_service
+from loadmon.service import users as user_service
 from tests.web.conftest import csrf_of
 
 PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1", "/activities", "/upload", "/settings"]
@@ -183,3 +184,41 @@ def test_another_athletes_activity_is_404_and_an_upload_needs_the_token(web):
             r = c.post("/upload", data=data, files=[("files", ("a.fit", b"x" * 100, "application/octet-stream"))])
             assert r.status_code == 403
     assert web.svc.store.list_activities(web.svc.athlete("ann").id) == []
+
+
+def test_every_object_route_answers_404_for_another_athletes_object_and_leaves_it_alone(web, tmp_path):
+    """Walks the route table: every route with an ``{..._id}`` is tried by bob with ann's object of
+    that kind (an id that exists); each answers 404 without ann's data, and nothing of ann's changes.
+    A new kind of object route fails here until it is given an object below."""
+    from starlette.routing import Route
+
+    from loadmon.service import alerting
+    from loadmon.web.app import create_app
+    from tests.web.conftest import import_demo_runs
+
+    ann = web.svc.athlete("ann")
+    import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date(), days=20)
+    symptom = symptom_service.add_symptom(web.svc, ann, "knee", "left", "outer", 5,
+                                          at=web.clock.now - timedelta(hours=1), note="ann private note")
+    alert_id = _store_an_alert(web.svc, ann)
+    (activity, *_) = web.svc.store.list_activities(ann.id)
+    ann_user = next(u for u in user_service.list_users(web.svc) if u.name == "ann")
+    ids = {"symptom_id": symptom.id, "alert_id": alert_id, "activity_id": activity.id, "user_id": ann_user.id}
+
+    routes = [r for r in create_app(web.svc).routes if isinstance(r, Route) and "_id}" in r.path]
+    assert len(routes) >= 5
+    with web.client() as c:
+        web.login(c, "bob")
+        token = csrf_of(c.get("/").text)
+        for route in routes:
+            path = route.path
+            for key, value in ids.items():
+                path = path.replace("{" + key + "}", str(value))
+            assert "{" not in path, f"no object of ann's for {route.path}: add one to this test"
+            for method in sorted((route.methods or {"GET"}) - {"HEAD"}):
+                r = c.request(method, path, data={"csrf_token": token} if method == "POST" else None)
+                assert r.status_code == 404, (method, path, r.status_code)
+                assert "ann private note" not in r.text and "Your week jumped" not in r.text, (method, path)
+    assert symptom_service.list_symptoms(web.svc, ann)[0].resolved_at is None
+    assert alerting.get_alert(web.svc, ann, alert_id)["acknowledged_at"] is None
+    assert "ann" in {u.name for u in user_service.list_users(web.svc)}

@@ -15,14 +15,14 @@ from starlette.staticfiles import StaticFiles
 from loadmon.errors import LoadmonError, NotFoundError
 from loadmon.service import Service
 from loadmon.service import users as user_service
-from loadmon.web import alert_pages, api, symptom_pages, today_page
+from loadmon.web import alert_pages, api, chart_pages, symptom_pages, today_page
 from loadmon.web.context import HERE, WebContext
 from loadmon.web.security import Session, Sessions, csrf_ok
 
 #: The routes that answer without a login.
 OPEN_PATHS = frozenset({"/login", "/healthz"})
 #: The page modules, each with ``routes(ctx)``.
-PAGE_MODULES = (today_page, symptom_pages, alert_pages, api)
+PAGE_MODULES = (today_page, symptom_pages, alert_pages, chart_pages, api)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

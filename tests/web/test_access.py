@@ -9,8 +9,9 @@ import pytest
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/charts"]
 POSTS = ["/symptoms", "/symptoms/1/resolve", "/logout"]
+API_GETS = ["/api/status", "/api/charts"]
 
 
 def test_healthz_answers_without_a_login(web):
@@ -27,8 +28,9 @@ def test_every_route_without_a_session_redirects_or_is_401(web):
         for path in POSTS:
             r = c.post(path, data={"site": "knee", "severity": "3"})
             assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
-        r = c.get("/api/status")
-        assert r.status_code == 401 and r.json() == {"error": "login required"}
+        for path in API_GETS:
+            r = c.get(path)
+            assert r.status_code == 401 and r.json() == {"error": "login required"}, path
         c.cookies.set("loadmon_session", "forged.value.sig")
         assert c.get("/api/status").status_code == 401
         assert c.get("/").status_code == 303
@@ -66,7 +68,8 @@ def test_login_then_pages_answer_and_logout_ends_the_session(web):
         assert (r.status_code, r.headers["location"]) == (303, "/")
         for path in PAGES:
             assert c.get(path).status_code == 200, path
-        assert c.get("/api/status").status_code == 200
+        for path in API_GETS:
+            assert c.get(path).status_code == 200, path
         token = csrf_of(c.get("/").text)
         assert c.post("/logout", data={"csrf_token": token}).status_code == 303
         assert c.get("/api/status").status_code == 401

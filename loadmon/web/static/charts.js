@@ -10,6 +10,7 @@
   var PMC_COLOURS = { fitness: "#1f77b4", fatigue: "#d6336c", form: "#2e8b57" };
   var BAR_COLOURS = { distance_km: "#3f7fd1", descent_m: "#8d6e63" };
   var charts = [];
+  window.loadmonCharts = charts;  // the uPlot instances (the browser tests read their time scales)
   var syncing = false;
   var full = null;  // [min, max] of the whole history, in seconds
 
@@ -189,7 +190,7 @@
     }
     var x = w.weeks.map(ts);
     var digits = w.unit === "km" ? 2 : 0;
-    var bar = { label: w.label + (w.partial[w.partial.length - 1] ? " (last week so far)" : ""),
+    var bar = { label: "week's total" + (w.partial[w.partial.length - 1] ? " (this week: so far)" : ""),
                 stroke: BAR_COLOURS[name], fill: BAR_COLOURS[name] + "99",
                 paths: uPlot.paths.bars({ size: [0.85, 40], align: 1 }), points: { show: false },
                 value: function (u, v) { return v == null ? "-" : v.toFixed(digits) + " " + w.unit; } };

@@ -74,10 +74,16 @@ def window(series: ChannelSeries, first: date, last: date) -> tuple[list[date], 
 
 
 def weekly_bars(days: Sequence[date], values: Sequence[float], unit: str, last: date) -> list[Bar]:
-    """Monday-start week sums; the week of ``last`` is marked "so far" unless ``last`` is a Sunday."""
+    """Monday-start week sums of ``days`` (ascending); the week of ``last`` is marked "so far" unless
+    ``last`` is a Sunday."""
     weeks: dict[date, list[Any]] = {}
+    w: list[Any] = []
+    week_end = None  # the Monday after the current week (``days`` ascend: a new week starts there)
     for d, v in zip(days, values):
-        w = weeks.setdefault(d - timedelta(days=d.weekday()), [d, 0, 0.0])
+        if week_end is None or d >= week_end:
+            monday = d - timedelta(days=d.weekday())
+            week_end = monday + timedelta(days=7)
+            w = weeks.setdefault(monday, [d, 0, 0.0])
         w[1] += 1
         w[2] += v or 0.0
     bars = []

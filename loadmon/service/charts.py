@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from loadmon.domain import Athlete
-from loadmon.engine import ACWR_KINDS, DESCENT, DISTANCE, LoadResult
+from loadmon.engine import ACWR_KINDS, DESCENT, DISTANCE, LoadResult, compute_load
 from loadmon.load_channels import (
     ACWR_DANGER_FROM,
     ACWR_KIND_BY_NAME,
@@ -28,7 +28,7 @@ from loadmon.load_channels import (
 )
 from loadmon.report.page import Marks, pick_channel, weekly_bars, window
 from loadmon.service.context import Service
-from loadmon.service.load import JSON_DECIMALS, compute
+from loadmon.service.load import JSON_DECIMALS, engine_settings, today_for
 
 __all__ = ["PMC_KEYS", "WEEKLY_CHANNELS", "chart_data", "charts_json"]
 
@@ -59,7 +59,7 @@ def _weekly(result: LoadResult, name: str, first: date, last: date) -> dict[str,
             "weeks": [(b.first_day - timedelta(days=b.first_day.weekday())).isoformat() for b in bars],  # Mondays
             "days": [b.days for b in bars],
             "values": _rounded([b.value for b in bars], _decimals(series.unit)),
-            "partial": [b.partial for b in bars], "tips": [b.tip for b in bars]}
+            "partial": [b.partial for b in bars]}
 
 
 def charts_json(result: LoadResult, *, athlete_name: str, symptoms: Sequence[Any] = (),
@@ -98,10 +98,17 @@ def charts_json(result: LoadResult, *, athlete_name: str, symptoms: Sequence[Any
 def chart_data(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[str, Any]:
     """``GET /api/charts``: the athlete's whole history to ``day`` (default: today in their zone),
     with their symptoms and their active (not withdrawn) alerts marked."""
-    view = compute(svc, athlete, day=day)
+    day = day or today_for(svc, athlete)
+    activities = svc.store.list_activities(athlete.id, until=day)
+    settings = engine_settings(svc.config)
+    # the charts need no run findings, and only distance and descent unless the athlete has no run
+    # with a distance (then the ratios follow another channel, as in the report)
+    result = compute_load(activities, athlete, settings, until=day, channels=WEEKLY_CHANNELS, findings=False)
+    if not result.channels[DISTANCE].available and result.history_start is not None:
+        result = compute_load(activities, athlete, settings, until=day, findings=False)
     alerts = [
         {"local_date": a["local_date"], "rule": a["rule"], "severity": a["severity"], "message": a["message"]}
         for a in svc.store.list_alerts(athlete.id) if a.get("state", "active") == "active"
     ]
-    return charts_json(view.result, athlete_name=athlete.name, symptoms=svc.store.list_symptoms(athlete.id),
+    return charts_json(result, athlete_name=athlete.name, symptoms=svc.store.list_symptoms(athlete.id),
                        alerts=alerts)

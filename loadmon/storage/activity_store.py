@@ -16,6 +16,7 @@ from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
 from loadmon.storage.models import ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
+from loadmon.storage.rows import ACTIVITY_COLUMNS, activity_of
 from loadmon.storage.rows import to_activity as _to_activity
 
 __all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult"]
@@ -36,13 +37,6 @@ class UpsertResult:
     changed: bool
     error: str | None = None  # why the database refused this one record (the others were stored)
 
-
-_ACTIVITY_COLUMNS = (
-    "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
-    "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
-    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
-    "excluded", "excluded_reason", "truncated",
-)
 
 _RECORD_FIELDS = (
     "sport", "sub_sport", "name", "start_time", "utc_offset_s", "distance_m", "moving_time_s", "elapsed_time_s",
@@ -142,15 +136,20 @@ class ActivityStoreMixin(StoreCore):
 
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
                         include_deleted: bool = False) -> list[Activity]:
+        """The athlete's activities ordered by start time; a column-only read (no ORM objects), as
+        status reads 10 years of history on every page view."""
+        cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
         with self.session() as s:
-            q = select(ActivityRow).where(ActivityRow.athlete_id == athlete_id)
+            q = select(*cols).where(ActivityRow.athlete_id == athlete_id)
             if since:
                 q = q.where(ActivityRow.local_date >= since)
             if until:
                 q = q.where(ActivityRow.local_date <= until)
             if not include_deleted:
                 q = q.where(ActivityRow.deleted.is_(False))
-            return [_to_activity(r) for r in s.scalars(q.order_by(ActivityRow.start_time, ActivityRow.id))]
+            # through the connection: plain Core rows, without the ORM's loading layer
+            rows = s.connection().execute(q.order_by(ActivityRow.start_time, ActivityRow.id)).all()
+        return [activity_of(r) for r in rows]
 
     def list_activities_for(self, athlete_ids: Sequence[int], *, since: date | None = None,
                             until: date | None = None) -> dict[int, list[Activity]]:
@@ -161,7 +160,7 @@ class ActivityStoreMixin(StoreCore):
         out: dict[int, list[Activity]] = {i: [] for i in ids}
         if not ids:
             return out
-        cols = [getattr(ActivityRow, name) for name in _ACTIVITY_COLUMNS]
+        cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
         with self.session() as s:
             q = select(*cols).where(ActivityRow.athlete_id.in_(ids), ActivityRow.deleted.is_(False))
             if since:
@@ -170,9 +169,8 @@ class ActivityStoreMixin(StoreCore):
                 q = q.where(ActivityRow.local_date <= until)
             q = q.order_by(ActivityRow.athlete_id, ActivityRow.start_time, ActivityRow.id)
             for row in s.execute(q):
-                values = dict(zip(_ACTIVITY_COLUMNS, row))
-                values["elevation_source"] = ElevationSource(values["elevation_source"])
-                out[values["athlete_id"]].append(Activity(**values))
+                activity = activity_of(row)
+                out[activity.athlete_id].append(activity)
         return out
 
     def get_activity(self, activity_id: int) -> Activity:

@@ -32,6 +32,34 @@ def to_activity(row: ActivityRow) -> Activity:
     )
 
 
+#: The activity columns :func:`activity_of` reads, in its order (a column-only read: no ORM objects).
+ACTIVITY_COLUMNS = (
+    "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
+    "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
+    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
+    "excluded", "excluded_reason", "truncated",
+)
+_ELEVATION_SOURCES = {e.value: e for e in ElevationSource}
+
+
+def activity_of(row: Any) -> Activity:
+    """An :class:`Activity` from the values of :data:`ACTIVITY_COLUMNS`, in that order (the same
+    record :func:`to_activity` makes from an ORM row, at about half the cost: 10 years of history
+    are read on every status)."""
+    (id_, athlete_id, source, source_id, sport, sub_sport, start_time, local_date, distance_m, moving_time_s,
+     elapsed_time_s, gain, loss, elevation_source, avg_hr, max_hr, rpe, device, name, external_id, deleted,
+     duplicate_of, private, steep, excluded, excluded_reason, truncated) = row
+    return Activity(
+        id=id_, athlete_id=athlete_id, source=source, source_id=source_id, sport=sport, sub_sport=sub_sport,
+        start_time=start_time, local_date=local_date, distance_m=distance_m, moving_time_s=moving_time_s,
+        elapsed_time_s=elapsed_time_s, elevation_gain_m=gain, elevation_loss_m=loss,
+        elevation_source=_ELEVATION_SOURCES.get(elevation_source) or ElevationSource(elevation_source),
+        avg_hr=avg_hr, max_hr=max_hr, perceived_exertion=rpe, device=device, name=name, external_id=external_id,
+        deleted=deleted, duplicate_of=duplicate_of, private=private, steep_descent_m=steep, excluded=excluded,
+        excluded_reason=excluded_reason, truncated=truncated,
+    )
+
+
 def to_symptom(row: SymptomRow) -> Symptom:
     return Symptom(id=row.id, athlete_id=row.athlete_id, site=row.site, side=row.side, location=row.location,
                    severity=row.severity, started_at=row.started_at, resolved_at=row.resolved_at, note=row.note)

@@ -16,7 +16,7 @@ from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
 from loadmon.storage.models import ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
-from loadmon.storage.rows import ACTIVITY_COLUMNS, activity_of
+from loadmon.storage.rows import ACTIVITY_COLUMNS, activity_of, activity_of_sqlite
 from loadmon.storage.rows import to_activity as _to_activity
 
 __all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult"]
@@ -136,8 +136,10 @@ class ActivityStoreMixin(StoreCore):
 
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
                         include_deleted: bool = False) -> list[Activity]:
-        """The athlete's activities ordered by start time; a column-only read (no ORM objects), as
-        status reads 10 years of history on every page view."""
+        """The athlete's activities ordered by start time: a column-only read (no ORM objects; on
+        SQLite the driver's rows converted directly), as status reads 10 years of them per page view."""
+        if self.dialect == "sqlite":
+            return self._list_activities_sqlite(athlete_id, since, until, include_deleted)
         cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
         with self.session() as s:
             q = select(*cols).where(ActivityRow.athlete_id == athlete_id)
@@ -150,6 +152,30 @@ class ActivityStoreMixin(StoreCore):
             # through the connection: plain Core rows, without the ORM's loading layer
             rows = s.connection().execute(q.order_by(ActivityRow.start_time, ActivityRow.id)).all()
         return [activity_of(r) for r in rows]
+
+    def _list_activities_sqlite(self, athlete_id: int, since: date | None, until: date | None,
+                                include_deleted: bool) -> list[Activity]:
+        """:meth:`list_activities` on SQLite: the same query as SQL text, converted by
+        :func:`~loadmon.storage.rows.activity_of_sqlite` (a third of the time of SQLAlchemy's result
+        processing; a test compares it with the ORM's records)."""
+        sql = f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM activities WHERE athlete_id = ?"
+        params: list[Any] = [athlete_id]
+        if since:
+            sql += " AND local_date >= ?"
+            params.append(since.isoformat())
+        if until:
+            sql += " AND local_date <= ?"
+            params.append(until.isoformat())
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        with self.session() as s:
+            cursor = s.connection().connection.cursor()  # the driver's own cursor: plain tuples
+            try:
+                cursor.execute(sql + " ORDER BY start_time, id", params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return [activity_of_sqlite(r) for r in rows]
 
     def list_activities_for(self, athlete_ids: Sequence[int], *, since: date | None = None,
                             until: date | None = None) -> dict[int, list[Activity]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from loadmon.domain import Activity, Athlete, ElevationSource, Sex, Symptom
@@ -40,6 +41,8 @@ ACTIVITY_COLUMNS = (
     "excluded", "excluded_reason", "truncated",
 )
 _ELEVATION_SOURCES = {e.value: e for e in ElevationSource}
+_from_iso = datetime.fromisoformat
+_date_from_iso = date.fromisoformat
 
 
 def activity_of(row: Any) -> Activity:
@@ -57,6 +60,24 @@ def activity_of(row: Any) -> Activity:
         avg_hr=avg_hr, max_hr=max_hr, perceived_exertion=rpe, device=device, name=name, external_id=external_id,
         deleted=deleted, duplicate_of=duplicate_of, private=private, steep_descent_m=steep, excluded=excluded,
         excluded_reason=excluded_reason, truncated=truncated,
+    )
+
+
+def activity_of_sqlite(row: Any) -> Activity:
+    """:func:`activity_of` for the raw values SQLite's driver gives for :data:`ACTIVITY_COLUMNS`
+    (datetimes and dates as ISO text, booleans as 0/1): what SQLAlchemy's types would make of them."""
+    (id_, athlete_id, source, source_id, sport, sub_sport, start_time, local_date, distance_m, moving_time_s,
+     elapsed_time_s, gain, loss, elevation_source, avg_hr, max_hr, rpe, device, name, external_id, deleted,
+     duplicate_of, private, steep, excluded, excluded_reason, truncated) = row
+    return Activity(
+        id=id_, athlete_id=athlete_id, source=source, source_id=source_id, sport=sport, sub_sport=sub_sport,
+        start_time=_from_iso(start_time).replace(tzinfo=UTC), local_date=_date_from_iso(local_date),
+        distance_m=distance_m, moving_time_s=moving_time_s, elapsed_time_s=elapsed_time_s, elevation_gain_m=gain,
+        elevation_loss_m=loss,
+        elevation_source=_ELEVATION_SOURCES.get(elevation_source) or ElevationSource(elevation_source),
+        avg_hr=avg_hr, max_hr=max_hr, perceived_exertion=rpe, device=device, name=name, external_id=external_id,
+        deleted=bool(deleted), duplicate_of=duplicate_of, private=None if private is None else bool(private),
+        steep_descent_m=steep, excluded=bool(excluded), excluded_reason=excluded_reason, truncated=bool(truncated),
     )
 
 

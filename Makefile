@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
 	tests/core/test_lint.py \
+	bench/web_charts.py \
 	alerts/__init__.py \
 	alerts/rules/evidence.py \
 	alerts/rules/thresholds.py \
@@ -27,6 +28,8 @@ FORMATTED := \
 	loadmon/engine/findings.py \
 	loadmon/engine/reasons.py \
 	loadmon/report/__init__.py \
+	loadmon/service/charts.py \
+	loadmon/web/chart_pages.py \
 	loadmon/worker/__init__.py \
 	loadmon/worker/app.py \
 	loadmon/worker/runtime.py \
@@ -38,6 +41,7 @@ FORMATTED := \
 	tests/conftest.py \
 	tests/core/__init__.py \
 	tests/core/test_cli_docs.py \
+	tests/core/test_activity_read.py \
 	tests/core/test_steep_descent.py \
 	tests/daemon/__init__.py \
 	tests/daemon/test_locks.py \
@@ -50,6 +54,7 @@ FORMATTED := \
 	tests/engine/__init__.py \
 	tests/engine/test_days.py \
 	tests/engine/test_findings.py \
+	tests/engine/test_status_window.py \
 	tests/fit/conftest.py \
 	tests/fit/test_fit_elevation.py \
 	tests/fit/test_fit_files.py \
@@ -62,7 +67,9 @@ FORMATTED := \
 	tests/strava/__init__.py \
 	tests/strava/test_strava_secrets.py \
 	tests/strava_service/__init__.py \
-	tests/strava_service/test_budget_store.py
+	tests/strava_service/test_budget_store.py \
+	tests/web/test_browser_charts.py \
+	tests/web/test_charts.py
 
 .PHONY: demo test test-fast venv bench clean lint
 
@@ -113,6 +120,8 @@ bench: $(STAMP)
 	$(PY) bench/import_fit.py
 	$(PY) bench/engine_bench.py
 	$(PY) bench/cli_startup.py
+	$(PY) bench/web_today.py
+	$(PY) bench/web_charts.py
 
 clean:
 	rm -rf demo .pytest_cache build *.egg-info

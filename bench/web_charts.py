@@ -31,12 +31,13 @@ def main() -> None:
         sent, zipped = weight(c, ["/charts", *assets])
         data_sent, data_zipped = weight(c, ["/api/charts"])
     n_runs = sum(a.sport == "running" for a in activities)
-    points = data["days"] * (len(data["acwr"]) + len(data["pmc"])) + sum(len(w.get("values", ()))
-                                                                         for w in data["weekly"].values())
+    points = data["days"] * (len(data["acwr"]) + len(data["pmc"])) + sum(len(w.get("values", ())) for w in data["weekly"].values())
     print(f"{len(activities)} activities ({n_runs} runs) over {args.years} years; median of {args.repeat}:")
     print(f"  GET /charts      {page_t}")
-    print(f"  GET /api/charts  {data_t}   (target < 100 ms; {data['days']:,} days, {points:,} points, "
-          f"{len(json.dumps(data)):,} bytes of JSON)")
+    print(
+        f"  GET /api/charts  {data_t}   (target < 100 ms; {data['days']:,} days, {points:,} points, "
+        f"{len(json.dumps(data)):,} bytes of JSON)"
+    )
     print(f"  Charts page weight: {sent:,} bytes, {zipped:,} gzipped (the page and {', '.join(assets)})")
     print(f"  + its data: {data_sent:,} bytes, {data_zipped:,} gzipped")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from engine_bench import synthetic_history  # noqa: E402
+from engine_bench import synthetic_history
 
 from loadmon.config import load_config
 from loadmon.domain import ActivityRecord

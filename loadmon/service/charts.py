@@ -51,28 +51,42 @@ def _weekly(result: LoadResult, name: str, first: date, last: date) -> dict[str,
     series = result.channels.get(name)
     label = f"weekly {channel_label(name)}"
     if series is None or not series.available or series.first_day is None:
-        return {"label": label, "unit": None, "available": False,
-                "reason": series.reason if series is not None else "no activities yet"}
+        return {"label": label, "unit": None, "available": False, "reason": series.reason if series is not None else "no activities yet"}
     days, cols = window(series, max(first, series.first_day), last)
     bars = weekly_bars(days, cols["load"], series.unit, last)
-    return {"label": label, "unit": series.unit, "available": True, "reason": None,
-            "weeks": [(b.first_day - timedelta(days=b.first_day.weekday())).isoformat() for b in bars],  # Mondays
-            "days": [b.days for b in bars],
-            "values": _rounded([b.value for b in bars], _decimals(series.unit)),
-            "partial": [b.partial for b in bars]}
+    return {
+        "label": label,
+        "unit": series.unit,
+        "available": True,
+        "reason": None,
+        "weeks": [(b.first_day - timedelta(days=b.first_day.weekday())).isoformat() for b in bars],  # Mondays
+        "days": [b.days for b in bars],
+        "values": _rounded([b.value for b in bars], _decimals(series.unit)),
+        "partial": [b.partial for b in bars],
+    }
 
 
-def charts_json(result: LoadResult, *, athlete_name: str, symptoms: Sequence[Any] = (),
-                alerts: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+def charts_json(
+    result: LoadResult, *, athlete_name: str, symptoms: Sequence[Any] = (), alerts: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
     """The chart series of ``result`` (the whole history, to ``result.last_day``) as JSON-ready data."""
     series = pick_channel(result)
     out: dict[str, Any] = {
-        "athlete": athlete_name, "timezone": result.timezone,
+        "athlete": athlete_name,
+        "timezone": result.timezone,
         "history_start": result.history_start.isoformat() if result.history_start else None,
-        "first_day": None, "last_day": None, "channel": None, "channel_label": None, "unit": None, "days": 0,
-        "acwr": {}, "pmc": {}, "weekly": {},
+        "first_day": None,
+        "last_day": None,
+        "channel": None,
+        "channel_label": None,
+        "unit": None,
+        "days": 0,
+        "acwr": {},
+        "pmc": {},
+        "weekly": {},
         "acwr_band": {"low": ACWR_LOW_BELOW, "high": ACWR_SWEET_SPOT_TOP, "danger": ACWR_DANGER_FROM},
-        "symptoms": [], "alerts": [],
+        "symptoms": [],
+        "alerts": [],
     }
     if series is None or series.first_day is None or result.last_day is None or result.first_day is None:
         return out
@@ -83,8 +97,12 @@ def charts_json(result: LoadResult, *, athlete_name: str, symptoms: Sequence[Any
     ratio = JSON_DECIMALS["ratio"]
     pmc = _decimals(series.unit)
     out.update(
-        first_day=first.isoformat(), last_day=last.isoformat(), channel=series.name,
-        channel_label=channel_label(series.name), unit=series.unit, days=len(days),
+        first_day=first.isoformat(),
+        last_day=last.isoformat(),
+        channel=series.name,
+        channel_label=channel_label(series.name),
+        unit=series.unit,
+        days=len(days),
         acwr={k: {"label": ACWR_KIND_BY_NAME[k].label, "values": _rounded(cols[f"acwr_{k}"], ratio)} for k in ACWR_KINDS},
         pmc={k: {"label": label, "values": _rounded(cols[k], pmc)} for k, label in PMC_KEYS.items()},
         weekly={name: _weekly(result, name, first, last) for name in WEEKLY_CHANNELS},
@@ -108,7 +126,7 @@ def chart_data(svc: Service, athlete: Athlete, *, day: date | None = None) -> di
         result = compute_load(activities, athlete, settings, until=day, findings=False)
     alerts = [
         {"local_date": a["local_date"], "rule": a["rule"], "severity": a["severity"], "message": a["message"]}
-        for a in svc.store.list_alerts(athlete.id) if a.get("state", "active") == "active"
+        for a in svc.store.list_alerts(athlete.id)
+        if a.get("state", "active") == "active"
     ]
-    return charts_json(result, athlete_name=athlete.name, symptoms=svc.store.list_symptoms(athlete.id),
-                       alerts=alerts)
+    return charts_json(result, athlete_name=athlete.name, symptoms=svc.store.list_symptoms(athlete.id), alerts=alerts)

@@ -16,15 +16,42 @@ T0 = datetime(2026, 3, 1, 23, 59, 58, 123456, tzinfo=UTC)
 
 
 def _records() -> list[ActivityRecord]:
-    out = [ActivityRecord(source="fit", source_id=2**62 + 7, sport="running", sub_sport="trail", start_time=T0,
-                          distance_m=10_000.5, moving_time_s=3000.25, elapsed_time_s=3100.0, elevation_gain_m=100.0,
-                          elevation_loss_m=95.5, elevation_source=ElevationSource.DEVICE, steep_descent_m=12.25,
-                          avg_hr=150, max_hr=175, perceived_exertion=6.5, device="watch", name="Long run",
-                          external_id="a.fit", private=True, content_hash="h1"),
-           ActivityRecord(source="strava", source_id=99, sport="cycling", start_time=T0 + timedelta(days=1),
-                          private=False, content_hash="h2", truncated=True),
-           ActivityRecord(source="fit", source_id=3, sport="running", start_time=T0 + timedelta(days=2, hours=1),
-                          distance_m=5000.0, content_hash="h3")]
+    out = [
+        ActivityRecord(
+            source="fit",
+            source_id=2**62 + 7,
+            sport="running",
+            sub_sport="trail",
+            start_time=T0,
+            distance_m=10_000.5,
+            moving_time_s=3000.25,
+            elapsed_time_s=3100.0,
+            elevation_gain_m=100.0,
+            elevation_loss_m=95.5,
+            elevation_source=ElevationSource.DEVICE,
+            steep_descent_m=12.25,
+            avg_hr=150,
+            max_hr=175,
+            perceived_exertion=6.5,
+            device="watch",
+            name="Long run",
+            external_id="a.fit",
+            private=True,
+            content_hash="h1",
+        ),
+        ActivityRecord(
+            source="strava",
+            source_id=99,
+            sport="cycling",
+            start_time=T0 + timedelta(days=1),
+            private=False,
+            content_hash="h2",
+            truncated=True,
+        ),
+        ActivityRecord(
+            source="fit", source_id=3, sport="running", start_time=T0 + timedelta(days=2, hours=1), distance_m=5000.0, content_hash="h3"
+        ),
+    ]
     return out
 
 

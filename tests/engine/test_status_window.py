@@ -29,20 +29,38 @@ def _history(days: int, seed: int = 7) -> list[ActivityRecord]:
             km = rng.uniform(4, 14) * (2.2 if rng.random() < 0.05 else 1.0)
             secs = km * rng.uniform(290, 380)
             descent = rng.uniform(10, 400) if rng.random() < 0.9 else None
-            records.append(ActivityRecord(
-                source="fit", source_id=10_000 + i, sport="running",
-                start_time=datetime.combine(day, time(6 + i % 12, 0), tzinfo=UTC), distance_m=km * 1000.0,
-                moving_time_s=secs, elapsed_time_s=secs + 60, elevation_gain_m=descent, elevation_loss_m=descent,
-                elevation_source=ElevationSource.DEVICE if descent is not None else ElevationSource.NONE,
-                steep_descent_m=descent / 4 if descent else None,
-                avg_hr=rng.randrange(120, 170) if rng.random() < 0.7 else None,
-                perceived_exertion=float(rng.randrange(2, 9)) if rng.random() < 0.5 else None,
-                content_hash=f"run-{i}"))
+            records.append(
+                ActivityRecord(
+                    source="fit",
+                    source_id=10_000 + i,
+                    sport="running",
+                    start_time=datetime.combine(day, time(6 + i % 12, 0), tzinfo=UTC),
+                    distance_m=km * 1000.0,
+                    moving_time_s=secs,
+                    elapsed_time_s=secs + 60,
+                    elevation_gain_m=descent,
+                    elevation_loss_m=descent,
+                    elevation_source=ElevationSource.DEVICE if descent is not None else ElevationSource.NONE,
+                    steep_descent_m=descent / 4 if descent else None,
+                    avg_hr=rng.randrange(120, 170) if rng.random() < 0.7 else None,
+                    perceived_exertion=float(rng.randrange(2, 9)) if rng.random() < 0.5 else None,
+                    content_hash=f"run-{i}",
+                )
+            )
         if rng.random() < 0.1:
-            records.append(ActivityRecord(
-                source="fit", source_id=50_000 + i, sport="cycling",
-                start_time=datetime.combine(day, time(18, 0), tzinfo=UTC), distance_m=30_000.0,
-                moving_time_s=3600.0, elapsed_time_s=3700.0, avg_hr=130, content_hash=f"ride-{i}"))
+            records.append(
+                ActivityRecord(
+                    source="fit",
+                    source_id=50_000 + i,
+                    sport="cycling",
+                    start_time=datetime.combine(day, time(18, 0), tzinfo=UTC),
+                    distance_m=30_000.0,
+                    moving_time_s=3600.0,
+                    elapsed_time_s=3700.0,
+                    avg_hr=130,
+                    content_hash=f"ride-{i}",
+                )
+            )
     return records
 
 
@@ -53,8 +71,7 @@ def test_status_with_the_window_equals_status_over_the_whole_history(tmp_path) -
         athlete = svc.athlete()
         athlete = svc.store.update_athlete(athlete.id, hr_rest=50, hr_max=190, sex=Sex.FEMALE.value)  # TRIMP too
         total = 4 * 365
-        svc.store.record_import(athlete.id, path="h.zip", content_hash="h", records=_history(total),
-                                outcome="imported")
+        svc.store.record_import(athlete.id, path="h.zip", content_hash="h", records=_history(total), outcome="imported")
         last = START + timedelta(days=total + 60)  # ends with 60 days without any activity
         days = [START - timedelta(days=1), START, START + timedelta(days=3), last]
         days += [START + timedelta(days=i) for i in range(20, total + 60, 11)]
@@ -79,8 +96,18 @@ def test_compute_load_leaves_out_channels_and_findings_without_changing_the_othe
 
     rng = random.Random(3)
     runner = athlete(hr_rest=50, hr_max=190)
-    acts = [activity(i, km=rng.uniform(3, 20), minutes=rng.uniform(20, 120), descent_m=rng.uniform(0, 300),
-                     avg_hr=rng.randrange(110, 170), rpe=rng.randrange(1, 9)) for i in range(0, 900) if rng.random() < 0.6]
+    acts = [
+        activity(
+            i,
+            km=rng.uniform(3, 20),
+            minutes=rng.uniform(20, 120),
+            descent_m=rng.uniform(0, 300),
+            avg_hr=rng.randrange(110, 170),
+            rpe=rng.randrange(1, 9),
+        )
+        for i in range(0, 900)
+        if rng.random() < 0.6
+    ]
     until = acts[-1].local_date + timedelta(days=20)
     full = compute_load(acts, runner, until=until)
     lean = compute_load(acts, runner, until=until, channels=(DISTANCE, DESCENT), findings=False)

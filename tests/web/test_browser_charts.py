@@ -78,8 +78,11 @@ def test_charts_are_drawn_and_show_values_on_hover(web, browser, tmp_path, width
     driver.execute_async_script("const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done))")
     time.sleep(0.3)
     ActionChains(driver).move_to_element_with_offset(over, int(size["width"] * 0.45), 0).perform()
-    values = _wait_for(driver, "const v = [...document.querySelectorAll('#chart-acwr .u-legend .u-value')]"
-                               ".map(e => e.textContent); return v.some(t => /\\d\\.\\d\\d/.test(t)) && v")
+    values = _wait_for(
+        driver,
+        "const v = [...document.querySelectorAll('#chart-acwr .u-legend .u-value')]"
+        ".map(e => e.textContent); return v.some(t => /\\d\\.\\d\\d/.test(t)) && v",
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", values[0]), values
     assert any(re.fullmatch(r"\d+\.\d\d", v) for v in values[1:]), values
     # the hovered day falls in the symptom (the last 10 days): its words appear under the chart
@@ -89,8 +92,8 @@ def test_charts_are_drawn_and_show_values_on_hover(web, browser, tmp_path, width
     # drag across a chart: every chart zooms to that period; Reset zoom goes back
     before = driver.execute_script(X_RANGES)
     assert len(set(map(tuple, before))) == 1, before
-    ActionChains(driver).move_to_element_with_offset(over, -int(size["width"] * 0.3), 0).click_and_hold() \
-        .move_by_offset(int(size["width"] * 0.3), 0).release().perform()
+    drag = ActionChains(driver).move_to_element_with_offset(over, -int(size["width"] * 0.3), 0).click_and_hold()
+    drag.move_by_offset(int(size["width"] * 0.3), 0).release().perform()
     zoomed = _wait_for(driver, f"const r = {X_RANGES[7:]}; return r[0][0] > {before[0][0]} && r")
     assert len(set(map(tuple, zoomed))) == 1 and zoomed[0][1] - zoomed[0][0] < (before[0][1] - before[0][0]) / 2
     driver.find_element(By.ID, "chart-reset").click()

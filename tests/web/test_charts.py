@@ -100,8 +100,7 @@ def test_another_athletes_data_never_appear(web, tmp_path):
     now = web.clock.now
     import_demo_runs(web.svc, "bob", tmp_path / "fit", end=now.date(), days=70)
     bob = web.svc.athlete("bob")
-    symptom_service.add_symptom(web.svc, bob, "achilles", "right", None, 7, at=now - timedelta(days=3),
-                                note="bob private note")
+    symptom_service.add_symptom(web.svc, bob, "achilles", "right", None, 7, at=now - timedelta(days=3), note="bob private note")
     with web.client() as c:
         web.login(c, "ann")
         data = c.get("/api/charts").json()

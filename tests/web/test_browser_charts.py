@@ -68,6 +68,9 @@ def test_charts_are_drawn_and_show_values_on_hover(web, browser, tmp_path, width
         assert w > 150 and h > 100 and painted, (chart_id, w, h, painted)
         assert w <= width, chart_id
     assert "symptoms" in driver.find_element(By.ID, "charts-status").text
+    labels = driver.execute_script("return [...document.querySelectorAll('figure.chart canvas')].map(c => c.getAttribute('aria-label'))")
+    assert all(label and "latest" in label for label in labels), labels
+    assert re.search(r"EWMA 7/28 \(Williams 2017\) \d+\.\d\d", labels[2]), labels[2]
     assert driver.execute_script(NO_SIDEWAYS_SCROLL)
 
     # hover near the right end of the ACWR chart: its legend shows that day's values

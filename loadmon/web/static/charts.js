@@ -151,6 +151,18 @@
     charts.forEach(function (c) { c.setScale("x", { min: min, max: full[1] }); });
   }
 
+  /* a text alternative for the canvas: what it shows and its latest values */
+  function describe(u, fig) {
+    var last = u.data[0].length - 1, parts = [];
+    for (var i = 1; i < u.series.length; i++) {
+      var v = u.data[i][last];
+      parts.push(u.series[i].label + " " + (v == null ? "none" : u.series[i].value(u, v)));
+    }
+    u.ctx.canvas.setAttribute("role", "img");
+    u.ctx.canvas.setAttribute("aria-label", fig.querySelector("h2").textContent + "; latest (" +
+                              isoOf(u.data[0][last]) + "): " + parts.join(", "));
+  }
+
   function options(fig, data, title, series, extra) {
     var s = size(fig);
     var opts = {
@@ -163,7 +175,7 @@
       legend: { live: true },
       axes: [{}, { size: 48 }],
       series: [{ label: "day", value: function (u, v) { return v == null ? "-" : isoOf(v); } }].concat(series),
-      hooks: { setScale: [onScale] }
+      hooks: { setScale: [onScale], ready: [function (u) { describe(u, fig); }] }
     };
     Object.keys(extra || {}).forEach(function (k) { opts[k] = extra[k]; });
     return opts;

@@ -112,3 +112,31 @@ def test_another_athletes_data_never_appear(web, tmp_path):
         web.login(c, "bob")
         theirs = c.get("/api/charts").json()
     assert theirs["days"] > 60 and "bob private note" in str(theirs["symptoms"])
+
+
+def test_without_runs_the_ratios_follow_another_channel_as_in_the_report(web):
+    from datetime import UTC, datetime
+
+    from loadmon.domain import ActivityRecord
+
+    bob = web.svc.athlete("bob")
+    start = datetime.combine(web.clock.now.date() - timedelta(days=40), datetime.min.time(), tzinfo=UTC)
+    rides = [
+        ActivityRecord(
+            source="fit",
+            source_id=i,
+            sport="cycling",
+            start_time=start + timedelta(days=i, hours=17),
+            distance_m=30_000.0,
+            moving_time_s=3600.0 + 60 * i,
+            content_hash=f"ride-{i}",
+        )
+        for i in range(0, 40, 2)
+    ]
+    web.svc.store.record_import(bob.id, path="rides.zip", content_hash="r", records=rides, outcome="imported")
+    with web.client() as c:
+        web.login(c, "bob")
+        data = c.get("/api/charts").json()
+    assert (data["channel"], data["unit"]) == ("duration_min", "min") and data["days"] > 30
+    assert data["weekly"]["distance_km"]["available"] is False and data["weekly"]["distance_km"]["reason"]
+    assert data["pmc"]["fitness"]["values"][-1] > 0

@@ -21,6 +21,7 @@ FORMATTED := \
 	tests/engine/test_activity_finding.py \
 	bench/web_activities.py \
 	tests/core/test_lint.py \
+	bench/web_charts.py \
 	alerts/__init__.py \
 	alerts/rules/evidence.py \
 	alerts/rules/thresholds.py \
@@ -38,6 +39,8 @@ FORMATTED := \
 	loadmon/engine/findings.py \
 	loadmon/engine/reasons.py \
 	loadmon/report/__init__.py \
+	loadmon/service/charts.py \
+	loadmon/web/chart_pages.py \
 	loadmon/worker/__init__.py \
 	loadmon/worker/app.py \
 	loadmon/worker/runtime.py \
@@ -55,6 +58,7 @@ FORMATTED := \
 	tests/conftest.py \
 	tests/core/__init__.py \
 	tests/core/test_cli_docs.py \
+	tests/core/test_activity_read.py \
 	tests/core/test_steep_descent.py \
 	tests/daemon/__init__.py \
 	tests/daemon/test_locks.py \
@@ -67,6 +71,7 @@ FORMATTED := \
 	tests/engine/__init__.py \
 	tests/engine/test_days.py \
 	tests/engine/test_findings.py \
+	tests/engine/test_status_window.py \
 	tests/fit/conftest.py \
 	tests/fit/test_fit_elevation.py \
 	tests/fit/test_fit_files.py \
@@ -92,7 +97,9 @@ FORMATTED := \
 	tests/daemon/test_daemon_web.py \
 	tests/delivery/test_delivery_links.py \
 	tests/web/test_alert_ack.py \
-	tests/web/test_browser_offline.py
+	tests/web/test_browser_offline.py \
+	tests/web/test_browser_charts.py \
+	tests/web/test_charts.py
 
 .PHONY: demo test test-fast venv bench clean lint
 
@@ -143,6 +150,8 @@ bench: $(STAMP)
 	$(PY) bench/import_fit.py
 	$(PY) bench/engine_bench.py
 	$(PY) bench/cli_startup.py
+	$(PY) bench/web_today.py
+	$(PY) bench/web_charts.py
 
 clean:
 	rm -rf demo .pytest_cache build *.egg-info

@@ -18,7 +18,7 @@ of day t uses loads up to t only).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from operator import attrgetter
 from types import MappingProxyType
@@ -37,7 +37,7 @@ from loadmon.engine.channels import (
     trimp_reason,
 )
 from loadmon.engine.findings import run_findings
-from loadmon.engine.reasons import NO_HEART_RATE
+from loadmon.engine.reasons import NO_HEART_RATE, NOT_COMPUTED
 from loadmon.engine.result import COLUMN_NAMES, ActivityFinding, ChannelSeries, LoadResult
 from loadmon.engine.settings import EngineSettings
 from loadmon.engine.windows import SCALE, channel_columns
@@ -79,16 +79,22 @@ def compute_load(
     *,
     until: date | None = None,
     since: date | None = None,
+    channels: Collection[str] | None = None,
+    findings: bool = True,
 ) -> LoadResult:
     """Every daily metric of every channel, and a finding per run, for one athlete.
 
     ``activities``: the athlete's activities in any order (deleted, excluded and duplicate ones
     are skipped; an activity of another athlete is a ``ValueError``). ``until``: last day of the
     series (inclusive; activities after it are ignored). ``since``: first day to report
-    (clamped to the history start). Pure: no I/O, no clock.
+    (clamped to the history start). ``channels``: compute only these (the others are unavailable,
+    "not computed"); ``findings=False``: no run findings. Both only leave work out: a computed
+    channel's values are the same (channels never depend on each other, nor on the findings).
+    Pure: no I/O, no clock.
     """
     if since is not None and until is not None and since > until:
         raise ValueError(f"since ({since.isoformat()}) is after until ({until.isoformat()})")
+    wanted = None if channels is None else frozenset(channels)
     running = settings.running_sports
     counted: list[Activity] = []
     ords: list[int] = []
@@ -106,10 +112,10 @@ def compute_load(
         ords.append(o)
 
     if not counted:
-        channels: dict[str, ChannelSeries] = {name: _unavailable(name, "no activities") for name in CHANNELS}
+        empty = {name: _unavailable(name, "no activities") for name in CHANNELS}
         return LoadResult(
             athlete_id=athlete.id, first_day=since, last_day=until, history_start=None, settings=settings,
-            channels=MappingProxyType(channels), findings=(), findings_by_activity=MappingProxyType({}),
+            channels=MappingProxyType(empty), findings=(), findings_by_activity=MappingProxyType({}),
             timezone=athlete.timezone,
         )
 
@@ -224,22 +230,25 @@ def compute_load(
     runs.sort(key=_activity_id)
     runs.sort(key=_timestamp)
     runs.sort(key=_local_date)
-    findings = tuple(run_findings(
+    found = tuple(run_findings(
         runs, lookback_days=settings.spike_lookback_days,
         run_history_start=runs[0].local_date if runs else None, report_from=first_day,
-    ))
+    )) if findings else ()
     cut = out_start - first_ord
-    channels = {}
+    series: dict[str, ChannelSeries] = {}
     for name in CHANNELS:
         q, start, n_counted, n_missing = stats[name]
+        if wanted is not None and name not in wanted:
+            series[name] = _unavailable(name, NOT_COMPUTED, n_counted, n_missing)
+            continue
         if start >= n:
-            channels[name] = _unavailable(name, no_data[name], n_counted, n_missing)
+            series[name] = _unavailable(name, no_data[name], n_counted, n_missing)
             continue
         cols = channel_columns(q, start, settings, cut)
         if name == TRIMP:
             _unknown_loads(cols, no_hr_days - hr_days, cut)
         columns = MappingProxyType({k: tuple(cols[k]) for k in COLUMN_NAMES})
-        channels[name] = ChannelSeries(
+        series[name] = ChannelSeries(
             name=name, unit=CHANNEL_UNITS[name], available=True, reason=None,
             history_start=date.fromordinal(first_ord + start), first_day=first_day, last_day=last_day,
             activities_counted=n_counted, activities_missing=n_missing, columns=columns,
@@ -247,8 +256,8 @@ def compute_load(
 
     return LoadResult(
         athlete_id=athlete.id, first_day=first_day, last_day=last_day, history_start=history_start,
-        settings=settings, channels=MappingProxyType(channels), findings=findings,
-        findings_by_activity=MappingProxyType({f.activity_id: f for f in findings}), timezone=athlete.timezone,
+        settings=settings, channels=MappingProxyType(series), findings=found,
+        findings_by_activity=MappingProxyType({f.activity_id: f for f in found}), timezone=athlete.timezone,
     )
 
 

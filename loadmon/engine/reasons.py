@@ -6,7 +6,7 @@ never NaN, never infinity). Consumers may compare against the constants.
 
 from __future__ import annotations
 
-__all__ = ["WARMING_UP", "NO_BASE", "NO_VARIATION", "NO_DISTANCE", "NO_ELEVATION", "NO_HEART_RATE", "REASONS"]
+__all__ = ["WARMING_UP", "NO_BASE", "NO_VARIATION", "NO_DISTANCE", "NO_ELEVATION", "NO_HEART_RATE", "NOT_COMPUTED", "REASONS"]
 
 #: Not enough history yet (the window would reach before the channel's first recorded day).
 WARMING_UP = "warming up"
@@ -23,5 +23,8 @@ NO_ELEVATION = "no elevation data"
 
 #: The TRIMP of a day whose activities all lack an average heart rate (not 0: unknown).
 NO_HEART_RATE = "no heart rate"
+
+#: A channel left out on request (``compute_load(..., channels=...)``): not a metric's reason.
+NOT_COMPUTED = "not computed"
 
 REASONS: frozenset[str] = frozenset({WARMING_UP, NO_BASE, NO_VARIATION, NO_DISTANCE, NO_ELEVATION, NO_HEART_RATE})

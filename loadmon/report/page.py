@@ -35,7 +35,7 @@ from loadmon.report.tables import (
     symptom_table,
 )
 
-__all__ = ["DEFAULT_MONTHS", "default_first_day", "render_report"]
+__all__ = ["DEFAULT_MONTHS", "Marks", "default_first_day", "pick_channel", "render_report", "weekly_bars", "window"]
 
 #: The period shown when neither ``since`` nor ``months=None`` (the whole history) is asked for.
 DEFAULT_MONTHS = 6
@@ -57,7 +57,7 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date() if moment.tzinfo is not None else moment.date()
 
 
-def _pick_channel(result: LoadResult) -> ChannelSeries | None:
+def pick_channel(result: LoadResult) -> ChannelSeries | None:
     for name in ("distance_km", "duration_min", "trimp", "srpe", "descent_m"):
         series = result.channels.get(name)
         if series is not None and series.available and len(series):
@@ -65,7 +65,7 @@ def _pick_channel(result: LoadResult) -> ChannelSeries | None:
     return None
 
 
-def _window(series: ChannelSeries, first: date, last: date) -> tuple[list[date], dict[str, tuple]]:
+def window(series: ChannelSeries, first: date, last: date) -> tuple[list[date], dict[str, tuple]]:
     """The series' days and columns restricted to first..last."""
     i0 = max(0, (first - series.first_day).days)  # type: ignore[operator]
     i1 = min(len(series), (last - series.first_day).days + 1)  # type: ignore[operator]
@@ -73,11 +73,17 @@ def _window(series: ChannelSeries, first: date, last: date) -> tuple[list[date],
     return days, {k: v[i0:i1] for k, v in series.columns.items()}
 
 
-def _weekly_bars(days: Sequence[date], values: Sequence[float], unit: str, last: date) -> list[Bar]:
-    """Monday-start week sums; the week of ``last`` is marked "so far" unless ``last`` is a Sunday."""
+def weekly_bars(days: Sequence[date], values: Sequence[float], unit: str, last: date) -> list[Bar]:
+    """Monday-start week sums of ``days`` (ascending); the week of ``last`` is marked "so far" unless
+    ``last`` is a Sunday."""
     weeks: dict[date, list[Any]] = {}
+    w: list[Any] = []
+    week_end = None  # the Monday after the current week (``days`` ascend: a new week starts there)
     for d, v in zip(days, values):
-        w = weeks.setdefault(d - timedelta(days=d.weekday()), [d, 0, 0.0])
+        if week_end is None or d >= week_end:
+            monday = d - timedelta(days=d.weekday())
+            week_end = monday + timedelta(days=7)
+            w = weeks.setdefault(monday, [d, 0, 0.0])
         w[1] += 1
         w[2] += v or 0.0
     bars = []
@@ -121,7 +127,7 @@ BAND_KEY = (_swatch("k-sweet"), f"Green band, {ACWR_LOW_BELOW:g}-{ACWR_SWEET_SPO
 LINE_KEY = (_swatch("k-danger"), f"Red dashed line, {ACWR_DANGER_FROM:g}: where Gabbett's 'danger zone' starts.")
 
 
-class _Marks:
+class Marks:
     """Symptoms and alerts, to be drawn on every chart and explained in its key."""
 
     def __init__(self, symptoms: Sequence[Symptom], alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo,
@@ -202,7 +208,7 @@ def render_report(
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style><script>{ERROR_HOOK}</script></head><body><main>")
     parts = [head, f"<h1>{escape(title)}</h1>"]
-    series = _pick_channel(result)
+    series = pick_channel(result)
     if series is None or result.first_day is None or result.last_day is None or result.last_day < result.first_day:
         parts.append('<p class="meta">No activities recorded yet: nothing to chart.</p>')
         parts.append(f"</main><script>{JS}</script></body></html>")
@@ -211,7 +217,7 @@ def render_report(
     last = result.last_day
     start = since if since is not None else (default_first_day(last, months) if months is not None else None)
     first = min(max(result.first_day, start) if start is not None else result.first_day, last)
-    marks = _Marks(symptoms, alerts, zone, first, last)
+    marks = Marks(symptoms, alerts, zone, first, last)
     names = {a.id: a.name or a.sport for a in activities}
     parts.append(
         f'<p class="meta">{_period(first, last, since, months, result.first_day)}, local days in '
@@ -230,8 +236,8 @@ def render_report(
         if s is None or not s.available:
             parts.append(f'<p class="muted">{escape(label)}: not available ({escape(s.reason or "" if s else "")}).</p>')
             continue
-        days, cols = _window(s, first, last)
-        bars = _weekly_bars(days, cols["load"], s.unit, last)
+        days, cols = window(s, first, last)
+        bars = weekly_bars(days, cols["load"], s.unit, last)
         top = max((b.value for b in bars), default=0.0)
         partial = any(b.partial for b in bars)
         # room above the tallest bars for the "so far" note
@@ -276,7 +282,7 @@ def render_report(
     parts.append(spike_table([f for f in result.findings if first <= f.local_date <= last], names))
 
     # --- ACWR ---------------------------------------------------------------------------------
-    days, cols = _window(series, first, last)
+    days, cols = window(series, first, last)
     label = channel_label(series.name)
     parts.append(f"<h2>Acute:chronic workload ratio ({escape(label)})</h2>")
     values = [v for k in ACWR_KINDS for v in cols[f"acwr_{k}"] if v is not None]

@@ -76,13 +76,26 @@ def _channel_status(result: LoadResult, name: str, day: date) -> dict[str, Any]:
     return d
 
 
-def status(svc: Service, athlete: Athlete, *, day: date | None = None) -> dict[str, Any]:
-    """Everything `loadmon status` shows, as stable JSON-friendly keys (documented in the README)."""
-    view = compute(svc, athlete, day=day)
-    day = view.day
+#: Status asks the engine for its last days only (``since``): the engine still runs every window over
+#: the whole history and trims only its output, so a day's values are the same (a test checks it);
+#: building 10 years of output columns and run findings took most of a status' time.
+STATUS_WINDOW_DAYS = 30
+
+
+def status(svc: Service, athlete: Athlete, *, day: date | None = None,
+           window_days: int | None = STATUS_WINDOW_DAYS) -> dict[str, Any]:
+    """Everything `loadmon status` shows, as stable JSON-friendly keys (documented in the README).
+    ``window_days``: the engine's output window (None: the whole history; the same answer)."""
+    day = day or today_for(svc, athlete)
+    since = day - timedelta(days=window_days - 1) if window_days else None
+    view = compute(svc, athlete, day=day, since=since)
     result = view.result
-    channels = {name: _channel_status(result, name, day) for name in STATUS_CHANNELS}
     runs = [f for f in result.findings if f.local_date <= day]
+    if not runs and since is not None and result.history_start is not None and result.history_start < since:
+        # no run in the window: the last run (if any) is older; its finding from the whole history
+        result = compute_load(view.activities, athlete, engine_settings(svc.config), until=day)
+        runs = [f for f in result.findings if f.local_date <= day]
+    channels = {name: _channel_status(result, name, day) for name in STATUS_CHANNELS}
     last = runs[-1] if runs else None
     window_start = day - timedelta(days=29)
     recent = [f for f in runs if f.local_date >= window_start and f.distance_km]

@@ -17,6 +17,7 @@ from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
 from loadmon.storage.models import ActivityProfileRow, ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
 from loadmon.storage.profiles import pack_profile, unpack_profile
+from loadmon.storage.rows import ACTIVITY_COLUMNS, activity_of, activity_of_sqlite
 from loadmon.storage.rows import to_activity as _to_activity
 
 __all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult"]
@@ -37,13 +38,6 @@ class UpsertResult:
     changed: bool
     error: str | None = None  # why the database refused this one record (the others were stored)
 
-
-_ACTIVITY_COLUMNS = (
-    "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
-    "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
-    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
-    "excluded", "excluded_reason", "truncated",
-)
 
 _RECORD_FIELDS = (
     "sport", "sub_sport", "name", "start_time", "utc_offset_s", "distance_m", "moving_time_s", "elapsed_time_s",
@@ -146,15 +140,46 @@ class ActivityStoreMixin(StoreCore):
 
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
                         include_deleted: bool = False) -> list[Activity]:
+        """The athlete's activities ordered by start time: a column-only read (no ORM objects; on
+        SQLite the driver's rows converted directly), as status reads 10 years of them per page view."""
+        if self.dialect == "sqlite":
+            return self._list_activities_sqlite(athlete_id, since, until, include_deleted)
+        cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
         with self.session() as s:
-            q = select(ActivityRow).where(ActivityRow.athlete_id == athlete_id)
+            q = select(*cols).where(ActivityRow.athlete_id == athlete_id)
             if since:
                 q = q.where(ActivityRow.local_date >= since)
             if until:
                 q = q.where(ActivityRow.local_date <= until)
             if not include_deleted:
                 q = q.where(ActivityRow.deleted.is_(False))
-            return [_to_activity(r) for r in s.scalars(q.order_by(ActivityRow.start_time, ActivityRow.id))]
+            # through the connection: plain Core rows, without the ORM's loading layer
+            rows = s.connection().execute(q.order_by(ActivityRow.start_time, ActivityRow.id)).all()
+        return [activity_of(r) for r in rows]
+
+    def _list_activities_sqlite(self, athlete_id: int, since: date | None, until: date | None,
+                                include_deleted: bool) -> list[Activity]:
+        """:meth:`list_activities` on SQLite: the same query as SQL text, converted by
+        :func:`~loadmon.storage.rows.activity_of_sqlite` (a third of the time of SQLAlchemy's result
+        processing; a test compares it with the ORM's records)."""
+        sql = f"SELECT {', '.join(ACTIVITY_COLUMNS)} FROM activities WHERE athlete_id = ?"
+        params: list[Any] = [athlete_id]
+        if since:
+            sql += " AND local_date >= ?"
+            params.append(since.isoformat())
+        if until:
+            sql += " AND local_date <= ?"
+            params.append(until.isoformat())
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        with self.session() as s:
+            cursor = s.connection().connection.cursor()  # the driver's own cursor: plain tuples
+            try:
+                cursor.execute(sql + " ORDER BY start_time, id", params)
+                rows = cursor.fetchall()
+            finally:
+                cursor.close()
+        return [activity_of_sqlite(r) for r in rows]
 
     def list_activities_for(self, athlete_ids: Sequence[int], *, since: date | None = None,
                             until: date | None = None) -> dict[int, list[Activity]]:
@@ -165,7 +190,7 @@ class ActivityStoreMixin(StoreCore):
         out: dict[int, list[Activity]] = {i: [] for i in ids}
         if not ids:
             return out
-        cols = [getattr(ActivityRow, name) for name in _ACTIVITY_COLUMNS]
+        cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
         with self.session() as s:
             q = select(*cols).where(ActivityRow.athlete_id.in_(ids), ActivityRow.deleted.is_(False))
             if since:
@@ -174,9 +199,8 @@ class ActivityStoreMixin(StoreCore):
                 q = q.where(ActivityRow.local_date <= until)
             q = q.order_by(ActivityRow.athlete_id, ActivityRow.start_time, ActivityRow.id)
             for row in s.execute(q):
-                values = dict(zip(_ACTIVITY_COLUMNS, row))
-                values["elevation_source"] = ElevationSource(values["elevation_source"])
-                out[values["athlete_id"]].append(Activity(**values))
+                activity = activity_of(row)
+                out[activity.athlete_id].append(activity)
         return out
 
     def get_activity(self, activity_id: int) -> Activity:

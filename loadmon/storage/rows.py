@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from loadmon.domain import Activity, Athlete, ElevationSource, Sex, Symptom
@@ -29,6 +30,54 @@ def to_activity(row: ActivityRow) -> Activity:
         name=row.name, external_id=row.external_id, deleted=row.deleted, duplicate_of=row.duplicate_of,
         private=row.private, steep_descent_m=row.steep_descent_m, excluded=row.excluded,
         excluded_reason=row.excluded_reason, truncated=row.truncated,
+    )
+
+
+#: The activity columns :func:`activity_of` reads, in its order (a column-only read: no ORM objects).
+ACTIVITY_COLUMNS = (
+    "id", "athlete_id", "source", "source_id", "sport", "sub_sport", "start_time", "local_date", "distance_m",
+    "moving_time_s", "elapsed_time_s", "elevation_gain_m", "elevation_loss_m", "elevation_source", "avg_hr", "max_hr",
+    "perceived_exertion", "device", "name", "external_id", "deleted", "duplicate_of", "private", "steep_descent_m",
+    "excluded", "excluded_reason", "truncated",
+)
+_ELEVATION_SOURCES = {e.value: e for e in ElevationSource}
+_from_iso = datetime.fromisoformat
+_date_from_iso = date.fromisoformat
+
+
+def activity_of(row: Any) -> Activity:
+    """An :class:`Activity` from the values of :data:`ACTIVITY_COLUMNS`, in that order (the same
+    record :func:`to_activity` makes from an ORM row, at about half the cost: 10 years of history
+    are read on every status)."""
+    (id_, athlete_id, source, source_id, sport, sub_sport, start_time, local_date, distance_m, moving_time_s,
+     elapsed_time_s, gain, loss, elevation_source, avg_hr, max_hr, rpe, device, name, external_id, deleted,
+     duplicate_of, private, steep, excluded, excluded_reason, truncated) = row
+    return Activity(
+        id=id_, athlete_id=athlete_id, source=source, source_id=source_id, sport=sport, sub_sport=sub_sport,
+        start_time=start_time, local_date=local_date, distance_m=distance_m, moving_time_s=moving_time_s,
+        elapsed_time_s=elapsed_time_s, elevation_gain_m=gain, elevation_loss_m=loss,
+        elevation_source=_ELEVATION_SOURCES.get(elevation_source) or ElevationSource(elevation_source),
+        avg_hr=avg_hr, max_hr=max_hr, perceived_exertion=rpe, device=device, name=name, external_id=external_id,
+        deleted=deleted, duplicate_of=duplicate_of, private=private, steep_descent_m=steep, excluded=excluded,
+        excluded_reason=excluded_reason, truncated=truncated,
+    )
+
+
+def activity_of_sqlite(row: Any) -> Activity:
+    """:func:`activity_of` for the raw values SQLite's driver gives for :data:`ACTIVITY_COLUMNS`
+    (datetimes and dates as ISO text, booleans as 0/1): what SQLAlchemy's types would make of them."""
+    (id_, athlete_id, source, source_id, sport, sub_sport, start_time, local_date, distance_m, moving_time_s,
+     elapsed_time_s, gain, loss, elevation_source, avg_hr, max_hr, rpe, device, name, external_id, deleted,
+     duplicate_of, private, steep, excluded, excluded_reason, truncated) = row
+    return Activity(
+        id=id_, athlete_id=athlete_id, source=source, source_id=source_id, sport=sport, sub_sport=sub_sport,
+        start_time=_from_iso(start_time).replace(tzinfo=UTC), local_date=_date_from_iso(local_date),
+        distance_m=distance_m, moving_time_s=moving_time_s, elapsed_time_s=elapsed_time_s, elevation_gain_m=gain,
+        elevation_loss_m=loss,
+        elevation_source=_ELEVATION_SOURCES.get(elevation_source) or ElevationSource(elevation_source),
+        avg_hr=avg_hr, max_hr=max_hr, perceived_exertion=rpe, device=device, name=name, external_id=external_id,
+        deleted=bool(deleted), duplicate_of=duplicate_of, private=None if private is None else bool(private),
+        steep_descent_m=steep, excluded=bool(excluded), excluded_reason=excluded_reason, truncated=bool(truncated),
     )
 
 

@@ -10,9 +10,10 @@ from loadmon.service import symptoms as symptom_service
 from loadmon.service import users as user_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1", "/activities", "/upload", "/settings"]
+PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1", "/activities", "/upload", "/charts", "/settings"]
 POSTS = ["/symptoms", "/symptoms/1/resolve", "/alerts/1/acknowledge", "/logout", "/upload", "/settings",
          "/settings/test-alert", "/admin/users", "/admin/users/1/remove"]
+API_GETS = ["/api/status", "/api/charts"]
 #: pages for some roles only: an athlete (ann) gets 404 (tests/web/test_club.py, test_accounts.py)
 ROLE_PAGES = ["/club", "/admin/users"]
 #: Answer without a login: no user data in them (browsers fetch a manifest and its worker without credentials).
@@ -45,8 +46,9 @@ def test_every_route_without_a_session_redirects_or_is_401(web):
         for path in POSTS:
             r = c.post(path, data={"site": "knee", "severity": "3"})
             assert (r.status_code, r.headers.get("location")) == (303, "/login"), path
-        r = c.get("/api/status")
-        assert r.status_code == 401 and r.json() == {"error": "login required"}
+        for path in API_GETS:
+            r = c.get(path)
+            assert r.status_code == 401 and r.json() == {"error": "login required"}, path
         c.cookies.set("loadmon_session", "forged.value.sig")
         assert c.get("/api/status").status_code == 401
         assert c.get("/").status_code == 303
@@ -104,7 +106,8 @@ def test_login_then_pages_answer_and_logout_ends_the_session(web):
             assert c.get(path).status_code == 200, path
         for path in ROLE_PAGES:
             assert c.get(path).status_code == 404, path
-        assert c.get("/api/status").status_code == 200
+        for path in API_GETS:
+            assert c.get(path).status_code == 200, path
         token = csrf_of(c.get("/").text)
         assert c.post("/logout", data={"csrf_token": token}).status_code == 303
         assert c.get("/api/status").status_code == 401

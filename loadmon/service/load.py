@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,10 +49,11 @@ class LoadView:
     day: date
 
 
-def compute(svc: Service, athlete: Athlete, *, day: date | None = None, since: date | None = None) -> LoadView:
+def compute(svc: Service, athlete: Athlete, *, day: date | None = None, since: date | None = None,
+            channels: Collection[str] | None = None) -> LoadView:
     day = day or today_for(svc, athlete)
     activities = svc.store.list_activities(athlete.id, until=day)
-    result = compute_load(activities, athlete, engine_settings(svc.config), until=day, since=since)
+    result = compute_load(activities, athlete, engine_settings(svc.config), until=day, since=since, channels=channels)
     return LoadView(athlete=athlete, result=result, activities=activities, day=day)
 
 
@@ -83,19 +85,22 @@ STATUS_WINDOW_DAYS = 30
 
 
 def status(svc: Service, athlete: Athlete, *, day: date | None = None,
-           window_days: int | None = STATUS_WINDOW_DAYS) -> dict[str, Any]:
+           window_days: int | None = STATUS_WINDOW_DAYS, channels: Sequence[str] = STATUS_CHANNELS) -> dict[str, Any]:
     """Everything `loadmon status` shows, as stable JSON-friendly keys (documented in the README).
-    ``window_days``: the engine's output window (None: the whole history; the same answer)."""
+    ``window_days``: the engine's output window (None: the whole history; the same answer).
+    ``channels``: the channels computed and given under ``channels`` (a page that shows fewer asks for
+    fewer; each one's values are the same)."""
     day = day or today_for(svc, athlete)
     since = day - timedelta(days=window_days - 1) if window_days else None
-    view = compute(svc, athlete, day=day, since=since)
+    wanted = None if tuple(channels) == tuple(STATUS_CHANNELS) else tuple(channels)
+    view = compute(svc, athlete, day=day, since=since, channels=wanted)
     result = view.result
     runs = [f for f in result.findings if f.local_date <= day]
     if not runs and since is not None and result.history_start is not None and result.history_start < since:
         # no run in the window: the last run (if any) is older; its finding from the whole history
-        result = compute_load(view.activities, athlete, engine_settings(svc.config), until=day)
+        result = compute_load(view.activities, athlete, engine_settings(svc.config), until=day, channels=wanted)
         runs = [f for f in result.findings if f.local_date <= day]
-    channels = {name: _channel_status(result, name, day) for name in STATUS_CHANNELS}
+    by_channel = {name: _channel_status(result, name, day) for name in channels}
     last = runs[-1] if runs else None
     window_start = day - timedelta(days=29)
     recent = [f for f in runs if f.local_date >= window_start and f.distance_km]
@@ -108,7 +113,7 @@ def status(svc: Service, athlete: Athlete, *, day: date | None = None,
         "athlete": athlete.name,
         "timezone": athlete.timezone,
         "history_start": result.history_start.isoformat() if result.history_start else None,
-        "channels": channels,
+        "channels": by_channel,
         "longest_run_30d": None if longest is None else {
             "activity_id": longest.activity_id, "local_date": longest.local_date.isoformat(),
             "distance_km": longest.distance_km},

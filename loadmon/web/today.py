@@ -14,6 +14,9 @@ from loadmon.load_channels import ACWR_KIND_SPECS, ACWR_ZONE_RANGES, CHANNEL_BY_
 #: engine's reference band, Frandsen 2025).
 SPIKE_FACTOR = next(b.upper for b in SPIKE_BANDS if b.ci is None)
 
+#: The channels Today shows (status computes only these for the page: each one's values are the same).
+TODAY_CHANNELS = (DISTANCE, DESCENT)
+
 _ZONE_WORDS = {"low": "low", "sweet_spot": "in the sweet spot", "caution": "caution", "danger": "danger"}
 
 

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from loadmon.service import alerting, load
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
-from loadmon.web.today import today_view
+from loadmon.web.today import TODAY_CHANNELS, today_view
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
@@ -21,7 +21,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
 
     async def today(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         def gather() -> tuple[dict, list]:
-            data = load.status_json(load.status(svc, athlete))
+            data = load.status_json(load.status(svc, athlete, channels=TODAY_CHANNELS))
             since = date.fromisoformat(data["date"]) - timedelta(days=14)
             alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active" and not a.get("acknowledged_at")]
             return data, alerts

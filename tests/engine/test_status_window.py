@@ -80,6 +80,8 @@ def test_status_with_the_window_equals_status_over_the_whole_history(tmp_path) -
             windowed = load.status(svc, athlete, day=day)
             whole = load.status(svc, athlete, day=day, window_days=None)
             assert windowed == whole, day
+            today_page = load.status(svc, athlete, day=day, channels=("distance_km", "descent_m"))  # as Today asks
+            assert today_page == whole | {"channels": {k: whole["channels"][k] for k in ("distance_km", "descent_m")}}
             assert load.status_json(windowed) == load.status_json(whole), day
             if whole["last_run"] and date.fromisoformat(whole["last_run"]["local_date"]) < day - timedelta(days=29):
                 gaps += 1

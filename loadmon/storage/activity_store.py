@@ -15,12 +15,22 @@ from loadmon.domain import Activity, ActivityRecord, ElevationSource, local_date
 from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
-from loadmon.storage.models import ActivityProfileRow, ActivityRow, AthleteRow, ImportLogRow, SyncStateRow
+from loadmon.storage.models import (
+    ActivityProfileRow,
+    ActivityRevisionRow,
+    ActivityRow,
+    AthleteRow,
+    ImportLogRow,
+    SyncStateRow,
+)
 from loadmon.storage.profiles import pack_profile, unpack_profile
 from loadmon.storage.rows import ACTIVITY_COLUMNS, activity_of, activity_of_sqlite
 from loadmon.storage.rows import to_activity as _to_activity
 
-__all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult"]
+__all__ = ["ActivityStoreMixin", "ImportOutcome", "UpsertResult", "KEPT_ACTIVITY_LISTS"]
+
+#: Activity lists kept per Store (an athlete and an ``until`` day each; the least recently read goes first).
+KEPT_ACTIVITY_LISTS = 16
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,23 +151,45 @@ class ActivityStoreMixin(StoreCore):
     def list_activities(self, athlete_id: int, *, since: date | None = None, until: date | None = None,
                         include_deleted: bool = False) -> list[Activity]:
         """The athlete's activities ordered by start time: a column-only read (no ORM objects; on
-        SQLite the driver's rows converted directly), as status reads 10 years of them per page view."""
-        if self.dialect == "sqlite":
-            return self._list_activities_sqlite(athlete_id, since, until, include_deleted)
-        cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
-        with self.session() as s:
-            q = select(*cols).where(ActivityRow.athlete_id == athlete_id)
-            if since:
-                q = q.where(ActivityRow.local_date >= since)
-            if until:
-                q = q.where(ActivityRow.local_date <= until)
-            if not include_deleted:
-                q = q.where(ActivityRow.deleted.is_(False))
-            # through the connection: plain Core rows, without the ORM's loading layer
-            rows = s.connection().execute(q.order_by(ActivityRow.start_time, ActivityRow.id)).all()
-        return [activity_of(r) for r in rows]
+        SQLite the driver's rows converted directly), as status reads 10 years of them per page view.
 
-    def _list_activities_sqlite(self, athlete_id: int, since: date | None, until: date | None,
+        The whole list up to ``until`` (no ``since``, not deleted: what status and the alert rules
+        read) is kept per athlete while their activity revision stays the same (migration 0012: a
+        trigger raises it on every change of their activities, from any process); the revision is
+        read first, in the same transaction, so a kept list is never older than its revision."""
+        keep = since is None and not include_deleted
+        with self.session() as s:
+            rev = None
+            if keep:
+                rev = s.execute(select(ActivityRevisionRow.rev).where(
+                    ActivityRevisionRow.athlete_id == athlete_id)).scalar() or 0
+                with self._activity_lists_lock:
+                    kept = self._activity_lists.get((athlete_id, until))
+                    if kept is not None and kept[0] == rev:
+                        self._activity_lists.move_to_end((athlete_id, until))
+                        return list(kept[1])
+            if self.dialect == "sqlite":
+                activities = self._list_activities_sqlite(s, athlete_id, since, until, include_deleted)
+            else:
+                cols = [getattr(ActivityRow, name) for name in ACTIVITY_COLUMNS]
+                q = select(*cols).where(ActivityRow.athlete_id == athlete_id)
+                if since:
+                    q = q.where(ActivityRow.local_date >= since)
+                if until:
+                    q = q.where(ActivityRow.local_date <= until)
+                if not include_deleted:
+                    q = q.where(ActivityRow.deleted.is_(False))
+                # through the connection: plain Core rows, without the ORM's loading layer
+                rows = s.connection().execute(q.order_by(ActivityRow.start_time, ActivityRow.id)).all()
+                activities = [activity_of(r) for r in rows]
+        if rev is not None:
+            with self._activity_lists_lock:
+                self._activity_lists[(athlete_id, until)] = (rev, tuple(activities))
+                while len(self._activity_lists) > KEPT_ACTIVITY_LISTS:
+                    self._activity_lists.popitem(last=False)
+        return activities
+
+    def _list_activities_sqlite(self, s: Session, athlete_id: int, since: date | None, until: date | None,
                                 include_deleted: bool) -> list[Activity]:
         """:meth:`list_activities` on SQLite: the same query as SQL text, converted by
         :func:`~loadmon.storage.rows.activity_of_sqlite` (a third of the time of SQLAlchemy's result
@@ -172,13 +204,12 @@ class ActivityStoreMixin(StoreCore):
             params.append(until.isoformat())
         if not include_deleted:
             sql += " AND deleted = 0"
-        with self.session() as s:
-            cursor = s.connection().connection.cursor()  # the driver's own cursor: plain tuples
-            try:
-                cursor.execute(sql + " ORDER BY start_time, id", params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
+        cursor = s.connection().connection.cursor()  # the driver's own cursor: plain tuples
+        try:
+            cursor.execute(sql + " ORDER BY start_time, id", params)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
         return [activity_of_sqlite(r) for r in rows]
 
     def list_activities_for(self, athlete_ids: Sequence[int], *, since: date | None = None,

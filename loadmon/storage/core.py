@@ -12,9 +12,12 @@ import os
 import random
 import sqlite3
 import stat
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any, Self
 
@@ -23,6 +26,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from loadmon.domain import Activity
 from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage import migrate
 
@@ -68,6 +72,9 @@ class StoreCore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._session = sessionmaker(engine, expire_on_commit=False)
+        # (athlete id, until) -> (activity revision, activities): see ActivityStoreMixin.list_activities
+        self._activity_lists: OrderedDict[tuple[int, date | None], tuple[int, tuple[Activity, ...]]] = OrderedDict()
+        self._activity_lists_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod

@@ -129,6 +129,16 @@ class ActivityRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ActivityRevisionRow(Base):
+    """A counter per athlete raised by triggers on every insert, update and delete of their
+    activities (migration 0012): a kept activity list is current while it stays the same. No
+    foreign key: the counter outlives its athlete, so a reused id never meets an old list."""
+
+    __tablename__ = "activity_revisions"
+    athlete_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    rev: Mapped[int] = mapped_column(BigInteger)
+
+
 class ActivityProfileRow(Base):
     """An activity's elevation profile for the altitude chart: up to ~500 (distance m, altitude m)
     points packed as little-endian float32 pairs (:mod:`loadmon.storage.profiles`); beside the

@@ -74,7 +74,7 @@ def test_status_with_the_window_equals_status_over_the_whole_history(tmp_path) -
         svc.store.record_import(athlete.id, path="h.zip", content_hash="h", records=_history(total), outcome="imported")
         last = START + timedelta(days=total + 60)  # ends with 60 days without any activity
         days = [START - timedelta(days=1), START, START + timedelta(days=3), last]
-        days += [START + timedelta(days=i) for i in range(20, total + 60, 11)]
+        days += [START + timedelta(days=i) for i in range(20, total + 60, 23)]
         gaps = 0
         for day in days:
             windowed = load.status(svc, athlete, day=day)

@@ -87,6 +87,16 @@ def settle(driver: Any, path: str, timeout_s: float = 30.0) -> None:
     raise AssertionError(f"the page did not reach {path}: {driver.current_url}")
 
 
+def wait_for(driver: Any, css: str, timeout_s: float = 30.0) -> Any:
+    """The first element matching ``css`` once it is there (after a form posts back to the same path,
+    :func:`settle` can return before the new page replaced the old one)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    return WebDriverWait(driver, timeout_s).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
 def fill(driver: Any, values: dict[str, str], *, form: str = "main form") -> None:
     """Type each value into the form's field of that name (a select picks by value), then submit."""
     from selenium.webdriver.common.by import By

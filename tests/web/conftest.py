@@ -6,6 +6,7 @@ Two athletes, ann and bob, each with a login (``ann`` / ``bob``, password :data:
 
 from __future__ import annotations
 
+import functools
 import re
 import socket
 import threading
@@ -104,14 +105,21 @@ def web(tmp_path, monkeypatch):
         svc.close()
 
 
+@functools.lru_cache(maxsize=4)
+def demo_files(end: date) -> tuple:
+    """The demo story's FIT files ending on ``end``, encoded once per test process (about 1.3 s)."""
+    from loadmon import demo_story
+
+    return tuple(demo_story.iter_files(end))
+
+
 def import_demo_runs(svc: Service, athlete_name: str, folder: Path, *, end: date, days: int = 70) -> int:
     """The demo story's FIT files of the last ``days`` days, imported the way `loadmon import` does."""
-    from loadmon import demo_story
     from loadmon.service.imports import import_paths
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for run, name, data in demo_story.iter_files(end):
+    for run, name, data in demo_files(end):
         if run.day >= end - timedelta(days=days):
             (folder / name).write_bytes(data)
             paths.append(folder / name)

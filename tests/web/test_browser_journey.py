@@ -16,7 +16,7 @@ import pytest
 from connectors.fit.factory import RunSpec, encode_activity
 from loadmon.service import alerting
 from loadmon.service import symptoms as symptom_service
-from tests.web.browser import NO_SIDEWAYS_SCROLL, browser, console_errors, fill, settle, text_of  # noqa: F401
+from tests.web.browser import NO_SIDEWAYS_SCROLL, browser, console_errors, fill, settle, text_of, wait_for  # noqa: F401
 from tests.web.conftest import PASSWORD, import_demo_runs
 
 
@@ -79,6 +79,7 @@ def test_a_runners_visit_on_a_phone(web, browser, tmp_path):  # noqa: F811
     at("/upload")
     driver.find_element(By.ID, "files").send_keys(str(path))
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for(driver, "#upload-results")
     at("/upload")
     assert "long downhill.fit: imported: 1 new activity" in text_of(driver, "upload-results")
     run = max(web.svc.store.list_activities(web.svc.athlete("ann").id), key=lambda a: a.start_time)
@@ -93,6 +94,7 @@ def test_a_runners_visit_on_a_phone(web, browser, tmp_path):  # noqa: F811
     at(f"/alerts/{spike['id']}")
     assert text_of(driver, "rule") and text_of(driver, "evidence")
     driver.find_element(By.CSS_SELECTOR, "#acknowledge button[type=submit]").click()
+    wait_for(driver, "#acknowledged")  # the same path, reloaded
     settle(driver, f"/alerts/{spike['id']}")
     assert text_of(driver, "acknowledged").startswith("Acknowledged ")
     assert alerting.get_alert(web.svc, web.svc.athlete("ann"), spike["id"])["acknowledged_at"] is not None

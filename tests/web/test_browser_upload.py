@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.fit.factory import RunSpec, encode_activity
-from tests.web.browser import NO_SIDEWAYS_SCROLL, browser, console_errors, fill, settle, text_of  # noqa: F401
+from tests.web.browser import NO_SIDEWAYS_SCROLL, browser, console_errors, fill, settle, text_of, wait_for  # noqa: F401
 from tests.web.conftest import PASSWORD
 
 
@@ -41,6 +41,7 @@ def test_upload_a_fit_file_then_see_the_run_and_its_profile_at_360_px(web, brows
     assert driver.execute_script("return document.getElementById('files').labels.length") == 1
     driver.find_element(By.ID, "files").send_keys(str(path))
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for(driver, "#upload-results")
     settle(driver, "/upload")
     results = text_of(driver, "upload-results")
     assert "hill repeats.fit: imported: 1 new activity" in results and str(tmp_path) not in results

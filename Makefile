@@ -114,10 +114,12 @@ $(STAMP): $(PY) pyproject.toml
 venv: $(STAMP)
 
 # every test: the quick tier on two processes (pytest-xdist; each worker has its own PostgreSQL database,
-# ports and folders), then the slow tier (subprocesses, kills, real daemons) one test at a time
+# ports and folders), the slow tier's browser, file and Strava tests on two processes too, then the slow
+# tests whose outcome rests on timing (leases, kills, races: marked serial by tests/conftest.py) one at a time
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" -q -n 2 $(PYTEST_ARGS)
-	$(PY) -m pytest -m slow $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow and not serial" -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -m "slow and serial" $(PYTEST_ARGS)
 
 # the quick tier (under a minute): everything but the tests marked slow (`make test` still runs those), on two
 # processes: each has its own PostgreSQL database, Redis queue names and ephemeral ports, its own tmp_path

@@ -178,3 +178,22 @@ def _logging_reset_after_each_test():
     from loadmon.logs import configure_logging
 
     configure_logging(stream=sys.__stderr__)
+
+
+#: Slow tests whose outcome rests on timing (leases, lock checks, kills at a moment, races between
+#: processes): `make test` runs them one at a time after the other slow tests, which share two processes.
+SERIAL_PATHS = (
+    "tests/scale/",
+    "tests/daemon/",
+    "tests/integrity/test_concurrent_imports.py",
+    "tests/strava_service/test_backfill_kill.py",
+    "tests/delivery/test_outbox_faults.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        path = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        if item.get_closest_marker("slow") and path.startswith(SERIAL_PATHS):
+            item.add_marker(pytest.mark.serial)

@@ -154,6 +154,7 @@ bench: $(STAMP)
 	$(PY) bench/cli_startup.py
 	$(PY) bench/web_today.py
 	$(PY) bench/web_charts.py
+	$(PY) bench/web_activities.py
 
 clean:
 	rm -rf demo .pytest_cache build *.egg-info

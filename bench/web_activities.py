@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from engine_bench import synthetic_history
-from web_today import _median_ms, _records
+from web_today import _records, median_ms
 
 from loadmon.config import load_config
 from loadmon.elevation import PROFILE_MAX_POINTS
@@ -75,11 +75,11 @@ def main() -> None:
             page = c.get(f"/activities/{newest.id}")
             assert page.status_code == 200 and b"<svg" in page.content, "the activity page draws its profile"
             timings = {
-                "GET /activities": _median_ms(lambda: c.get("/activities"), args.repeat),
-                f"GET /activities?page={pages}": _median_ms(lambda: c.get(f"/activities?page={pages}"), args.repeat),
-                "GET /activities/{newest run}": _median_ms(lambda: c.get(f"/activities/{newest.id}"), args.repeat),
-                "GET /activities/{run 5 years back}": _median_ms(lambda: c.get(f"/activities/{older.id}"), args.repeat),
-                "GET /api/activities": _median_ms(lambda: c.get("/api/activities"), args.repeat),
+                "GET /activities": median_ms(lambda: c.get("/activities"), args.repeat),
+                f"GET /activities?page={pages}": median_ms(lambda: c.get(f"/activities?page={pages}"), args.repeat),
+                "GET /activities/{newest run}": median_ms(lambda: c.get(f"/activities/{newest.id}"), args.repeat),
+                "GET /activities/{run 5 years back}": median_ms(lambda: c.get(f"/activities/{older.id}"), args.repeat),
+                "GET /api/activities": median_ms(lambda: c.get("/api/activities"), args.repeat),
             }
             list_bytes = len(c.get("/activities").content)
         svc.close()
@@ -88,7 +88,7 @@ def main() -> None:
         f"{PROFILE_MAX_POINTS}-point profile; median of {args.repeat}:"
     )
     for what, ms in timings.items():
-        print(f"  {what:36s} {ms:7.1f} ms")
+        print(f"  {what:36s} {ms}")
     print(f"  activity page weight: {len(page.content):,} bytes (inline SVG); list page: {list_bytes:,} bytes")
 
 

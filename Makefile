@@ -9,6 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	loadmon/storage/triggers.py \
+	tests/core/test_schema_from_models.py \
+	tests/core/test_activity_lists_kept.py \
+	tests/web/test_browser_journey.py \
+	tests/web/browser.py \
 	loadmon/service/activity_views.py \
 	loadmon/service/uploads.py \
 	loadmon/storage/profiles.py \

@@ -123,18 +123,33 @@ def _schema_lock(engine: Engine) -> Iterator[None]:
         lock.release()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, from_models: bool = True) -> None:
     """Upgrade to ``revision`` in one transaction. Several processes starting at once on a new
     database take turns: a lock file next to a SQLite database, a transaction-level advisory
-    lock on PostgreSQL; the later ones then find the schema at ``revision`` and do nothing."""
+    lock on PostgreSQL; the later ones then find the schema at ``revision`` and do nothing.
+
+    A database without any table (a new one) upgraded to head is made from the models at once
+    (``create_all``, the triggers of :mod:`loadmon.storage.triggers`, then stamped at head) instead
+    of running every migration in turn (SQLite rebuilds a table for each column change: 0.15 s);
+    a test checks both ways give the same schema. ``from_models=False`` runs the migrations."""
     from alembic import command
+    from sqlalchemy import inspect
 
     cfg = alembic_config()
     with _schema_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+        if from_models and revision == "head" and not inspect(conn).get_table_names():
+            from loadmon.storage import triggers
+            from loadmon.storage.models import Base
+
+            Base.metadata.create_all(conn)
+            for statement in triggers.statements(conn.dialect.name):
+                conn.exec_driver_sql(statement)
+            command.stamp(cfg, "head")
+        else:
+            command.upgrade(cfg, revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -19,9 +19,16 @@ T0 = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)
 
 
 def _run(i: int, km: float = 10.0) -> ActivityRecord:
-    return ActivityRecord(source="fit", source_id=1000 + i, sport="running", start_time=T0 + timedelta(days=i),
-                          distance_m=km * 1000, moving_time_s=km * 300, elevation_loss_m=50.0 + i,
-                          content_hash=f"h{i}")
+    return ActivityRecord(
+        source="fit",
+        source_id=1000 + i,
+        sport="running",
+        start_time=T0 + timedelta(days=i),
+        distance_m=km * 1000,
+        moving_time_s=km * 300,
+        elevation_loss_m=50.0 + i,
+        content_hash=f"h{i}",
+    )
 
 
 def _same_objects(one: list, two: list) -> bool:

@@ -24,7 +24,11 @@ def _status_json(web, tmp_path) -> dict:
     env = {**os.environ, "LOADMON_DATA_DIR": str(tmp_path / "data")}
     cli = subprocess.run(
         [sys.executable, "-m", "loadmon", "--config", str(web.config_path), "--athlete", "ann", "status", "--json"],
-        capture_output=True, text=True, env=env, timeout=120, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
     )
     return json.loads(cli.stdout)
 
@@ -70,11 +74,18 @@ def test_a_runners_visit_on_a_phone(web, browser, tmp_path):  # noqa: F811
     # a long downhill run: more than double the longest of 30 days, 600 m down
     path = tmp_path / "long downhill.fit"
     distance_m = round(longest_km * 2.2 * 1000)
-    path.write_bytes(encode_activity(RunSpec(
-        start=(web.clock.now - timedelta(hours=3)).replace(microsecond=0), distance_m=distance_m,
-        duration_s=round(distance_m * 0.33), serial=777, record_interval_s=5,
-        altitude_profile=[(0.0, 700.0), (0.15, 720.0), (0.9, 110.0), (1.0, 100.0)],
-    )))
+    path.write_bytes(
+        encode_activity(
+            RunSpec(
+                start=(web.clock.now - timedelta(hours=3)).replace(microsecond=0),
+                distance_m=distance_m,
+                duration_s=round(distance_m * 0.33),
+                serial=777,
+                record_interval_s=5,
+                altitude_profile=[(0.0, 700.0), (0.15, 720.0), (0.9, 110.0), (1.0, 100.0)],
+            )
+        )
+    )
     driver.find_element(By.LINK_TEXT, "Upload").click()
     at("/upload")
     driver.find_element(By.ID, "files").send_keys(str(path))

@@ -49,7 +49,7 @@ END $$""",
 def upgrade() -> None:
     op.create_table(
         'activity_revisions',
-        sa.Column('athlete_id', sa.BigInteger(), nullable=False),
+        sa.Column('athlete_id', sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column('rev', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('athlete_id', name='pk_activity_revisions'),
     )

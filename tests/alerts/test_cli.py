@@ -142,6 +142,7 @@ def test_deliver_retry_failed_sends_what_failed_for_good_once(cli, tmp_path, mon
     assert not json.loads(cli("daemon", "status", "--json").stdout)["warnings"]
 
 
+@pytest.mark.slow
 def test_activities_show_the_steep_part_of_the_descent(cli, tmp_path) -> None:
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
     path = tmp_path / "steep.fit"
@@ -191,6 +192,7 @@ def test_bad_channel_setting_is_a_config_error(tmp_path, monkeypatch) -> None:
     assert "alerts.push_urls[0]" in res.output and "unknown apprise scheme" in res.output
 
 
+@pytest.mark.slow
 def test_import_summary_reports_each_channel(cli, tmp_path, smtp_receiver, http_receiver) -> None:
     # the push went out while the e-mail waits for a retry: "2 message(s) sent" was wrong
     now = datetime.now(UTC).replace(microsecond=0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from alerts.delivery.policy import make_idempotency_key
 from alerts.delivery.render import message_id
 from loadmon.service import alerting
@@ -92,6 +94,7 @@ def test_the_numbers_block_shows_a_few_labelled_numbers_with_units(tmp_path, sto
         svc.close()
 
 
+@pytest.mark.slow
 def test_an_alert_whose_message_carrier_was_deleted_is_still_sent(tmp_path, store_url, smtp_receiver) -> None:
     from sqlalchemy import text
 

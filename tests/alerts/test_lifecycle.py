@@ -209,6 +209,7 @@ def test_a_permanent_smtp_refusal_fails_at_once_and_a_temporary_one_is_retried(t
         svc.close()
 
 
+@pytest.mark.slow
 def test_a_delivery_that_failed_for_good_is_sent_once_after_retry_failed(tmp_path, store_url, smtp_receiver) -> None:
     clock = Clock(NOW)
     svc = service(tmp_path, store_url, clock, smtp=smtp_receiver, max_attempts=1)
@@ -390,6 +391,7 @@ def test_test_channels_reports_each_channel(tmp_path, smtp_receiver, http_receiv
         svc.close()
 
 
+@pytest.mark.slow
 def test_evaluate_since_limits_the_days(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     svc = service(tmp_path, url, Clock(NOW))

@@ -50,6 +50,7 @@ def test_help_imports_no_database_or_alert_code() -> None:
     assert out.stdout.strip().endswith("LOADED []"), out.stdout[-500:] + out.stderr
 
 
+@pytest.mark.slow
 def test_a_command_on_an_up_to_date_database_does_not_import_alembic(cli) -> None:
     assert cli("athlete", "add", "ann").exit_code == 0  # creates and migrates the database
     probe = ("import sys\nfrom loadmon.cli import main\n"

@@ -48,6 +48,7 @@ def test_elevation_profile_thins_to_the_limit_keeping_both_ends() -> None:
     assert elevation_profile([(0.0, -500.0), (10.0, -500.0)]) is None
 
 
+@pytest.mark.slow
 def test_a_fit_file_with_altitude_gives_a_profile_and_one_without_gives_none() -> None:
     from datetime import UTC, datetime
 

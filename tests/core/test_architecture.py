@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import REPO_ROOT
 
 STDLIB = set(sys.stdlib_module_names)
@@ -87,6 +89,7 @@ def test_only_storage_imports_sqlalchemy() -> None:
     assert offenders == []
 
 
+@pytest.mark.slow
 def test_the_cli_loads_stravalib_only_when_a_strava_call_is_made() -> None:
     """stravalib pulls in pint's unit registry (about half a second): every `loadmon` command, the daemon and
     each worker would pay it at start even when no Strava request is made. The connector imports it on first use."""

@@ -68,6 +68,7 @@ def _label_literals(path) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 def test_no_module_but_the_table_spells_a_channel_or_kind_label() -> None:
     files = [f for top in ("loadmon", "alerts", "connectors") for f in sorted((REPO_ROOT / top).rglob("*.py"))]
     assert TABLE in files

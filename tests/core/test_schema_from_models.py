@@ -100,6 +100,7 @@ def _schema(engine: Engine) -> dict:
     return {"tables": tables, "autoincrement": auto, "triggers": trig, "revision": revision}
 
 
+@pytest.mark.slow
 def test_a_new_database_made_from_the_models_equals_one_made_by_the_migrations(blank_urls) -> None:
     models_url, migrations_url = blank_urls
     by_models, by_migrations = Store.open(models_url), _by_migrations(migrations_url)
@@ -115,6 +116,7 @@ def test_a_new_database_made_from_the_models_equals_one_made_by_the_migrations(b
         by_migrations.close()
 
 
+@pytest.mark.slow
 def test_the_models_match_the_migrations(blank_urls) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext

@@ -173,6 +173,7 @@ def test_unreachable_database_is_a_clear_error_without_password() -> None:
     assert "sekrit" not in str(info.value)
 
 
+@pytest.mark.slow
 def test_steep_descent_round_trips_and_the_0002_migration_keeps_older_rows(store: Store) -> None:
     from loadmon.storage import migrate
 

@@ -143,6 +143,7 @@ def test_sync_all_reads_the_connected_athletes_each_time_and_stops_on_the_flag(s
     assert jobs.sync_all(svc) == []  # stop requested: no new unit of work starts
 
 
+@pytest.mark.slow
 def test_watched_files_are_read_once_and_only_when_settled(svc, watch) -> None:
     later = lambda: time.time() + 10  # noqa: E731 - "the file was written more than 2 s ago"
     fit_file(watch / "run.fit", km=10)  # just written

@@ -17,6 +17,7 @@ def _open(tmp_path, url=None) -> Service:
     return Service.open(make_config(tmp_path, database_url=url))
 
 
+@pytest.mark.slow
 def test_sqlite_lock_file_sits_next_to_the_database_and_excludes_a_second_daemon(tmp_path) -> None:
     a, b = _open(tmp_path), _open(tmp_path)
     try:

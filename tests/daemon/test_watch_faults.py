@@ -28,6 +28,7 @@ def _imported_once(svc: Service, n: int) -> None:
     assert sorted(round(a.distance_m) for a in acts) == [(5 + i) * 1000 for i in range(n)]  # each file once
 
 
+@pytest.mark.slow
 def test_sqlite_read_only_for_one_scan_loses_no_file(tmp_path) -> None:
     watch = tmp_path / "watch"
     _drop_files(watch, 3)
@@ -103,6 +104,7 @@ def pg_svc(tmp_path, pg_database_url, _pg_store_session) -> Iterator[tuple[Servi
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_postgresql_connection_killed_mid_scan_loses_no_file(tmp_path, pg_svc) -> None:
     svc, killer = pg_svc
     files = _drop_files(tmp_path / "watch", 6)
@@ -120,6 +122,7 @@ def test_postgresql_connection_killed_mid_scan_loses_no_file(tmp_path, pg_svc) -
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 def test_a_watched_file_that_keeps_failing_shows_in_daemon_status(tmp_path, pg_svc) -> None:
     svc, killer = pg_svc
     files = _drop_files(tmp_path / "watch", 2)

@@ -178,6 +178,7 @@ def messy_activities(draw):
 
 @FAST
 @given(acts=messy_activities(), hr=st.booleans())
+@pytest.mark.slow
 def test_no_metric_is_ever_nan_or_infinite(acts, hr):
     who = athlete(hr_rest=50, hr_max=190) if hr else athlete()
     r = compute_load(acts, who)

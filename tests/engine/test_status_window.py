@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
+
 from loadmon.domain import ActivityRecord, ElevationSource, Sex
 from loadmon.service import Service, load
 from loadmon.storage import Store
@@ -64,6 +66,7 @@ def _history(days: int, seed: int = 7) -> list[ActivityRecord]:
     return records
 
 
+@pytest.mark.slow
 def test_status_with_the_window_equals_status_over_the_whole_history(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     svc = Service(config=make_config(tmp_path, url), store=Store.open(url))

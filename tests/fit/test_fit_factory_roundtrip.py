@@ -106,6 +106,7 @@ def test_no_altitude_gives_no_elevation() -> None:
     assert run.steep_descent_m is None
 
 
+@pytest.mark.slow
 def test_steep_descent_counts_only_the_steep_part_of_the_descent() -> None:
     # 10 km: 4 km climbing 300 m, 1.5 km down 150 m (-10 %), 4.5 km down 150 m (-3.3 %)
     profile = [(0.0, 100.0), (0.4, 400.0), (0.55, 250.0), (1.0, 100.0)]
@@ -116,6 +117,7 @@ def test_steep_descent_counts_only_the_steep_part_of_the_descent() -> None:
     assert gentle.elevation_loss_m == pytest.approx(130.0, abs=3.0) and gentle.steep_descent_m == 0.0
 
 
+@pytest.mark.slow
 def test_zero_device_descent_with_a_descending_stream_uses_the_stream() -> None:
     # A TomTom/Zwift-like file: session totals 0/0, altitude drops 80 m.
     spec = hilly_run(altitude_profile=[(0.0, 200.0), (1.0, 120.0)], with_session_totals=False)
@@ -181,6 +183,7 @@ def test_multisport_gives_one_activity_per_session(sessions_first: bool) -> None
     assert len({a.content_hash for a in result.activities}) == 3
 
 
+@pytest.mark.slow
 def test_chained_files_give_one_activity_each_and_ignore_non_activity_parts() -> None:
     first = encode_activity(hilly_run(serial=1))
     second = encode_activity(hilly_run(serial=2, start=START + timedelta(hours=3)))
@@ -197,6 +200,7 @@ def test_non_activity_files_are_skipped_with_a_reason() -> None:
     assert course.record_count > 0
 
 
+@pytest.mark.slow
 def test_ids_are_stable_and_depend_on_the_recording() -> None:
     spec = hilly_run()
     a = read_fit(encode_activity(spec), name="a.fit").activities[0]
@@ -252,6 +256,7 @@ def test_truncated_file_can_be_imported_on_request() -> None:
         read_fit(cut, name="cut.fit")
 
 
+@pytest.mark.slow
 def test_the_decoder_hands_its_truncation_note_as_a_field() -> None:
     from connectors.fit.decoding import decode_fit
 

@@ -50,6 +50,7 @@ def test_every_fixture_is_classified(fit_dir: Path, catalog: dict[str, dict[str,
 
 
 @pytest.mark.parametrize("file_name", sorted(CORRUPT))
+@pytest.mark.slow
 def test_broken_files_raise_corrupt_file_error_naming_the_file(fit_dir: Path, file_name: str) -> None:
     with pytest.raises(CorruptFileError) as caught:
         read_fit((fit_dir / file_name).read_bytes(), name=file_name)
@@ -191,6 +192,7 @@ def test_descent_computed_from_altitude_is_within_10_percent_of_the_device(
 
 
 @pytest.mark.parametrize(("file_name", "index"), sorted(STREAM_VS_DEVICE_EXCLUDED))
+@pytest.mark.slow
 def test_descent_computed_from_altitude_excluded_cases(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult], file_name: str, index: int
 ) -> None:
@@ -229,6 +231,7 @@ def test_zero_device_totals_with_a_moving_stream_are_computed_from_the_stream(
     assert virtual.elevation_gain_m == pytest.approx(zwift["sessions"][0]["total_ascent"], rel=0.10)
 
 
+@pytest.mark.slow
 def test_no_session_ascent_is_computed_and_no_altitude_gives_none(
     catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:
@@ -334,6 +337,7 @@ def test_file_without_session_gives_one_activity_from_its_records(
     assert activity.distance_m == pytest.approx(catalog["corrupt_bad_file_crc.fit"]["sessions"][0]["total_distance"])
 
 
+@pytest.mark.slow
 def test_allow_truncated_imports_files_whose_end_is_missing(
     fit_dir: Path, catalog: dict[str, dict[str, Any]], read_real: Callable[..., FitReadResult]
 ) -> None:

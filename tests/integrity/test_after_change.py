@@ -26,6 +26,7 @@ def calls(monkeypatch) -> list[tuple[tuple[int, ...], str | None, bool]]:
     return seen
 
 
+@pytest.mark.slow
 def test_every_storing_command_calls_after_change(cli, calls, tmp_path) -> None:  # noqa: F811 - fixture
     now = datetime.now(UTC)
     run = _fit(tmp_path / "run.fit", (now - timedelta(days=1)).replace(hour=7, minute=0, second=0), km=8.0, serial=42)

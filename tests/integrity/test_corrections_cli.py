@@ -131,6 +131,7 @@ def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, htt
     assert hilly()[0]["state"] == "withdrawn" and len(http_receiver.requests) == sent_before
 
 
+@pytest.mark.slow
 def test_exclude_and_include_say_when_nothing_changed_and_a_copy_is_not_counted_itself(cli, tmp_path) -> None:
     """`include` of an activity that was never excluded does not claim it "was included again";
     `exclude` twice says "already excluded"; a re-saved copy (no serial, 1 s later) that another
@@ -156,6 +157,7 @@ def test_exclude_and_include_say_when_nothing_changed_and_a_copy_is_not_counted_
     assert f"activity {copy} was included again" in cli("activities", "include", str(copy)).stdout
 
 
+@pytest.mark.slow
 def test_a_symptom_logged_after_a_deleted_one_does_not_take_its_id(cli, tmp_path) -> None:
     """A deleted symptom's id is not handed out again (SQLite reused the largest rowid): the
     withdrawn alert's reason "symptom N was deleted" and its numbers' symptom_id must not name

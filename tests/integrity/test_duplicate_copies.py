@@ -75,6 +75,7 @@ def test_a_resaved_copy_is_linked_and_the_week_counts_the_run_once(svc, tmp_path
 
 @pytest.mark.parametrize("keeps_file_id", [True, False], ids=["same-serial", "file-id-lost"])
 @pytest.mark.parametrize("damaged_first", [True, False], ids=["damaged-first", "genuine-first"])
+@pytest.mark.slow
 def test_the_genuine_file_wins_over_a_damaged_copy_in_either_order(svc, tmp_path, keeps_file_id, damaged_first) -> None:
     start = _start()
     genuine = _write(tmp_path, "genuine.fit", _genuine(start))

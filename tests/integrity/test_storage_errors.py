@@ -53,6 +53,7 @@ def _fresh_file_locked_by_another_writer(path):
     return other
 
 
+@pytest.mark.slow
 def test_opening_a_new_file_while_another_process_writes_waits_for_it(tmp_path) -> None:
     """CI failure (2026-12): on a fresh file several processes switch it to WAL at once; SQLite
     answered "database is locked" at once, without waiting, and the import exited 1."""

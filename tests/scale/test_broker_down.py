@@ -14,6 +14,7 @@ PASSWORD = "hunter2-broker-pw"
 
 
 @pytest.mark.parametrize("args", [["scheduler", "--once"], ["scheduler"]], ids=["once", "run"])
+@pytest.mark.slow
 def test_the_scheduler_with_the_broker_down_says_so_in_one_line(tmp_path, args) -> None:
     pytest.importorskip("celery", reason="celery is not installed (pip install '.[scale]')")
     port = free_port()  # free a moment ago: nothing listens on it

@@ -101,6 +101,7 @@ def test_sorted_by_risk_then_by_name(club) -> None:
     assert [r["athlete"] for r in club_service.club_status(svc, DAY, sort="name")] == sorted(order, key=str.lower)
 
 
+@pytest.mark.slow
 def test_the_number_of_queries_does_not_grow_with_the_club(open_service, store_url) -> None:
     from loadmon.storage.stats import count_statements
 

@@ -44,6 +44,7 @@ def _json(cfg, *args: str):
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow
 def test_every_athlete_scoped_command_takes_the_named_athlete(two_athletes, tmp_path) -> None:
     cfg = two_athletes
     assert len(_json(cfg, "--athlete", "ann", "activities", "--json")) == 3

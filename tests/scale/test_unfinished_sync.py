@@ -36,6 +36,7 @@ def _spike_alerts(svc: Service, athlete_id: int) -> list[dict]:
 
 
 @pytest.mark.parametrize("died_before_evaluating", [True, False])
+@pytest.mark.slow
 def test_the_next_sync_evaluates_what_an_unfinished_one_stored(connected, died_before_evaluating) -> None:
     svc, athlete, _spike = connected
     # a run that stored every activity and then died before its evaluation (no alerts yet):

@@ -68,6 +68,7 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_a_killed_holder_frees_the_lock(store_url) -> None:
     """SIGKILL: no cleanup code runs, yet the lock is free (PostgreSQL ends the session, the
     kernel drops the flock)."""

@@ -33,6 +33,7 @@ def _fit_session_and_altitudes(path) -> tuple[dict, list[float | None]]:
     return session, altitudes
 
 
+@pytest.mark.slow
 def test_strava_streams_descent_within_10_percent_of_the_device(shared_fixtures, strava_server, make_connector) -> None:
     session, fit_altitudes = _fit_session_and_altitudes(shared_fixtures / "fit" / "run_coros_half_marathon_hilly.fit")
     reshaped = json.loads((shared_fixtures / "strava" / "streams_reshaped_run_3183490558.json").read_text())

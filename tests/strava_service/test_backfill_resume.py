@@ -60,6 +60,7 @@ def test_the_stop_flag_ends_a_backfill_between_pages(lite_svc, lite_athlete, str
     assert len(svc.store.list_activities(athlete.id)) == 250
 
 
+@pytest.mark.slow
 def test_since_starts_at_that_day_and_a_later_run_continues(lite_svc, lite_athlete, strava_server, sim_clock) -> None:
     svc, athlete = lite_svc, lite_athlete
     history = add_history(strava_server, 100, start=EPOCH)

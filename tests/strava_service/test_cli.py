@@ -123,6 +123,7 @@ def test_connect_rejects_a_redirect_with_another_state(cli, live_server, monkeyp
     assert res.exit_code == 1 and "state" in res.output
 
 
+@pytest.mark.slow
 def test_status_backfill_no_wait_sync_and_disconnect(cli, live_server) -> None:
     cli.write(read_limit=10)
     live_server.limits.read_15min = 10

@@ -64,6 +64,7 @@ def test_descent_from_a_generated_hilly_run_is_within_10_percent_of_the_device(s
     assert stored.elevation_loss_m == pytest.approx(float(session["total_descent"]), rel=0.10)
 
 
+@pytest.mark.slow
 def test_descent_of_the_real_coros_half_marathon_is_within_10_percent_of_the_device(shared_fixtures, svc, athlete,
                                                                                     strava_server) -> None:
     session, streams = _fit_session_and_streams(shared_fixtures / "fit" / "run_coros_half_marathon_hilly.fit")

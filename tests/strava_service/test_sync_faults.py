@@ -82,6 +82,7 @@ def test_revoked_access_marks_the_connection_and_says_to_reconnect(svc, strava_s
     assert strava_sync.status(svc, athlete)["needs_reauth"] is True
 
 
+@pytest.mark.slow
 def test_a_change_runs_the_alert_rules_and_no_change_does_not(svc, athlete, strava_server, sim_clock) -> None:
     now = sim_clock.now()
     for i in range(12):  # 8 km every 3 days for five weeks: more than the 30 days the spike rule needs

@@ -20,6 +20,7 @@ ROLE_PAGES = ["/club", "/admin/users"]
 OPEN = ["/healthz", "/login", "/manifest.webmanifest", "/sw.js", "/icons/icon-192.png", "/icons/icon-512.png"]
 
 
+@pytest.mark.slow
 def test_healthz_answers_without_a_login(web):
     with web.client() as c:
         r = c.get("/healthz")
@@ -189,6 +190,7 @@ def test_another_athletes_activity_is_404_and_an_upload_needs_the_token(web):
     assert web.svc.store.list_activities(web.svc.athlete("ann").id) == []
 
 
+@pytest.mark.slow
 def test_every_object_route_answers_404_for_another_athletes_object_and_leaves_it_alone(web, tmp_path):
     """Walks the route table: every route with an ``{..._id}`` is tried by bob with ann's object of
     that kind (an id that exists); each answers 404 without ann's data, and nothing of ann's changes.

@@ -46,6 +46,7 @@ def upload(c, files: list[tuple[str, bytes]]):
     )
 
 
+@pytest.mark.slow
 def test_list_newest_first_with_its_marks_and_api_keys_equal_the_cli(web, tmp_path):
     count = import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date(), days=30)
     ann = web.svc.athlete("ann")
@@ -67,6 +68,7 @@ def test_list_newest_first_with_its_marks_and_api_keys_equal_the_cli(web, tmp_pa
     assert f"descent {newest['elevation_loss_m']:.0f} m, steep {newest['steep_descent_m']:.0f} m" in text
 
 
+@pytest.mark.slow
 def test_paging_is_100_a_page(web):
     from loadmon.domain import ActivityRecord
 
@@ -90,6 +92,7 @@ def test_paging_is_100_a_page(web):
     assert newest_on_1 and int(newest_on_1.group(1)) == max(a.id for a in web.svc.store.list_activities(ann.id))
 
 
+@pytest.mark.slow
 def test_detail_numbers_equal_the_cli_and_the_engine_with_profile_and_alerts(web, tmp_path):
     from loadmon.service import alerting
 
@@ -176,6 +179,7 @@ def test_upload_of_fit_files_a_zip_and_a_bad_file_reports_each_by_its_name(web):
         assert profile is not None and 2 <= len(profile) <= 500
 
 
+@pytest.mark.slow
 def test_upload_evaluates_alerts_as_import_does(web, tmp_path):
     from loadmon import demo_story
     from loadmon.service import alerting

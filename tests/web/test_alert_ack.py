@@ -34,6 +34,7 @@ def _cli(web, *args: str) -> tuple[int, str]:
     return r.exit_code, r.stdout
 
 
+@pytest.mark.slow
 def test_the_alert_page_shows_everything_then_acknowledge_takes_it_off_today(web, alerts_of):
     from markupsafe import escape
 
@@ -64,6 +65,7 @@ def test_the_alert_page_shows_everything_then_acknowledge_takes_it_off_today(web
     assert stored["acknowledged_at"] == web.clock.now.isoformat() == api["acknowledged_at"]
 
 
+@pytest.mark.slow
 def test_acknowledge_needs_the_csrf_token(web, alerts_of):
     alert = alerts_of("ann")[-1]
     with web.client() as c:
@@ -73,6 +75,7 @@ def test_acknowledge_needs_the_csrf_token(web, alerts_of):
     assert alerting.get_alert(web.svc, web.svc.athlete("ann"), alert["id"])["acknowledged_at"] is None
 
 
+@pytest.mark.slow
 def test_another_athletes_alert_is_404_and_never_shown_nor_acknowledged(web, alerts_of):
     theirs = alerts_of("bob")[-1]
     with web.client() as c:
@@ -87,6 +90,7 @@ def test_another_athletes_alert_is_404_and_never_shown_nor_acknowledged(web, ale
     assert alerting.get_alert(web.svc, web.svc.athlete("bob"), theirs["id"])["acknowledged_at"] is None
 
 
+@pytest.mark.slow
 def test_cli_ack_acknowledges_once_and_refuses_another_athletes_alert(web, alerts_of):
     anns, bobs = alerts_of("ann"), alerts_of("bob")
     code, _ = _cli(web, "alerts", "ack", str(bobs[-1]["id"]), "--athlete", "ann")

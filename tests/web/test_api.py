@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
 from loadmon.service import alerting
@@ -50,6 +51,7 @@ def test_post_a_symptom_as_json_then_list_it_as_the_cli_does(web):
     assert listed == _cli_json(web, "symptom", "list", "--json") == [created["symptom"]]
 
 
+@pytest.mark.slow
 def test_api_alerts_are_the_cli_json_of_the_athlete_only(web, tmp_path):
     day = web.clock.now.date()
     for name in ("ann", "bob"):

@@ -42,6 +42,7 @@ def test_api_status_of_a_bad_date_is_400_and_defaults_to_today(web):
     assert data["athlete"] == "bob" and data["date"] == web.clock.now.date().isoformat()
 
 
+@pytest.mark.slow
 def test_today_shows_the_numbers_of_status(web, tmp_path):
     day = web.clock.now.date()
     import_demo_runs(web.svc, "ann", tmp_path / "fit", end=day)
@@ -64,6 +65,7 @@ def _cli(config_path, *args, stdin=None):
     return CliRunner().invoke(app, ["--config", str(config_path), *args], input=stdin)
 
 
+@pytest.mark.slow
 def test_user_commands(web):
     r = _cli(web.config_path, "user", "add", "coach1", "--athlete", "bob", "--role", "coach", "--password-stdin",
              stdin="a long password\n")

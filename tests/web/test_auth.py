@@ -42,6 +42,7 @@ def test_twenty_wrong_passwords_are_slowed_and_the_right_one_waits_too(app_and_c
         assert [_attempt(c, "ann", "wrong").status_code for _ in range(5)] == [401] * 5
 
 
+@pytest.mark.slow
 def test_each_further_failure_doubles_the_wait_up_to_fifteen_minutes(app_and_clock):
     app, clock = app_and_clock
     waits = []
@@ -56,6 +57,7 @@ def test_each_further_failure_doubles_the_wait_up_to_fifteen_minutes(app_and_clo
     assert max(waits) == 900 and waits == sorted(waits)
 
 
+@pytest.mark.slow
 def test_failures_count_per_address_and_per_account(app_and_clock):
     app, clock = app_and_clock
     with TestClient(app, client=("198.51.100.9", 40000)) as attacker:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from loadmon.engine import ACWR_KINDS, compute_load
 from loadmon.service import alerting, load
 from loadmon.service import symptoms as symptom_service
@@ -42,6 +44,7 @@ def test_the_page_loads_the_vendored_chart_library_and_its_script(web):
         assert b"MIT License" in c.get("/static/vendor/uplot/LICENSE").content
 
 
+@pytest.mark.slow
 def test_series_equal_the_engines_for_a_known_history(web, tmp_path):
     import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date(), days=70)
     result = _engine(web.svc, "ann")
@@ -71,6 +74,7 @@ def test_series_equal_the_engines_for_a_known_history(web, tmp_path):
         assert sum(weekly["values"]) > 0
 
 
+@pytest.mark.slow
 def test_symptoms_and_alerts_are_marked(web, tmp_path):
     now = web.clock.now
     import_demo_runs(web.svc, "ann", tmp_path / "fit", end=now.date(), days=70)
@@ -96,6 +100,7 @@ def _zone(athlete):
     return ZoneInfo(athlete.timezone)
 
 
+@pytest.mark.slow
 def test_another_athletes_data_never_appear(web, tmp_path):
     now = web.clock.now
     import_demo_runs(web.svc, "bob", tmp_path / "fit", end=now.date(), days=70)

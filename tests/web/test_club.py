@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from loadmon.domain import ActivityRecord, ElevationSource
 from loadmon.service import club as club_service
 from loadmon.service import symptoms as symptom_service
@@ -80,6 +82,7 @@ def test_a_coach_sees_the_club_without_other_athletes_strava_numbers(web):
             assert "left out" not in ann and "no data" in ann
 
 
+@pytest.mark.slow
 def test_a_fit_copy_of_a_strava_run_counts_in_its_place(web):
     """Strava's copy won the duplicate group (better elevation); the coach's view counts the FIT copy."""
     _club(web)

@@ -6,6 +6,8 @@ import html
 import re
 from datetime import timedelta
 
+import pytest
+
 from loadmon.service import symptoms as symptom_service
 from tests.web.conftest import csrf_of, import_demo_runs
 
@@ -24,6 +26,7 @@ def test_today_without_runs_gives_each_missing_number_its_reason(web):
     assert "not yet: no run in the last 30 days to compare with" in text
 
 
+@pytest.mark.slow
 def test_today_gives_the_distance_bands_and_the_largest_descent_of_30_days(web, tmp_path):
     import_demo_runs(web.svc, "ann", tmp_path / "fit", end=web.clock.now.date())
     with web.client() as c:
@@ -41,6 +44,7 @@ def test_today_gives_the_distance_bands_and_the_largest_descent_of_30_days(web, 
     assert f"Largest descent of one run in the last 30 days: {largest['descent_m']:.0f} m on {largest['local_date']}" in text
 
 
+@pytest.mark.slow
 def test_largest_descent_of_30_days_is_the_largest_of_the_runs_in_the_window(web, tmp_path):
     from datetime import date
 
@@ -104,6 +108,7 @@ def test_a_script_in_a_note_is_shown_as_text(web):
             assert "&lt;script&gt;" in page, path
 
 
+@pytest.mark.slow
 def test_alerts_page_lists_only_the_athletes_own_alerts(web, tmp_path):
     from markupsafe import escape
 

@@ -163,16 +163,48 @@ SYMPTOM_SIDES: tuple[str, ...] = ("left", "right", "both", "none")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SeverityUpdate:
+    """A later reading of a symptom's pain (``loadmon symptom update``, the morning check-in)."""
+
+    id: int
+    symptom_id: int
+    at: datetime
+    severity: int  # 0-10
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Symptom:
+    """A logged symptom: ``severity`` as first logged at ``started_at``, then its ``updates`` (oldest first)."""
+
     id: int
     athlete_id: int
     site: str
     side: str
     location: str | None
-    severity: int  # 0-10
+    severity: int  # 0-10, as first logged
     started_at: datetime
     resolved_at: datetime | None = None
     note: str | None = None
+    updates: tuple[SeverityUpdate, ...] = ()
+
+    def readings(self) -> tuple[tuple[datetime, int], ...]:
+        """Every (time, severity) of this symptom, oldest first: the first entry, then each update."""
+        return ((self.started_at, self.severity), *((u.at, u.severity) for u in self.updates))
+
+    def severity_at(self, when: datetime) -> int | None:
+        """The severity last read at or before ``when`` (None before the symptom started)."""
+        found: int | None = None
+        for at, severity in self.readings():
+            if at > when:
+                break
+            found = severity
+        return found
+
+    @property
+    def current_severity(self) -> int:
+        """The latest reading (the first entry when there is no update)."""
+        return self.updates[-1].severity if self.updates else self.severity
 
 
 class AlertSeverity(enum.StrEnum):

@@ -60,6 +60,16 @@ class RuleThresholds:
     symptom_window_days: int = _t(14, "hilly_after_symptoms: symptoms logged within this many days count")
     symptom_min_severity: int = _t(3, "hilly_after_symptoms: minimum symptom severity (0-10)")
     symptom_danger_severity: int = _t(5, "hilly_after_symptoms: danger (instead of warning) from this symptom severity")
+    episode_min_severity: int = _t(3, "comeback: a lower-limb symptom opens an episode once it reads this severity (0-10)")
+    comeback_days_after: int = _t(28, "comeback: the comeback rules watch an open episode and this many days after it is resolved")
+    comeback_spike_pct: float = _t(10.0, "comeback_spike: alert when a run is this % longer than the longest tolerated run since the episode began")
+    comeback_start_km: float = _t(3.0, "comeback_spike: with no tolerated run since the episode began, alert when a run is longer than this (km)")
+    comeback_hills_floor_m: float = _t(50.0, "comeback_hills: alert when a run's descent is above this (m) ...")
+    comeback_hills_floor_m_per_km: float = _t(10.0, "comeback_hills: ... or above this descent per km (m/km)")
+    pain_next_morning_hours: float = _t(36.0, "pain_next_morning: the first reading within this many hours after a run counts as its next-morning check-in")
+    returned_early_days: float = _t(3.0, "returned_early: alert on a run within this many days of a reading at returned_early_severity or more ...")
+    returned_early_severity: int = _t(5, "returned_early: ... (0-10) ...")
+    returned_early_clear_severity: int = _t(2, "returned_early: ... unless a reading at or below this (or the resolve) came in between")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -84,6 +94,7 @@ class RuleThresholds:
             raise ThresholdError(
                 f"symptom_danger_severity ({self.symptom_danger_severity}) must not be below "
                 f"symptom_min_severity ({self.symptom_min_severity})", field="symptom_danger_severity")
-        for name in ("symptom_min_severity", "symptom_danger_severity"):
+        for name in ("symptom_min_severity", "symptom_danger_severity", "episode_min_severity", "returned_early_severity",
+                     "returned_early_clear_severity"):
             if getattr(self, name) > 10:
                 raise ThresholdError(f"{name}: symptom severities are 0-10, got {getattr(self, name)}", field=name)

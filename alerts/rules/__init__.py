@@ -22,6 +22,10 @@ rule                       per       evidence
 ``run_spike``              run       moderate (Frandsen 2025)
 ``descent_spike``          run       plausible, not proven (Bontemps 2020, Maeo 2017)
 ``hilly_after_symptoms``   run       plausible, not proven
+``comeback_spike``         run       expert practice, not a trial (van der Worp 2015)
+``comeback_hills``         run       plausible, not proven
+``pain_next_morning``      run       moderate (Silbernagel 2007)
+``returned_early``         run       moderate (Silbernagel 2007)
 =========================  ========  ===================================================
 """
 
@@ -32,6 +36,7 @@ from datetime import date
 
 from alerts.alert import Alert
 from alerts.rules import acwr as _acwr
+from alerts.rules import comeback as _comeback
 from alerts.rules import descent_spike as _descent_spike
 from alerts.rules import hilly as _hilly
 from alerts.rules import run_spike as _run_spike
@@ -47,6 +52,7 @@ from alerts.rules.base import (
     cooldown_days,
     day_key,
 )
+from alerts.rules.comeback import comeback_hills, comeback_spike, pain_next_morning, returned_early
 from alerts.rules.descent_spike import descent_spike
 from alerts.rules.evidence import STRENGTH
 from alerts.rules.hilly import hilly_after_symptoms
@@ -60,6 +66,7 @@ __all__ = [
     "RULES", "RULE_NAMES", "SHOWN_NUMBERS", "DAY_RULES", "ACTIVITY_RULES", "EVIDENCE_STRENGTH", "RuleThresholds", "RuleInput",
     "DayCandidate", "SEVERITY_RANK", "ACWR_CHANNELS", "evaluate_rules", "cooldown_days", "cooldown_blocks",
     "day_key", "activity_key", "weekly_ramp", "acwr", "run_spike", "descent_spike", "hilly_after_symptoms",
+    "comeback_spike", "comeback_hills", "pain_next_morning", "returned_early",
 ]
 
 #: Every rule by name, in the order alerts are reported for one day.
@@ -69,6 +76,10 @@ RULES: dict[str, Callable[[RuleInput], list[Alert]]] = {
     "run_spike": run_spike,
     "descent_spike": descent_spike,
     "hilly_after_symptoms": hilly_after_symptoms,
+    "comeback_spike": comeback_spike,
+    "comeback_hills": comeback_hills,
+    "pain_next_morning": pain_next_morning,
+    "returned_early": returned_early,
 }
 RULE_NAMES: tuple[str, ...] = tuple(RULES)
 #: Per rule, the few numbers a message shows, as (key, label, unit): the rest stay in the
@@ -80,6 +91,7 @@ SHOWN_NUMBERS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "run_spike": _run_spike.SHOWN,
     "descent_spike": _descent_spike.SHOWN,
     "hilly_after_symptoms": _hilly.SHOWN,
+    **_comeback.SHOWN,
 }
 EVIDENCE_STRENGTH: dict[str, str] = dict(STRENGTH)
 

@@ -9,7 +9,8 @@ Two kinds of rules:
   default 168 h = 7 days, the length of the rolling week). The pass runs over the athlete's whole
   series, so the result for a day never depends on which days were asked for.
   Dedupe key ``<rule>:<athlete id>:<YYYY-MM-DD>:<severity>``.
-* **activity rules** (``run_spike``, ``descent_spike``, ``hilly_after_symptoms``) look at one
+* **activity rules** (``run_spike``, ``descent_spike``, ``hilly_after_symptoms`` and the comeback
+  rules ``comeback_spike``, ``comeback_hills``, ``pain_next_morning``, ``returned_early``) look at one
   run; no cooldown (every run is its own event). Dedupe key ``<rule>:<athlete id>:<activity id>``.
 """
 
@@ -31,7 +32,8 @@ __all__ = [
 ]
 
 DAY_RULES: tuple[str, ...] = ("weekly_ramp", "acwr")
-ACTIVITY_RULES: tuple[str, ...] = ("run_spike", "descent_spike", "hilly_after_symptoms")
+ACTIVITY_RULES: tuple[str, ...] = ("run_spike", "descent_spike", "hilly_after_symptoms", "comeback_spike", "comeback_hills",
+                                   "pain_next_morning", "returned_early")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

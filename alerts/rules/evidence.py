@@ -6,7 +6,8 @@ plainly how strong the evidence is; none of them is a diagnosis.
 
 from __future__ import annotations
 
-__all__ = ["WEEKLY_RAMP", "ACWR", "RUN_SPIKE", "DESCENT_SPIKE", "HILLY_AFTER_SYMPTOMS", "STRENGTH"]
+__all__ = ["WEEKLY_RAMP", "ACWR", "RUN_SPIKE", "DESCENT_SPIKE", "HILLY_AFTER_SYMPTOMS", "COMEBACK_SPIKE", "COMEBACK_HILLS",
+           "PAIN_NEXT_MORNING", "RETURNED_EARLY", "STRENGTH"]
 
 #: How strong the evidence of each rule is (one word, shown in docs and JSON).
 STRENGTH: dict[str, str] = {
@@ -15,6 +16,10 @@ STRENGTH: dict[str, str] = {
     "run_spike": "moderate",
     "descent_spike": "plausible, not proven",
     "hilly_after_symptoms": "plausible, not proven",
+    "comeback_spike": "expert practice, not a trial",
+    "comeback_hills": "plausible, not proven",
+    "pain_next_morning": "moderate",
+    "returned_early": "moderate",
 }
 
 WEEKLY_RAMP = (
@@ -59,4 +64,36 @@ HILLY_AFTER_SYMPTOMS = (
     "JSSM 22:111); braking force discriminated IT band syndrome cases (Messier et al. 1995, "
     "MSSE). No prospective study shows that descent causes IT band syndrome: this alert rests "
     "on your own symptom log and history, not on a proven risk ratio."
+)
+
+_PREVIOUS_INJURY = (
+    "Previous injury is the most consistent risk factor for a new running injury (van der Worp et "
+    "al. 2015, PLoS One 10:e0114937, systematic review), so the limits are lower while a symptom is "
+    "open and for weeks after it."
+)
+
+COMEBACK_SPIKE = (
+    "Expert practice, not a trial. A graded return (1-3 km on flat ground first, then longer by "
+    "small steps) is what runners and clinicians do; the 10% step is the single-run spike form of "
+    "Frandsen et al. 2025 (BJSM 59:1203) applied to the runs since the symptom began. " + _PREVIOUS_INJURY
+)
+
+COMEBACK_HILLS = (
+    "Plausible, not proven. Downhill running loads the knee extensors eccentrically and causes "
+    "muscle damage, most in runners not used to it (Bontemps et al. 2020, Sports Med 50:2083; "
+    "Maeo et al. 2017, Sci Rep 7:5769); keeping descent low while a symptom is open rests on that "
+    "mechanism and on expert practice, not on a trial. " + _PREVIOUS_INJURY
+)
+
+PAIN_NEXT_MORNING = (
+    "Moderate. The pain-monitoring model (Silbernagel et al. 2007, Am J Sports Med 35:897; one "
+    "randomised trial, Achilles tendinopathy, a widely used clinical rule): pain the morning after "
+    "a session must not be higher than before it; if it is, reduce the next load."
+)
+
+RETURNED_EARLY = (
+    "Moderate. In the pain-monitoring model (Silbernagel et al. 2007, Am J Sports Med 35:897) pain "
+    "above 5 of 10 is too much and 0-2 is safe; running again within a few days of a reading of 5 "
+    "or more, before any reading back in the safe range, is the pattern of a return that came too "
+    "soon. The window (3 days) is a convention, not a tested threshold. " + _PREVIOUS_INJURY
 )

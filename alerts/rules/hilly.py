@@ -4,7 +4,8 @@ A run counts when it started within ``symptom_window_days`` (14) after the start
 that is
 
 * at a lower-limb site (:data:`loadmon.domain.LOWER_LIMB_SITES`: knee, IT band, hip, ...),
-* of severity >= ``symptom_min_severity`` (3 of 10), and
+* of severity >= ``symptom_min_severity`` (3 of 10) when the run started (its latest reading
+  then: the first entry or a later ``loadmon symptom update``), and
 * not resolved when the run started,
 
 and the run is hilly: its descent reaches ``hilly_descent_floor_m`` (200 m) AND
@@ -27,7 +28,7 @@ from alerts.rules.text import exceeds, km, metres, r0, r1, reaches, steep_part, 
 from loadmon.domain import LOWER_LIMB_SITES, AlertSeverity, Symptom
 from loadmon.engine import ActivityFinding, local_date_of
 
-__all__ = ["RULE", "SHOWN", "hilly_after_symptoms", "symptom_label"]
+__all__ = ["RULE", "SHOWN", "hilly_after_symptoms", "symptom_label", "raises_hilly_after_symptoms"]
 
 RULE = "hilly_after_symptoms"
 #: The numbers a message shows (key, label, unit); every number stays in the alert's JSON.
@@ -58,10 +59,28 @@ def active_symptoms(inp: RuleInput, f: ActivityFinding) -> list[Symptom]:
     start = f.start_time
     return [
         s for s in inp.symptoms
-        if s.athlete_id == inp.athlete.id and s.site in LOWER_LIMB_SITES and s.severity >= t.symptom_min_severity
+        if s.athlete_id == inp.athlete.id and s.site in LOWER_LIMB_SITES
+        and (s.severity_at(start) or 0) >= t.symptom_min_severity
         and s.started_at <= start and start - s.started_at <= window
         and (s.resolved_at is None or s.resolved_at > start)
     ]
+
+
+def _hilly_by(inp: RuleInput, f: ActivityFinding) -> tuple[bool, bool]:
+    """(by the floor, by the 30-day 75th percentile): why run ``f`` counts as hilly."""
+    t = inp.thresholds
+    if f.descent_m is None:
+        return False, False
+    by_floor = (reaches(f.descent_m, t.hilly_descent_floor_m) and f.descent_per_km is not None
+                and reaches(f.descent_per_km, t.hilly_descent_floor_m_per_km))
+    p75 = f.descent_p75_prev_30d_m
+    by_p75 = p75 is not None and exceeds(f.descent_m, p75) and reaches(f.descent_m, t.hilly_descent_min_m)
+    return by_floor, by_p75
+
+
+def raises_hilly_after_symptoms(inp: RuleInput, f: ActivityFinding) -> bool:
+    """True when this rule alerts on run ``f`` (``comeback_hills`` leaves such runs to it)."""
+    return f.descent_m is not None and any(_hilly_by(inp, f)) and bool(active_symptoms(inp, f))
 
 
 def hilly_after_symptoms(inp: RuleInput) -> list[Alert]:
@@ -75,14 +94,12 @@ def hilly_after_symptoms(inp: RuleInput) -> list[Alert]:
         active = active_symptoms(inp, f)
         if not active:
             continue
-        by_floor = (reaches(f.descent_m, t.hilly_descent_floor_m) and f.descent_per_km is not None
-                    and reaches(f.descent_per_km, t.hilly_descent_floor_m_per_km))
-        p75 = f.descent_p75_prev_30d_m
-        by_p75 = p75 is not None and exceeds(f.descent_m, p75) and reaches(f.descent_m, t.hilly_descent_min_m)
+        by_floor, by_p75 = _hilly_by(inp, f)
         if not (by_floor or by_p75):
             continue
-        worst = max(active, key=lambda s: (s.severity, s.started_at, s.id))
-        severity = AlertSeverity.DANGER if worst.severity >= t.symptom_danger_severity else AlertSeverity.WARNING
+        worst = max(active, key=lambda s: (s.severity_at(f.start_time) or 0, s.started_at, s.id))
+        severity = (AlertSeverity.DANGER if (worst.severity_at(f.start_time) or 0) >= t.symptom_danger_severity
+                    else AlertSeverity.WARNING)
         out.append(_alert(inp, f, worst, severity, by_floor, by_p75, len(active)))
     return out
 
@@ -96,6 +113,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
     days = (f.local_date - symptom_day).days
     when = "on the day" if days == 0 else f"{days} day{'s' if days != 1 else ''} after"
     where = symptom_label(s)
+    pain = s.severity_at(f.start_time) or s.severity
     location = f"{s.location}, " if s.location else ""
     per_km = f", {f.descent_per_km:.0f} m/km" if f.descent_per_km is not None else ""
     reasons = []
@@ -107,7 +125,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
                        f"({metres(f.descent_p75_prev_30d_m)})")
     dist = f"{km(f.distance_km)} with " if f.distance_km is not None else ""
     message = (
-        f"Hilly run on {run_label(f)}, {when} you logged {where} pain ({location}severity {s.severity}/10, "
+        f"Hilly run on {run_label(f)}, {when} you logged {where} pain ({location}severity {pain}/10, "
         f"logged {weekday_date(symptom_day)}, not resolved): {dist}{metres(f.descent_m)} of descent{per_km}"
         f"{steep_part(f.steep_descent_m)} - "
         f"{' and '.join(reasons)}. Downhill running loads the knee and thigh eccentrically. What to do: keep your "
@@ -134,7 +152,7 @@ def _alert(inp: RuleInput, f: ActivityFinding, s: Symptom, severity: AlertSeveri
         "symptom_site": s.site,
         "symptom_side": s.side,
         "symptom_location": s.location,
-        "symptom_severity": s.severity,
+        "symptom_severity": pain,
         "symptom_date": symptom_day.isoformat(),
         "days_after_symptom": days,
         "active_symptoms": n_active,

@@ -1,4 +1,4 @@
-"""`loadmon symptom add | list | resolve | edit | delete`: the symptom log."""
+"""`loadmon symptom add | list | update | resolve | edit | delete`: the symptom log."""
 
 from __future__ import annotations
 
@@ -84,6 +84,31 @@ def symptom_resolve(
         symptom = symptom_service.resolve_symptom(svc, athlete, symptom_id, parse_when(at, "--at", athlete.timezone))
         resolved = symptom.resolved_at.astimezone(ZoneInfo(athlete.timezone)).isoformat(timespec="minutes")
         say(f"symptom {symptom.id} resolved at {resolved}")
+
+
+@symptom_app.command("update")
+def symptom_update(
+    symptom_id: Annotated[int, typer.Argument(help="The symptom id (see `loadmon symptom list`).")],
+    severity: Annotated[int, typer.Option("--severity", help="How it feels now, 0 (nothing) to 10 (worst).")],
+    at: Annotated[str | None, typer.Option("--at", help="When, athlete-local 'YYYY-MM-DD HH:MM' (default now).")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="Free-text note.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the symptom (and the alert counts) as JSON.")] = False,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Do not re-evaluate the alert rules afterwards.")] = False,
+) -> None:
+    """Record how a symptom feels now (a check-in): its severity history drives the comeback rules."""
+    with handled():
+        svc = get_service()
+        athlete = svc.athlete(state.athlete)
+        symptom = symptom_service.update_severity(svc, athlete, symptom_id, severity,
+                                                  parse_when(at, "--at", athlete.timezone), note)
+        after = None if no_alerts else after_store.after_change(svc, [athlete.id])
+        data = symptom_service.symptom_json(symptom, athlete.timezone)
+        if json_out:
+            print_json({"symptom": data, "alerts": after.to_dict() if after else {}})
+            return
+        history = " -> ".join(str(v) for v in [data["severity"], *(u["severity"] for u in data["updates"])])
+        say(f"symptom {symptom.id}: severity now {data['severity_now']}/10 (history {history})")
+        print_alert_changes(after)
 
 
 @symptom_app.command("edit")

@@ -20,7 +20,7 @@ from loadmon.domain import LOWER_LIMB_SITES, SYMPTOM_SIDES, SYMPTOM_SITES, Athle
 from loadmon.errors import NotFoundError, ValidationError
 from loadmon.service.context import Service
 
-__all__ = ["add_symptom", "list_symptoms", "resolve_symptom", "edit_symptom", "delete_symptom", "symptom_json",
+__all__ = ["add_symptom", "list_symptoms", "resolve_symptom", "update_severity", "edit_symptom", "delete_symptom", "symptom_json",
            "normalise_site", "MAX_LOCATION_CHARS", "EDITABLE"]
 
 MAX_LOCATION_CHARS = 64
@@ -129,6 +129,28 @@ def resolve_symptom(svc: Service, athlete: Athlete, symptom_id: int, at: datetim
     return svc.store.resolve_symptom(athlete.id, symptom_id, when)
 
 
+def update_severity(svc: Service, athlete: Athlete, symptom_id: int, severity: int | str, at: datetime | None = None,
+                    note: str | None = None) -> Symptom:
+    """Record how the symptom feels now (or at ``at``): a new reading in its severity history, e.g.
+    the morning check-in. The reading must fall between the symptom's start and its resolve time
+    (a resolved symptom takes no new readings: log a new symptom when pain comes back). Callers
+    re-evaluate the alerts afterwards (``pain_next_morning``, ``returned_early`` read the history)."""
+    symptom = _own(svc, athlete, symptom_id)
+    value = _severity(severity)
+    when = _instant(svc, at, "reading time")
+    text = _text(note, "note", MAX_NOTE_CHARS)
+    if when < symptom.started_at:
+        raise ValidationError(
+            f"reading time {when.isoformat(timespec='minutes')} is before symptom {symptom_id} started "
+            f"({symptom.started_at.astimezone(when.tzinfo).isoformat(timespec='minutes')}); allowed: on or after the start")
+    if symptom.resolved_at is not None and when > symptom.resolved_at:
+        raise ValidationError(
+            f"symptom {symptom_id} was resolved at "
+            f"{symptom.resolved_at.astimezone(when.tzinfo).isoformat(timespec='minutes')}; a reading after that is not "
+            "allowed (log a new symptom if the pain is back)")
+    return svc.store.add_symptom_update(athlete.id, symptom.id, at=when, severity=value, note=text)
+
+
 #: What ``edit_symptom`` changes: site, side, location, severity, at (the start), note.
 EDITABLE = ("site", "side", "location", "severity", "at", "note")
 
@@ -183,4 +205,7 @@ def symptom_json(s: Symptom, timezone_name: str) -> dict[str, Any]:
         "started_at": s.started_at.astimezone(tz).isoformat(),
         "resolved_at": s.resolved_at.astimezone(tz).isoformat() if s.resolved_at else None,
         "active": s.resolved_at is None, "lower_limb": s.site in LOWER_LIMB_SITES, "note": s.note,
+        "severity_now": s.current_severity,
+        "updates": [{"id": u.id, "at": u.at.astimezone(tz).isoformat(), "severity": u.severity, "note": u.note}
+                    for u in s.updates],
     }

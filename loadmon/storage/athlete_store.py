@@ -11,7 +11,7 @@ from sqlalchemy import select
 from loadmon.domain import Athlete, Sex, Symptom, local_date_of
 from loadmon.errors import NotFoundError
 from loadmon.storage.core import StoreCore
-from loadmon.storage.models import ActivityRow, AthleteRow, SymptomRow
+from loadmon.storage.models import ActivityRow, AthleteRow, SymptomRow, SymptomUpdateRow
 from loadmon.storage.rows import to_athlete as _to_athlete
 from loadmon.storage.rows import to_symptom as _to_symptom
 
@@ -84,6 +84,18 @@ class AthleteStoreMixin(StoreCore):
                 raise NotFoundError(f"no symptom with id {symptom_id} for this athlete")
             row.resolved_at = resolved_at
             s.flush()
+            return _to_symptom(row)
+
+    def add_symptom_update(self, athlete_id: int, symptom_id: int, *, at: datetime, severity: int,
+                           note: str | None) -> Symptom:
+        """Add a severity reading to the athlete's symptom; returns the symptom with it."""
+        with self.session() as s:
+            row = s.get(SymptomRow, symptom_id)
+            if row is None or row.athlete_id != athlete_id:
+                raise NotFoundError(f"no symptom with id {symptom_id} for this athlete")
+            row.updates.append(SymptomUpdateRow(symptom_id=symptom_id, at=at, severity=severity, note=note))
+            s.flush()
+            s.refresh(row, ["updates"])
             return _to_symptom(row)
 
     def list_symptoms_for(self, athlete_ids: Sequence[int]) -> dict[int, list[Symptom]]:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # BigInteger primary keys must stay INTEGER on SQLite to be rowid aliases (autoincrement).
 BigId = BigInteger().with_variant(Integer, "sqlite")
@@ -201,6 +201,22 @@ class SymptomRow(Base):
     severity: Mapped[int]
     started_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updates: Mapped[list[SymptomUpdateRow]] = relationship(
+        lazy="selectin", order_by="[SymptomUpdateRow.at, SymptomUpdateRow.id]", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class SymptomUpdateRow(Base):
+    """A later severity reading of a symptom (``loadmon symptom update``, the morning check-in)."""
+
+    __tablename__ = "symptom_updates"
+    __table_args__ = (Index("ix_symptom_updates_symptom_at", "symptom_id", "at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    symptom_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("symptoms.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    severity: Mapped[int]
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from loadmon.domain import Activity, Athlete, ElevationSource, Sex, Symptom
+from loadmon.domain import Activity, Athlete, ElevationSource, SeverityUpdate, Sex, Symptom
 from loadmon.storage.models import ActivityRow, AthleteRow, SymptomRow
 
 
@@ -82,5 +82,8 @@ def activity_of_sqlite(row: Any) -> Activity:
 
 
 def to_symptom(row: SymptomRow) -> Symptom:
+    updates = tuple(SeverityUpdate(id=u.id, symptom_id=row.id, at=u.at, severity=u.severity, note=u.note)
+                    for u in row.updates)
     return Symptom(id=row.id, athlete_id=row.athlete_id, site=row.site, side=row.side, location=row.location,
-                   severity=row.severity, started_at=row.started_at, resolved_at=row.resolved_at, note=row.note)
+                   severity=row.severity, started_at=row.started_at, resolved_at=row.resolved_at, note=row.note,
+                   updates=updates)

@@ -115,7 +115,10 @@ def test_symptom_edit_and_delete_withdraw_the_hilly_run_alert(cli, tmp_path, htt
     out = json.loads(cli("symptom", "edit", str(sid), "--site", "lower back", "--note", "it was my back",
                          "--json").stdout)
     assert (out["symptom"]["site"], out["symptom"]["note"], out["symptom"]["severity"]) == ("lower_back", "it was my back", 4)
-    assert out["alerts"]["alerts_withdrawn"] == 1 and out["alerts"]["alerts_sent"] == 0
+    # withdrawn: the hilly-run alert and the comeback spike (the 8 km run was the first since the pain, above 3 km)
+    assert out["alerts"]["alerts_withdrawn"] == 2 and out["alerts"]["alerts_sent"] == 0
+    assert {a["rule"] for a in _alerts(cli).values() if a["state"] == "withdrawn"} == {"hilly_after_symptoms",
+                                                                                      "comeback_spike"}
     assert hilly()[0]["state"] == "withdrawn" and len(http_receiver.requests) == sent_before
 
     cli("symptom", "edit", str(sid), code=2)  # nothing to change

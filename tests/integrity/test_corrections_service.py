@@ -127,11 +127,13 @@ def test_deleting_or_editing_the_symptom_withdraws_the_hilly_run_alert(svc, http
 
     # logged too high: severity 2 is below the rule's minimum (3)
     symptom_service.edit_symptom(svc, athlete, knee.id, severity=2)
-    assert alerting.evaluate(svc, [athlete.id], reason=f"symptom {knee.id} was edited").alerts_withdrawn == 1
+    # (withdrawn with it: the comeback spike - the 8 km run was the first since the pain, above the 3 km start)
+    assert alerting.evaluate(svc, [athlete.id], reason=f"symptom {knee.id} was edited").alerts_withdrawn == 2
     assert hilly_alerts()[0]["state"] == "withdrawn"
+    assert {a["rule"] for a in _alerts(svc) if a["state"] == "withdrawn"} == {"hilly_after_symptoms", "comeback_spike"}
     # back to 5: the condition holds again, with the new severity (danger)
     symptom_service.edit_symptom(svc, athlete, knee.id, severity=5, location="")
-    assert alerting.evaluate(svc, [athlete.id]).alerts_reinstated == 1
+    assert alerting.evaluate(svc, [athlete.id]).alerts_reinstated == 2
     (back,) = hilly_alerts()
     assert (back["state"], back["severity"]) == ("active", "danger") and "5/10" in back["message"]
     assert svc.store.list_symptoms(athlete.id)[0].location is None
@@ -139,10 +141,12 @@ def test_deleting_or_editing_the_symptom_withdraws_the_hilly_run_alert(svc, http
     gone = symptom_service.delete_symptom(svc, athlete, knee.id)
     assert gone.id == knee.id and svc.store.list_symptoms(athlete.id) == []
     out = after_change(svc, [athlete.id], reason=f"symptom {knee.id} was deleted")
-    assert out.alerts_withdrawn == 1 and out.delivery.sent == 0
-    assert hilly_alerts()[0]["state"] == "withdrawn"
+    # with it, the comeback alerts of the run: its spike, and returned_early (run within 3 days of a 5/10 reading)
+    assert out.alerts_withdrawn == 3 and out.delivery.sent == 0
+    symptom_rules = {"hilly_after_symptoms", "comeback_spike", "returned_early"}
+    assert {a["rule"] for a in _alerts(svc) if a["state"] == "withdrawn"} == symptom_rules
     assert len(http_receiver.requests) == sent_before  # never sent
-    assert {a["id"]: a["state"] for a in _alerts(svc) if a["rule"] != "hilly_after_symptoms"} == others
+    assert {a["id"]: a["state"] for a in _alerts(svc) if a["rule"] not in symptom_rules} == others
 
 
 def test_an_athlete_may_only_touch_their_own_ids(svc) -> None:

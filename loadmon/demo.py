@@ -87,6 +87,12 @@ def build(out: Path, *, end: date | None = None) -> Path:
                     clock_now[0] = s.at
                     symptom_service.add_symptom(svc, athlete, site=s.site, side=s.side, location=s.location,
                                                 severity=s.severity, at=s.at, note=s.note)
+            for c in demo_story.checkins(end):
+                if c.at.date() == day:
+                    clock_now[0] = c.at
+                    (knee,) = svc.store.list_symptoms(athlete.id)
+                    symptom_service.update_severity(svc, athlete, knee.id, c.severity, at=c.at, note=c.note)
+                    after_change(svc, [athlete.id])
             if by_day.get(day):
                 # the runner syncs the watch in the evening, an hour or so after the last run
                 last = max(demo_story.start_of(r) for r in demo_story.story(end)[0] if r.day == day)

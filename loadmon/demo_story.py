@@ -2,8 +2,8 @@
 
 Ten weeks of easy running (about 25 km a week, a little hill now and then); then the club:
 long runs on Wednesdays and Sundays plus a Saturday 5 km, so the weekly distance ramps; then
-a long, hard, hilly Sunday run with a big descent; lateral knee pain logged the next day; and
-a hilly run two days after that. Dates are relative to ``end`` (the story's last day), so the
+a long, hard, hilly Sunday run with a big descent; lateral knee pain logged the next day; a
+hilly run two days after that, and the knee worse the morning after it. Dates are relative to ``end`` (the story's last day), so the
 demo always shows a current picture.
 """
 
@@ -93,6 +93,25 @@ def story(end: date) -> tuple[list[StoryRun], list[StorySymptom]]:
     knee = StorySymptom(at=datetime.combine(hilly_sunday + timedelta(days=1), time(19, 0), tzinfo=tz), site="knee",
                         side="right", location="lateral", severity=4, note="outside of the right knee, worse downhill")
     return sorted(runs, key=lambda r: (r.day, r.at)), [knee]
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoryCheckin:
+    """A later reading of the knee (``loadmon symptom update``)."""
+
+    at: datetime
+    severity: int
+    note: str
+
+
+def checkins(end: date) -> list[StoryCheckin]:
+    """The knee's readings after the pain began, up to ``end``: the morning after the hilly run it is worse
+    (the comeback rules' ``pain_next_morning``)."""
+    runs, (knee,) = story(end)
+    hilly = max(r.day for r in runs if r.label == "hilly run")
+    worse = StoryCheckin(at=datetime.combine(hilly + timedelta(days=1), time(7, 30), tzinfo=ZoneInfo(TIMEZONE)),
+                         severity=6, note="worse after the hilly run; hurts on the stairs")
+    return [c for c in (worse,) if c.at.date() <= end and c.at > knee.at]
 
 
 def start_of(run: StoryRun) -> datetime:

@@ -42,7 +42,7 @@ from loadmon.engine import ActivityFinding, local_date_of
 from loadmon.rule_thresholds import RuleThresholds
 
 __all__ = ["comeback_spike", "comeback_hills", "pain_next_morning", "returned_early", "SHOWN", "ComebackBase",
-           "comeback_base", "runs_in_order", "hills_limit_m"]
+           "comeback_base", "runs_in_order", "hills_limit_m", "pain_rises"]
 
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
     "comeback_spike": (
@@ -102,7 +102,7 @@ def _run_end(inp: RuleInput, f: ActivityFinding) -> datetime:
     return f.start_time + timedelta(seconds=seconds)
 
 
-def _rises(inp: RuleInput, runs: Sequence[ActivityFinding]) -> dict[int, PainChange]:
+def pain_rises(inp: RuleInput, runs: Sequence[ActivityFinding]) -> dict[int, PainChange]:
     """Per run (activity id): the biggest rise of pain from before it to its next check-in."""
     out: dict[int, PainChange] = {}
     for i, f in enumerate(runs):
@@ -187,7 +187,7 @@ def comeback_spike(inp: RuleInput) -> list[Alert]:
     if not inp.symptoms:
         return []
     runs = runs_in_order(inp)
-    rises = _rises(inp, runs)
+    rises = pain_rises(inp, runs)
     out: list[Alert] = []
     for f in runs:
         if not inp.in_range(f.local_date) or f.distance_km is None:
@@ -260,7 +260,7 @@ def pain_next_morning(inp: RuleInput) -> list[Alert]:
     runs = runs_in_order(inp)
     tz = inp.athlete.timezone
     out: list[Alert] = []
-    rises = _rises(inp, runs)
+    rises = pain_rises(inp, runs)
     for f in runs:
         change = rises.get(f.activity_id)
         if change is None:

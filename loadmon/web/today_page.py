@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from loadmon.service import alerting, load
+from loadmon.service import alerting, load, plan
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
 from loadmon.web.today import TODAY_CHANNELS, today_view
@@ -20,12 +20,14 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     svc = ctx.svc
 
     async def today(request: Request, session: Session, user: Any, athlete: Any) -> Response:
-        def gather() -> tuple[dict, list]:
+        def gather() -> tuple[dict, list, dict | None]:
             data = load.status_json(load.status(svc, athlete, channels=TODAY_CHANNELS))
             since = date.fromisoformat(data["date"]) - timedelta(days=14)
             alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active" and not a.get("acknowledged_at")]
-            return data, alerts
-        data, alerts = await run_in_threadpool(gather)
-        return ctx.render(request, session, "today.html", user=user, view=today_view(data, alerts))
+            # in a comeback, today's limits are the comeback's (one more engine pass, only then)
+            comeback = plan.limits_json(plan.day_limits(svc, athlete)) if plan.in_comeback(svc, athlete) else None
+            return data, alerts, comeback
+        data, alerts, comeback = await run_in_threadpool(gather)
+        return ctx.render(request, session, "today.html", user=user, view=today_view(data, alerts), comeback=comeback)
 
     return [Route("/", ctx.guarded(today))]

@@ -9,6 +9,16 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	alerts/plan.py \
+	alerts/rules/comeback.py \
+	alerts/rules/episodes.py \
+	loadmon/service/plan.py \
+	loadmon/web/plan_page.py \
+	loadmon/cli/plan.py \
+	tests/alerts/test_plan.py \
+	tests/alerts/test_rules_comeback.py \
+	tests/web/test_plan_page.py \
+	loadmon/storage/migrations/versions/0013_symptom_updates.py \
 	loadmon/storage/triggers.py \
 	tests/core/test_schema_from_models.py \
 	tests/core/test_activity_lists_kept.py \

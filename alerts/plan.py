@@ -80,11 +80,26 @@ class PlanCheck:
 def planned_activity(athlete: Athlete, planned: PlannedRun) -> Activity:
     """The planned run as a (never stored) activity."""
     return Activity(
-        id=PLANNED_ID, athlete_id=athlete.id, source="plan", source_id=0, sport=planned.sport, sub_sport=None,
-        start_time=planned.start_time, local_date=planned.day, distance_m=planned.distance_km * 1000.0,
-        moving_time_s=None, elapsed_time_s=None, elevation_gain_m=planned.descent_m, elevation_loss_m=planned.descent_m,
+        id=PLANNED_ID,
+        athlete_id=athlete.id,
+        source="plan",
+        source_id=0,
+        sport=planned.sport,
+        sub_sport=None,
+        start_time=planned.start_time,
+        local_date=planned.day,
+        distance_m=planned.distance_km * 1000.0,
+        moving_time_s=None,
+        elapsed_time_s=None,
+        elevation_gain_m=planned.descent_m,
+        elevation_loss_m=planned.descent_m,
         elevation_source=ElevationSource.COMPUTED if planned.descent_m is not None else ElevationSource.NONE,
-        avg_hr=None, max_hr=None, perceived_exertion=None, device=None, name="planned run")
+        avg_hr=None,
+        max_hr=None,
+        perceived_exertion=None,
+        device=None,
+        name="planned run",
+    )
 
 
 def _verdict(findings: Sequence[Alert]) -> str:
@@ -94,8 +109,15 @@ def _verdict(findings: Sequence[Alert]) -> str:
     return "caution" if severities & {AlertSeverity.WARNING} else "ok"
 
 
-def check_plan(*, athlete: Athlete, activities: Sequence[Activity], symptoms: Sequence[Symptom], planned: PlannedRun,
-               settings: EngineSettings, thresholds: RuleThresholds) -> PlanCheck:
+def check_plan(
+    *,
+    athlete: Athlete,
+    activities: Sequence[Activity],
+    symptoms: Sequence[Symptom],
+    planned: PlannedRun,
+    settings: EngineSettings,
+    thresholds: RuleThresholds,
+) -> PlanCheck:
     """Evaluate the rules as if ``planned`` happened (see the module doc); ``activities``: the stored ones."""
     if planned.start_time.tzinfo is None:
         raise ValueError("planned.start_time must be timezone-aware")
@@ -103,11 +125,25 @@ def check_plan(*, athlete: Athlete, activities: Sequence[Activity], symptoms: Se
     plan = planned_activity(athlete, planned)
     load = compute_load([*before, plan], athlete, settings, until=planned.day)
     no_cooldown = dataclasses.replace(thresholds, cooldown_hours=0.0)
-    alerts = evaluate_rules(athlete=athlete, load=load, activities=[*before, plan], symptoms=symptoms,
-                            thresholds=no_cooldown, first_day=planned.day, last_day=planned.day)
+    alerts = evaluate_rules(
+        athlete=athlete,
+        load=load,
+        activities=[*before, plan],
+        symptoms=symptoms,
+        thresholds=no_cooldown,
+        first_day=planned.day,
+        last_day=planned.day,
+    )
     findings = tuple(a for a in alerts if a.activity_id == PLANNED_ID or (a.activity_id is None and a.rule in DAY_RULES))
-    inp = RuleInput(athlete=athlete, load=load, activities=[*before, plan], symptoms=symptoms, thresholds=thresholds,
-                    first_day=planned.day, last_day=planned.day)
+    inp = RuleInput(
+        athlete=athlete,
+        load=load,
+        activities=[*before, plan],
+        symptoms=symptoms,
+        thresholds=thresholds,
+        first_day=planned.day,
+        last_day=planned.day,
+    )
     limits = _limits(inp, load, planned)
     return PlanCheck(planned=planned, verdict=_verdict(findings), limits=limits, findings=findings)
 
@@ -127,8 +163,7 @@ def _limits(inp: RuleInput, load: LoadResult, planned: PlannedRun) -> Limits:
         km_reason = f.spike_reason or "no base"
     else:
         max_km = f.longest_prev_30d_km * (1.0 + t.run_spike_pct / 100.0)
-        km_reason = (f"{t.run_spike_pct:g}% over your longest run of the previous 30 days "
-                     f"({km(f.longest_prev_30d_km)})")
+        km_reason = f"{t.run_spike_pct:g}% over your longest run of the previous 30 days ({km(f.longest_prev_30d_km)})"
     max_descent: float | None = None
     descent_reason: str | None
     if f is None:
@@ -137,30 +172,52 @@ def _limits(inp: RuleInput, load: LoadResult, planned: PlannedRun) -> Limits:
         descent_reason = f.descent_ratio_reason or ("warming up" if f.spike_reason == "warming up" else "no base")
     else:
         max_descent = max(f.largest_descent_prev_30d_m * (1.0 + t.descent_spike_pct / 100.0), t.descent_spike_floor_m)
-        descent_reason = (f"{t.descent_spike_pct:g}% over the largest descent of the previous 30 days "
-                          f"({metres(f.largest_descent_prev_30d_m)}), and at least the {metres(t.descent_spike_floor_m)} "
-                          "floor of the descent-spike rule")
+        descent_reason = (
+            f"{t.descent_spike_pct:g}% over the largest descent of the previous 30 days "
+            f"({metres(f.largest_descent_prev_30d_m)}), and at least the {metres(t.descent_spike_floor_m)} "
+            "floor of the descent-spike rule"
+        )
     tighter: list[str] = []
-    recent = [g for g in load.findings if g.activity_id != PLANNED_ID and g.start_time < planned.start_time
-              and planned.day - g.local_date <= timedelta(days=SPIKE_RECOVERY_DAYS)
-              and g.distance_increase_pct is not None and g.distance_increase_pct > t.run_spike_pct
-              and g.distance_km is not None and g.distance_km >= t.run_spike_min_km]
+    recent = [
+        g
+        for g in load.findings
+        if g.activity_id != PLANNED_ID
+        and g.start_time < planned.start_time
+        and planned.day - g.local_date <= timedelta(days=SPIKE_RECOVERY_DAYS)
+        and g.distance_increase_pct is not None
+        and g.distance_increase_pct > t.run_spike_pct
+        and g.distance_km is not None
+        and g.distance_km >= t.run_spike_min_km
+    ]
     if recent:
         last = recent[-1]
         tighter.append(f"a run spike on {weekday_date(last.local_date)}: an easy day or rest first")
     comeback = _comeback(inp, planned)
     if comeback is None:
-        return Limits(max_distance_km=max_km, max_distance_reason=km_reason, max_descent_m=max_descent,
-                      max_descent_reason=descent_reason, tighter_because=tuple(tighter))
+        return Limits(
+            max_distance_km=max_km,
+            max_distance_reason=km_reason,
+            max_descent_m=max_descent,
+            max_descent_reason=descent_reason,
+            tighter_because=tuple(tighter),
+        )
     cb_km, cb_descent, cb_reason, rest = comeback
     tighter.append(cb_reason)
     if max_km is None or cb_km < max_km:
         max_km, km_reason = cb_km, ("rest today: " if rest else "comeback: ") + cb_reason
     if max_descent is None or cb_descent < max_descent:
         max_descent, descent_reason = cb_descent, "comeback: " + cb_reason
-    return Limits(max_distance_km=max_km, max_distance_reason=km_reason, max_descent_m=max_descent,
-                  max_descent_reason=descent_reason, comeback_max_distance_km=cb_km, comeback_max_descent_m=cb_descent,
-                  comeback_reason=cb_reason, rest=rest, tighter_because=tuple(tighter))
+    return Limits(
+        max_distance_km=max_km,
+        max_distance_reason=km_reason,
+        max_descent_m=max_descent,
+        max_descent_reason=descent_reason,
+        comeback_max_distance_km=cb_km,
+        comeback_max_descent_m=cb_descent,
+        comeback_reason=cb_reason,
+        rest=rest,
+        tighter_because=tuple(tighter),
+    )
 
 
 def _comeback(inp: RuleInput, planned: PlannedRun) -> tuple[float, float, str, bool] | None:
@@ -174,14 +231,18 @@ def _comeback(inp: RuleInput, planned: PlannedRun) -> tuple[float, float, str, b
     assert base is not None  # the same episode test as above
     tz = inp.athlete.timezone
     state = "open" if ep.ended_at is None else f"resolved {weekday_date(local_date_of(ep.ended_at, tz))}"
-    words = (f"{symptom_label(ep.symptom)} pain since {weekday_date(local_date_of(ep.began_at, tz))} ({state}); "
-             + (f"longest tolerated run since then {km(base.base_km)}" if base.base_run is not None
-                else f"first runs up to {km(t.comeback_start_km)}"))
+    words = f"{symptom_label(ep.symptom)} pain since {weekday_date(local_date_of(ep.began_at, tz))} ({state}); " + (
+        f"longest tolerated run since then {km(base.base_km)}"
+        if base.base_run is not None
+        else f"first runs up to {km(t.comeback_start_km)}"
+    )
     highs = [h for s in inp.symptoms if (h := unanswered_high_reading(s, planned.start_time, t)) is not None]
     if highs:
         h = max(highs, key=lambda x: (x.severity, x.at))
-        words = (f"{symptom_label(h.symptom)} pain read {h.severity}/10 on "
-                 f"{weekday_date(local_date_of(h.at, tz))} with no reading of {t.returned_early_clear_severity}/10 or "
-                 f"less since")
+        words = (
+            f"{symptom_label(h.symptom)} pain read {h.severity}/10 on "
+            f"{weekday_date(local_date_of(h.at, tz))} with no reading of {t.returned_early_clear_severity}/10 or "
+            f"less since"
+        )
         return 0.0, 0.0, words, True
     return base.limit_km, hills_limit_m(None if planned.nominal else planned.distance_km, t), words, False

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from alerts.alert import Alert
 from alerts.rules import evidence
@@ -41,8 +41,18 @@ from loadmon.domain import AlertSeverity
 from loadmon.engine import ActivityFinding, local_date_of
 from loadmon.rule_thresholds import RuleThresholds
 
-__all__ = ["comeback_spike", "comeback_hills", "pain_next_morning", "returned_early", "SHOWN", "ComebackBase",
-           "comeback_base", "runs_in_order", "hills_limit_m", "pain_rises"]
+__all__ = [
+    "comeback_spike",
+    "comeback_hills",
+    "pain_next_morning",
+    "returned_early",
+    "SHOWN",
+    "ComebackBase",
+    "comeback_base",
+    "runs_in_order",
+    "hills_limit_m",
+    "pain_rises",
+]
 
 SHOWN: dict[str, tuple[tuple[str, str, str], ...]] = {
     "comeback_spike": (
@@ -73,18 +83,22 @@ _RULE_TEXT = {
         "Comeback spike: while a lower-limb symptom of severity {episode_min_severity}+ is open and for {comeback_days_after} days "
         "after it is resolved, alert when a run is more than {comeback_spike_pct:g}% longer than the longest run since it "
         "began whose next check-in showed no more pain, or, before such a run, longer than {comeback_start_km:g} km; "
-        "danger above twice that base."),
+        "danger above twice that base."
+    ),
     "comeback_hills": (
         "Comeback hills: while a lower-limb symptom of severity {episode_min_severity}+ is open and for {comeback_days_after} days "
         "after it is resolved, alert when a run descends more than {comeback_hills_floor_m:g} m or "
-        "{comeback_hills_floor_m_per_km:g} m/km (runs that hilly_after_symptoms alerts on are left to it)."),
+        "{comeback_hills_floor_m_per_km:g} m/km (runs that hilly_after_symptoms alerts on are left to it)."
+    ),
     "pain_next_morning": (
         "Pain next morning: alert when the first reading of an unresolved lower-limb symptom within "
-        "{pain_next_morning_hours:g} h after a run (and before the next run) is higher than the reading before the run."),
+        "{pain_next_morning_hours:g} h after a run (and before the next run) is higher than the reading before the run."
+    ),
     "returned_early": (
         "Returned early: alert (danger) on a run within {returned_early_days:g} days of a lower-limb symptom reading of "
         "{returned_early_severity}+ when no reading of {returned_early_clear_severity} or less, nor the resolve, came in "
-        "between."),
+        "between."
+    ),
 }
 
 
@@ -127,15 +141,15 @@ class ComebackBase:
     not_tolerated: int
 
 
-def comeback_base(inp: RuleInput, runs: Sequence[ActivityFinding], rises: dict[int, PainChange], when: datetime,
-                  before_id: int | None = None) -> ComebackBase | None:
+def comeback_base(
+    inp: RuleInput, runs: Sequence[ActivityFinding], rises: dict[int, PainChange], when: datetime, before_id: int | None = None
+) -> ComebackBase | None:
     """The comeback base at ``when`` (runs that started before it, other than ``before_id``); None outside episodes."""
     t = inp.thresholds
     ep = episode_at(episodes(inp.symptoms, t), when, t)
     if ep is None:
         return None
-    since = [g for g in runs if ep.began_at <= g.start_time < when and g.activity_id != before_id
-             and g.distance_km is not None]
+    since = [g for g in runs if ep.began_at <= g.start_time < when and g.activity_id != before_id and g.distance_km is not None]
     tolerated = [g for g in since if g.activity_id not in rises]
     base_run = max(tolerated, key=lambda g: (g.distance_km or 0.0, g.start_time), default=None)
     if base_run is not None and base_run.distance_km is not None:
@@ -144,8 +158,9 @@ def comeback_base(inp: RuleInput, runs: Sequence[ActivityFinding], rises: dict[i
     else:
         base_run = None
         base = limit = t.comeback_start_km
-    return ComebackBase(episode=ep, base_km=base, base_run=base_run, limit_km=limit, runs_since=len(since),
-                        not_tolerated=len(since) - len(tolerated))
+    return ComebackBase(
+        episode=ep, base_km=base, base_run=base_run, limit_km=limit, runs_since=len(since), not_tolerated=len(since) - len(tolerated)
+    )
 
 
 def hills_limit_m(distance_km: float | None, t: RuleThresholds) -> float:
@@ -159,7 +174,9 @@ def _episode_numbers(ep: Episode, inp: RuleInput, when: datetime) -> dict[str, f
     s = ep.symptom
     tz = inp.athlete.timezone
     return {
-        "symptom_id": s.id, "symptom_site": s.site, "symptom_side": s.side,
+        "symptom_id": s.id,
+        "symptom_site": s.site,
+        "symptom_side": s.side,
         "episode_began": local_date_of(ep.began_at, tz).isoformat(),
         "episode_resolved": local_date_of(ep.ended_at, tz).isoformat() if ep.ended_at else None,
         "episode_severity": s.severity_at(when),
@@ -175,12 +192,31 @@ def _episode_words(ep: Episode, inp: RuleInput) -> str:
     return f"your {symptom_label(ep.symptom)} pain (from {began}, resolved {ended})"
 
 
-def _alert(inp: RuleInput, rule: str, f: ActivityFinding, severity: AlertSeverity, title: str, message: str,
-           numbers: dict[str, float | int | str | None], text: str, day: object = None) -> Alert:
-    return Alert(rule=rule, severity=severity, athlete_id=inp.athlete.id, athlete_name=inp.athlete.name,
-                 local_date=day or f.local_date, activity_id=f.activity_id, title=title, message=message,  # type: ignore[arg-type]
-                 numbers=numbers, rule_text=rule_text(rule, inp.thresholds), evidence=text,
-                 dedupe_key=activity_key(rule, inp.athlete.id, f.activity_id))
+def _alert(
+    inp: RuleInput,
+    rule: str,
+    f: ActivityFinding,
+    severity: AlertSeverity,
+    title: str,
+    message: str,
+    numbers: dict[str, float | int | str | None],
+    text: str,
+    day: date | None = None,
+) -> Alert:
+    return Alert(
+        rule=rule,
+        severity=severity,
+        athlete_id=inp.athlete.id,
+        athlete_name=inp.athlete.name,
+        local_date=day or f.local_date,
+        activity_id=f.activity_id,
+        title=title,
+        message=message,
+        numbers=numbers,
+        rule_text=rule_text(rule, inp.thresholds),
+        evidence=text,
+        dedupe_key=activity_key(rule, inp.athlete.id, f.activity_id),
+    )
 
 
 def comeback_spike(inp: RuleInput) -> list[Alert]:
@@ -198,22 +234,35 @@ def comeback_spike(inp: RuleInput) -> list[Alert]:
         severity = AlertSeverity.DANGER if exceeds(f.distance_km, 2 * base.base_km) else AlertSeverity.WARNING
         ep_words = _episode_words(base.episode, inp)
         if base.base_run is not None:
-            against = (f"{pct(inp.thresholds.comeback_spike_pct)} over your longest run since {ep_words} that your "
-                       f"next check-in tolerated ({km(base.base_km)} on {run_label(base.base_run)})")
+            against = (
+                f"{pct(inp.thresholds.comeback_spike_pct)} over your longest run since {ep_words} that your "
+                f"next check-in tolerated ({km(base.base_km)} on {run_label(base.base_run)})"
+            )
         else:
-            against = (f"the {km(base.base_km)} a first run after {ep_words} should stay within"
-                       + (f" ({base.not_tolerated} run{'s' if base.not_tolerated != 1 else ''} since then raised your "
-                          "pain the next morning, so none counts yet)" if base.not_tolerated else ""))
-        message = (f"Your run on {run_label(f)}: {km(f.distance_km)}, more than {km(base.limit_km)}: {against}. "
-                   f"What to do: come back by small steps on flat ground - keep the next runs near "
-                   f"{km_short(base.limit_km)}, and lengthen them by about {pct(inp.thresholds.comeback_spike_pct)} "
-                   "only after a run whose next morning is no worse.")
+            against = f"the {km(base.base_km)} a first run after {ep_words} should stay within" + (
+                f" ({base.not_tolerated} run{'s' if base.not_tolerated != 1 else ''} since then raised your "
+                "pain the next morning, so none counts yet)"
+                if base.not_tolerated
+                else ""
+            )
+        message = (
+            f"Your run on {run_label(f)}: {km(f.distance_km)}, more than {km(base.limit_km)}: {against}. "
+            f"What to do: come back by small steps on flat ground - keep the next runs near "
+            f"{km_short(base.limit_km)}, and lengthen them by about {pct(inp.thresholds.comeback_spike_pct)} "
+            "only after a run whose next morning is no worse."
+        )
         title = f"Comeback run of {km_short(f.distance_km)}: more than the {km_short(base.limit_km)} step"
-        numbers: dict[str, float | int | str | None] = {"distance_km": r1(f.distance_km), "base_km": r1(base.base_km),
-                   "base_date": base.base_run.local_date.isoformat() if base.base_run else None,
-                   "limit_km": r1(base.limit_km), "start_km": inp.thresholds.comeback_start_km,
-                   "step_pct": inp.thresholds.comeback_spike_pct, "runs_since_episode": base.runs_since,
-                   "runs_not_tolerated": base.not_tolerated, **_episode_numbers(base.episode, inp, f.start_time)}
+        numbers: dict[str, float | int | str | None] = {
+            "distance_km": r1(f.distance_km),
+            "base_km": r1(base.base_km),
+            "base_date": base.base_run.local_date.isoformat() if base.base_run else None,
+            "limit_km": r1(base.limit_km),
+            "start_km": inp.thresholds.comeback_start_km,
+            "step_pct": inp.thresholds.comeback_spike_pct,
+            "runs_since_episode": base.runs_since,
+            "runs_not_tolerated": base.not_tolerated,
+            **_episode_numbers(base.episode, inp, f.start_time),
+        }
         out.append(_alert(inp, "comeback_spike", f, severity, title, message, numbers, evidence.COMEBACK_SPIKE))
     return out
 
@@ -236,21 +285,31 @@ def comeback_hills(inp: RuleInput) -> list[Alert]:
             continue
         limit = hills_limit_m(f.distance_km, t)
         per_km = f", {f.descent_per_km:.0f} m/km" if f.descent_per_km is not None else ""
-        why = (" Downhill running loads the front of the thigh and the knee eccentrically (braking), the load a "
-               "sore knee or IT band tolerates least." if ep.symptom.site in KNEE_SITES else "")
-        message = (f"Your run on {run_label(f)} descended {metres(f.descent_m)}{per_km} during the comeback from "
-                   f"{_episode_words(ep, inp)}: above the comeback floor of {metres(t.comeback_hills_floor_m)} or "
-                   f"{t.comeback_hills_floor_m_per_km:g} m/km.{why} What to do: keep your runs flat (under "
-                   f"{metres(limit)} of descent) until the pain has settled for a few weeks, then add hills back "
-                   "gradually.")
+        why = (
+            " Downhill running loads the front of the thigh and the knee eccentrically (braking), the load a "
+            "sore knee or IT band tolerates least."
+            if ep.symptom.site in KNEE_SITES
+            else ""
+        )
+        message = (
+            f"Your run on {run_label(f)} descended {metres(f.descent_m)}{per_km} during the comeback from "
+            f"{_episode_words(ep, inp)}: above the comeback floor of {metres(t.comeback_hills_floor_m)} or "
+            f"{t.comeback_hills_floor_m_per_km:g} m/km.{why} What to do: keep your runs flat (under "
+            f"{metres(limit)} of descent) until the pain has settled for a few weeks, then add hills back "
+            "gradually."
+        )
         title = f"Hilly comeback run: {metres(f.descent_m)} of descent"
-        numbers: dict[str, float | int | str | None] = {"descent_m": r0(f.descent_m), "descent_per_km": r1(f.descent_per_km), "limit_m": r0(limit),
-                   "distance_km": r1(f.distance_km), "floor_m": t.comeback_hills_floor_m,
-                   "floor_m_per_km": t.comeback_hills_floor_m_per_km,
-                   "hilly_by": "+".join(n for n, hit in (("m", by_m), ("m_per_km", by_km)) if hit),
-                   **_episode_numbers(ep, inp, f.start_time)}
-        out.append(_alert(inp, "comeback_hills", f, AlertSeverity.WARNING, title, message, numbers,
-                          evidence.COMEBACK_HILLS))
+        numbers: dict[str, float | int | str | None] = {
+            "descent_m": r0(f.descent_m),
+            "descent_per_km": r1(f.descent_per_km),
+            "limit_m": r0(limit),
+            "distance_km": r1(f.distance_km),
+            "floor_m": t.comeback_hills_floor_m,
+            "floor_m_per_km": t.comeback_hills_floor_m_per_km,
+            "hilly_by": "+".join(n for n, hit in (("m", by_m), ("m_per_km", by_km)) if hit),
+            **_episode_numbers(ep, inp, f.start_time),
+        }
+        out.append(_alert(inp, "comeback_hills", f, AlertSeverity.WARNING, title, message, numbers, evidence.COMEBACK_HILLS))
     return out
 
 
@@ -270,18 +329,25 @@ def pain_next_morning(inp: RuleInput) -> list[Alert]:
             continue
         where = symptom_label(change.symptom)
         dist = f" ({km(f.distance_km)})" if f.distance_km is not None else ""
-        message = (f"Your {where} pain was {change.after}/10 at the check-in after your run on {run_label(f)}{dist}, "
-                   f"up from {change.before}/10 before it. In the pain-monitoring model the pain the next morning must "
-                   "not be higher than before the run. What to do: reduce the next run (shorter, flat, easy) or rest, "
-                   "and lengthen again only after a run whose next morning is no worse.")
+        message = (
+            f"Your {where} pain was {change.after}/10 at the check-in after your run on {run_label(f)}{dist}, "
+            f"up from {change.before}/10 before it. In the pain-monitoring model the pain the next morning must "
+            "not be higher than before the run. What to do: reduce the next run (shorter, flat, easy) or rest, "
+            "and lengthen again only after a run whose next morning is no worse."
+        )
         title = f"{where[:1].upper()}{where[1:]} pain rose after your run: {change.before} -> {change.after}/10"
-        numbers: dict[str, float | int | str | None] = {"severity_before": change.before, "severity_after": change.after,
-                   "before_at": change.before_at.isoformat(), "after_at": change.after_at.isoformat(),
-                   "distance_km": r1(f.distance_km), "symptom_id": change.symptom.id,
-                   "symptom_site": change.symptom.site, "symptom_side": change.symptom.side,
-                   "window_hours": inp.thresholds.pain_next_morning_hours}
-        out.append(_alert(inp, "pain_next_morning", f, AlertSeverity.WARNING, title, message, numbers,
-                          evidence.PAIN_NEXT_MORNING, day=day))
+        numbers: dict[str, float | int | str | None] = {
+            "severity_before": change.before,
+            "severity_after": change.after,
+            "before_at": change.before_at.isoformat(),
+            "after_at": change.after_at.isoformat(),
+            "distance_km": r1(f.distance_km),
+            "symptom_id": change.symptom.id,
+            "symptom_site": change.symptom.site,
+            "symptom_side": change.symptom.side,
+            "window_hours": inp.thresholds.pain_next_morning_hours,
+        }
+        out.append(_alert(inp, "pain_next_morning", f, AlertSeverity.WARNING, title, message, numbers, evidence.PAIN_NEXT_MORNING, day=day))
     return out
 
 
@@ -301,18 +367,26 @@ def returned_early(inp: RuleInput) -> list[Alert]:
         hours = (f.start_time - h.at).total_seconds() / 3600.0
         high_day = weekday_date(local_date_of(h.at, inp.athlete.timezone))
         dist = f" ({km(f.distance_km)})" if f.distance_km is not None else ""
-        message = (f"You ran on {run_label(f)}{dist} {_hours(hours)} after your {where} pain read {h.severity}/10 "
-                   f"({high_day}), with no reading of {t.returned_early_clear_severity}/10 or less since. Pain above "
-                   f"5/10 is too much in the pain-monitoring model, and a new injury is most likely where the last one "
-                   f"was. What to do: rest until a check-in reads {t.returned_early_clear_severity}/10 or less, then "
-                   f"come back with {km(t.comeback_start_km)} on flat ground; if the pain stays, have it checked.")
+        message = (
+            f"You ran on {run_label(f)}{dist} {_hours(hours)} after your {where} pain read {h.severity}/10 "
+            f"({high_day}), with no reading of {t.returned_early_clear_severity}/10 or less since. Pain above "
+            f"5/10 is too much in the pain-monitoring model, and a new injury is most likely where the last one "
+            f"was. What to do: rest until a check-in reads {t.returned_early_clear_severity}/10 or less, then "
+            f"come back with {km(t.comeback_start_km)} on flat ground; if the pain stays, have it checked."
+        )
         title = f"Back running {_hours(hours)} after {where} pain of {h.severity}/10"
-        numbers: dict[str, float | int | str | None] = {"high_severity": h.severity, "high_at": h.at.isoformat(), "hours_since_high": r1(hours),
-                   "clear_severity": t.returned_early_clear_severity, "window_days": t.returned_early_days,
-                   "distance_km": r1(f.distance_km), "symptom_id": h.symptom.id, "symptom_site": h.symptom.site,
-                   "symptom_side": h.symptom.side}
-        out.append(_alert(inp, "returned_early", f, AlertSeverity.DANGER, title, message, numbers,
-                          evidence.RETURNED_EARLY))
+        numbers: dict[str, float | int | str | None] = {
+            "high_severity": h.severity,
+            "high_at": h.at.isoformat(),
+            "hours_since_high": r1(hours),
+            "clear_severity": t.returned_early_clear_severity,
+            "window_days": t.returned_early_days,
+            "distance_km": r1(f.distance_km),
+            "symptom_id": h.symptom.id,
+            "symptom_site": h.symptom.site,
+            "symptom_side": h.symptom.side,
+        }
+        out.append(_alert(inp, "returned_early", f, AlertSeverity.DANGER, title, message, numbers, evidence.RETURNED_EARLY))
     return out
 
 
@@ -320,4 +394,3 @@ def _hours(hours: float) -> str:
     if hours < 48:
         return f"{hours:.0f} h"
     return f"{hours / 24:.1f} days"
-

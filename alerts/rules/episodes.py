@@ -21,8 +21,7 @@ from datetime import datetime, timedelta
 from loadmon.domain import LOWER_LIMB_SITES, Symptom
 from loadmon.rule_thresholds import RuleThresholds
 
-__all__ = ["Episode", "episodes", "episode_at", "PainChange", "pain_change", "HighReading", "unanswered_high_reading",
-           "KNEE_SITES"]
+__all__ = ["Episode", "episodes", "episode_at", "PainChange", "pain_change", "HighReading", "unanswered_high_reading", "KNEE_SITES"]
 
 #: Sites whose message explains the knee's eccentric load downhill.
 KNEE_SITES: frozenset[str] = frozenset({"knee", "it_band", "quad"})
@@ -82,8 +81,9 @@ class PainChange:
         return self.after > self.before
 
 
-def pain_change(symptom: Symptom, run_start: datetime, run_end: datetime, next_run_start: datetime | None,
-                thresholds: RuleThresholds) -> PainChange | None:
+def pain_change(
+    symptom: Symptom, run_start: datetime, run_end: datetime, next_run_start: datetime | None, thresholds: RuleThresholds
+) -> PainChange | None:
     """The symptom's reading before ``run_start`` and its first reading after ``run_end`` (within
     ``pain_next_morning_hours`` and before the next run starts), or None when either is missing
     or the symptom was resolved before the run."""
@@ -96,8 +96,7 @@ def pain_change(symptom: Symptom, run_start: datetime, run_end: datetime, next_r
     if not before:
         return None
     limit = run_end + timedelta(hours=thresholds.pain_next_morning_hours)
-    after = next(((at, sev) for at, sev in readings
-                  if run_end < at <= limit and (next_run_start is None or at < next_run_start)), None)
+    after = next(((at, sev) for at, sev in readings if run_end < at <= limit and (next_run_start is None or at < next_run_start)), None)
     if after is None:
         return None
     return PainChange(symptom=symptom, before_at=before[-1][0], before=before[-1][1], after_at=after[0], after=after[1])

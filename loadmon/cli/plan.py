@@ -11,8 +11,7 @@ from loadmon.cli.render import say
 
 plan_service = lazy("loadmon.service.plan")
 
-plan_app = typer.Typer(help="Check a planned run before you go: the rules as if it happened, and today's limits.",
-                       no_args_is_help=True)
+plan_app = typer.Typer(help="Check a planned run before you go: the rules as if it happened, and today's limits.", no_args_is_help=True)
 app.add_typer(plan_app, name="plan")
 
 _VERDICT_STYLE = {"ok": "green", "caution": "yellow", "danger": "bold red"}
@@ -29,24 +28,29 @@ def plan_check(
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
-        result = plan_service.check(svc, athlete, distance_km=distance_km, descent_m=descent_m,
-                                    day=parse_date(day, "--date"))
+        result = plan_service.check(svc, athlete, distance_km=distance_km, descent_m=descent_m, day=parse_date(day, "--date"))
         data = plan_service.plan_json(result)
         if json_out:
             print_json(data)
             return
         planned = data["planned"]
         descent = f", {planned['descent_m']:.0f} m of descent" if planned["descent_m"] is not None else ""
-        say(f"planned run on {data['date']}: {planned['distance_km']:g} km{descent} -> ",
-            (data["verdict"].upper(), _VERDICT_STYLE[data["verdict"]]))
+        say(
+            f"planned run on {data['date']}: {planned['distance_km']:g} km{descent} -> ",
+            (data["verdict"].upper(), _VERDICT_STYLE[data["verdict"]]),
+        )
         for f in data["findings"]:
-            say((f"{f['severity']:<8}", _VERDICT_STYLE["danger" if f["severity"] == "danger" else "caution"]),
-                f" {f['rule']}: {f['message']}")
+            say(
+                (f"{f['severity']:<8}", _VERDICT_STYLE["danger" if f["severity"] == "danger" else "caution"]),
+                f" {f['rule']}: {f['message']}",
+            )
         lim = data["limits"]
-        dist = (f"{lim['max_distance_km']:g} km" if lim["max_distance_km"] is not None else "-")
-        desc = (f"{lim['max_descent_m']:.0f} m" if lim["max_descent_m"] is not None else "-")
-        say(f"limits for {data['date']}: distance up to {dist} ({lim['max_distance_reason']}); "
-            f"descent up to {desc} ({lim['max_descent_reason']})")
+        dist = f"{lim['max_distance_km']:g} km" if lim["max_distance_km"] is not None else "-"
+        desc = f"{lim['max_descent_m']:.0f} m" if lim["max_descent_m"] is not None else "-"
+        say(
+            f"limits for {data['date']}: distance up to {dist} ({lim['max_distance_reason']}); "
+            f"descent up to {desc} ({lim['max_descent_reason']})"
+        )
         if lim["rest"]:
             say(("rest today", "bold red"), f": {lim['comeback']}")
         say("nothing was stored (a check only)")

@@ -55,8 +55,14 @@ def check(svc: Service, athlete: Athlete, *, distance_km: Any, descent_m: Any = 
     planned = PlannedRun(day=day, start_time=start, distance_km=distance, descent_m=descent)
     activities = svc.store.list_activities(athlete.id, until=day)
     symptoms = svc.store.list_symptoms(athlete.id)
-    return check_plan(athlete=athlete, activities=activities, symptoms=symptoms, planned=planned,
-                      settings=engine_settings(svc.config), thresholds=rule_thresholds(svc.config))
+    return check_plan(
+        athlete=athlete,
+        activities=activities,
+        symptoms=symptoms,
+        planned=planned,
+        settings=engine_settings(svc.config),
+        thresholds=rule_thresholds(svc.config),
+    )
 
 
 def day_limits(svc: Service, athlete: Athlete, day: date | None = None) -> PlanCheck:
@@ -67,9 +73,14 @@ def day_limits(svc: Service, athlete: Athlete, day: date | None = None) -> PlanC
     day = day or today
     start = svc.clock().astimezone(zone) if day == today else datetime.combine(day, PLANNED_START, tzinfo=zone)
     planned = PlannedRun(day=day, start_time=start, distance_km=1.0, nominal=True)
-    result = check_plan(athlete=athlete, activities=svc.store.list_activities(athlete.id, until=day),
-                        symptoms=svc.store.list_symptoms(athlete.id), planned=planned,
-                        settings=engine_settings(svc.config), thresholds=rule_thresholds(svc.config))
+    result = check_plan(
+        athlete=athlete,
+        activities=svc.store.list_activities(athlete.id, until=day),
+        symptoms=svc.store.list_symptoms(athlete.id),
+        planned=planned,
+        settings=engine_settings(svc.config),
+        thresholds=rule_thresholds(svc.config),
+    )
     return PlanCheck(planned=planned, verdict="ok", limits=result.limits, findings=())
 
 
@@ -86,11 +97,16 @@ def _r(value: float | None, nd: int) -> float | None:
 def limits_json(result: PlanCheck) -> dict[str, Any]:
     lim = result.limits
     return {
-        "max_distance_km": _r(lim.max_distance_km, 1), "max_distance_reason": lim.max_distance_reason,
-        "max_descent_m": _r(lim.max_descent_m, 0), "max_descent_reason": lim.max_descent_reason,
+        "max_distance_km": _r(lim.max_distance_km, 1),
+        "max_distance_reason": lim.max_distance_reason,
+        "max_descent_m": _r(lim.max_descent_m, 0),
+        "max_descent_reason": lim.max_descent_reason,
         "comeback_max_distance_km": _r(lim.comeback_max_distance_km, 1),
-        "comeback_max_descent_m": _r(lim.comeback_max_descent_m, 0), "comeback": lim.comeback_reason,
-        "rest": lim.rest, "tighter_than_usual": lim.tighter, "tighter_because": list(lim.tighter_because),
+        "comeback_max_descent_m": _r(lim.comeback_max_descent_m, 0),
+        "comeback": lim.comeback_reason,
+        "rest": lim.rest,
+        "tighter_than_usual": lim.tighter,
+        "tighter_because": list(lim.tighter_because),
     }
 
 
@@ -99,12 +115,24 @@ def plan_json(result: PlanCheck) -> dict[str, Any]:
     p = result.planned
     return {
         "date": p.day.isoformat(),
-        "planned": {"distance_km": round(p.distance_km, 2), "descent_m": _r(p.descent_m, 0),
-                    "start": p.start_time.isoformat(timespec="minutes")},
+        "planned": {
+            "distance_km": round(p.distance_km, 2),
+            "descent_m": _r(p.descent_m, 0),
+            "start": p.start_time.isoformat(timespec="minutes"),
+        },
         "verdict": result.verdict,
         "limits": limits_json(result),
-        "findings": [{"rule": a.rule, "severity": str(a.severity), "title": a.title, "message": a.message,
-                      "numbers": dict(a.numbers), "rule_text": a.rule_text, "evidence": a.evidence}
-                     for a in result.findings],
+        "findings": [
+            {
+                "rule": a.rule,
+                "severity": str(a.severity),
+                "title": a.title,
+                "message": a.message,
+                "numbers": dict(a.numbers),
+                "rule_text": a.rule_text,
+                "evidence": a.evidence,
+            }
+            for a in result.findings
+        ],
         "stored": False,
     }

@@ -37,16 +37,26 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         try:
             day = _day(values["date"])
             if values["distance_km"]:
-                checked = await run_in_threadpool(plan_service.check, svc, athlete, distance_km=values["distance_km"],
-                                                  descent_m=values["descent_m"] or None, day=day)
+                checked = await run_in_threadpool(
+                    plan_service.check, svc, athlete, distance_km=values["distance_km"], descent_m=values["descent_m"] or None, day=day
+                )
             else:
                 checked = await run_in_threadpool(plan_service.day_limits, svc, athlete, day)
             result = plan_service.plan_json(checked)
         except ValidationError as exc:
             error = str(exc)
         status = 400 if error else 200
-        return ctx.render(request, session, "plan.html", user=user, values=values, result=result, error=error,
-                          checked=bool(values["distance_km"]) and result is not None, status=status)
+        return ctx.render(
+            request,
+            session,
+            "plan.html",
+            user=user,
+            values=values,
+            result=result,
+            error=error,
+            checked=bool(values["distance_km"]) and result is not None,
+            status=status,
+        )
 
     async def api_plan(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         """``?distance_km=&descent_m=&date=``: the JSON of `loadmon plan check --json`."""
@@ -54,8 +64,14 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         if not q.get("distance_km"):
             return JSONResponse({"error": "distance_km: give the planned distance in km"}, status_code=400)
         try:
-            checked = await run_in_threadpool(plan_service.check, svc, athlete, distance_km=q.get("distance_km"),
-                                              descent_m=q.get("descent_m") or None, day=_day(q.get("date")))
+            checked = await run_in_threadpool(
+                plan_service.check,
+                svc,
+                athlete,
+                distance_km=q.get("distance_km"),
+                descent_m=q.get("descent_m") or None,
+                day=_day(q.get("date")),
+            )
         except ValidationError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse(plan_service.plan_json(checked))

@@ -43,8 +43,9 @@ def story(tmp_path):
     """The demo story up to Friday END (runs, the knee, Thursday's 6/10), the clock at Saturday 08:00."""
     now = [datetime.combine(SATURDAY, time(8, 0), tzinfo=TZ)]
     config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite"}"\n'
-                      f'[athlete]\ntimezone = "{demo_story.TIMEZONE}"\n', encoding="utf-8")
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "db.sqlite"}"\n[athlete]\ntimezone = "{demo_story.TIMEZONE}"\n', encoding="utf-8"
+    )
     svc = Service.open(load_config(config, env={}), clock=lambda: now[0])
     athlete = svc.athlete()
     folder = tmp_path / "fit"
@@ -55,8 +56,7 @@ def story(tmp_path):
         paths.append(folder / name)
     assert import_paths(svc, athlete, paths).athlete_ids
     _, (pain,) = demo_story.story(END)
-    knee = symptom_service.add_symptom(svc, athlete, pain.site, pain.side, pain.location, pain.severity, pain.at,
-                                       pain.note)
+    knee = symptom_service.add_symptom(svc, athlete, pain.site, pain.side, pain.location, pain.severity, pain.at, pain.note)
     (worse,) = demo_story.checkins(END)
     symptom_service.update_severity(svc, athlete, knee.id, worse.severity, worse.at, worse.note)
     try:
@@ -69,8 +69,7 @@ def test_the_story_saturday_5_km_is_danger_then_check_ins_of_5_and_2_relax_the_l
     svc, athlete, knee, _now = story
     first = plan_service.plan_json(plan_service.check(svc, athlete, distance_km=5, day=SATURDAY))
     assert first["verdict"] == "danger"
-    assert {(f["rule"], f["severity"]) for f in first["findings"]} == {("comeback_spike", "warning"),
-                                                                       ("returned_early", "danger")}
+    assert {(f["rule"], f["severity"]) for f in first["findings"]} == {("comeback_spike", "warning"), ("returned_early", "danger")}
     assert first["limits"]["max_distance_km"] == 0.0 and first["limits"]["rest"] is True
     assert "6/10" in first["limits"]["comeback"]
     spike = next(f for f in first["findings"] if f["rule"] == "comeback_spike")
@@ -84,8 +83,7 @@ def test_the_story_saturday_5_km_is_danger_then_check_ins_of_5_and_2_relax_the_l
     symptom_service.update_severity(svc, athlete, knee.id, 2, datetime.combine(SATURDAY, time(7, 30), tzinfo=TZ))
     third = plan_service.plan_json(plan_service.check(svc, athlete, distance_km=5, day=SATURDAY))
     assert third["verdict"] == "caution" and [f["rule"] for f in third["findings"]] == ["comeback_spike"]
-    assert (third["limits"]["max_distance_km"], third["limits"]["max_descent_m"], third["limits"]["rest"]) == (
-        3.0, 50.0, False)
+    assert (third["limits"]["max_distance_km"], third["limits"]["max_descent_m"], third["limits"]["rest"]) == (3.0, 50.0, False)
     ok = plan_service.plan_json(plan_service.check(svc, athlete, distance_km=3, day=SATURDAY))
     assert (ok["verdict"], ok["findings"]) == ("ok", [])
     assert ok["stored"] is False and svc.store.list_activities(athlete.id)[-1].local_date < SATURDAY
@@ -96,14 +94,21 @@ def test_the_check_equals_the_same_run_imported_finding_by_finding(story, tmp_pa
     symptom_service.update_severity(svc, athlete, knee.id, 5, datetime.combine(END, time(7, 30), tzinfo=TZ))
     start = datetime.combine(SATURDAY, time(8, 0), tzinfo=TZ)
     # a long hilly run: 30 km and about 500 m down (longest of 30 days: 24 km; largest descent: 330 m)
-    spec = RunSpec(start=start.astimezone(ZoneInfo("UTC")), distance_m=30_000, duration_s=30 * 330, avg_hr=150,
-                   max_hr=170, altitude_profile=[(0.0, 40.0), (0.25, 290.0), (0.5, 40.0), (0.75, 290.0), (1.0, 40.0)],
-                   serial=99_001, record_interval_s=5, utc_offset_s=0)
+    spec = RunSpec(
+        start=start.astimezone(ZoneInfo("UTC")),
+        distance_m=30_000,
+        duration_s=30 * 330,
+        avg_hr=150,
+        max_hr=170,
+        altitude_profile=[(0.0, 40.0), (0.25, 290.0), (0.5, 40.0), (0.75, 290.0), (1.0, 40.0)],
+        serial=99_001,
+        record_interval_s=5,
+        utc_offset_s=0,
+    )
     data = encode_activity(spec)
     (rec,) = read_fit(data, name="saturday.fit", now=now[0]).activities
     assert rec.distance_m is not None and rec.elevation_loss_m is not None
-    planned = plan_service.check(svc, athlete, distance_km=rec.distance_m / 1000, descent_m=rec.elevation_loss_m,
-                                 day=SATURDAY)
+    planned = plan_service.check(svc, athlete, distance_km=rec.distance_m / 1000, descent_m=rec.elevation_loss_m, day=SATURDAY)
     assert planned.planned.start_time == start
     rules = {a.rule for a in planned.findings}
     assert {"run_spike", "descent_spike", "hilly_after_symptoms", "comeback_spike", "returned_early"} <= rules
@@ -115,10 +120,19 @@ def test_the_check_equals_the_same_run_imported_finding_by_finding(story, tmp_pa
     (stored,) = [a for a in activities if a.local_date == SATURDAY]
     thresholds = dataclasses.replace(rule_thresholds(svc.config), cooldown_hours=0.0)
     load = compute_load(activities, athlete, engine_settings(svc.config), until=SATURDAY)
-    after = [a for a in evaluate_rules(athlete=athlete, load=load, activities=activities,
-                                       symptoms=svc.store.list_symptoms(athlete.id), thresholds=thresholds,
-                                       first_day=SATURDAY, last_day=SATURDAY)
-             if a.activity_id == stored.id or (a.activity_id is None and a.rule in DAY_RULES)]
+    after = [
+        a
+        for a in evaluate_rules(
+            athlete=athlete,
+            load=load,
+            activities=activities,
+            symptoms=svc.store.list_symptoms(athlete.id),
+            thresholds=thresholds,
+            first_day=SATURDAY,
+            last_day=SATURDAY,
+        )
+        if a.activity_id == stored.id or (a.activity_id is None and a.rule in DAY_RULES)
+    ]
 
     def key(a):
         # steep_descent_m is left out: a plan has no altitude profile, so its steep part is unknown (null); the
@@ -140,8 +154,12 @@ def test_a_day_without_history_has_limits_with_reasons(tmp_path) -> None:
         assert out["verdict"] == "ok" and out["findings"] == []
         assert out["limits"]["max_distance_km"] is None and out["limits"]["max_distance_reason"] == "warming up"
         assert out["limits"]["max_descent_m"] is None and out["limits"]["max_descent_reason"]
-        for bad, field in ((-1, "planned distance"), (0, "planned distance"), ("ten", "planned distance"),
-                           (float("nan"), "planned distance")):
+        for bad, field in (
+            (-1, "planned distance"),
+            (0, "planned distance"),
+            ("ten", "planned distance"),
+            (float("nan"), "planned distance"),
+        ):
             with pytest.raises(ValidationError, match=field):
                 plan_service.check(svc, svc.athlete(), distance_km=bad)
         with pytest.raises(ValidationError, match="planned descent"):
@@ -162,8 +180,14 @@ def test_cli_plan_check_json_and_words(tmp_path, monkeypatch) -> None:
     folder.mkdir()
     for back in range(40, 0, -1):  # 10 km a day for 40 days (a steady week: no ramp)
         start = (now - timedelta(days=back)).replace(hour=7, minute=0, second=0, microsecond=0)
-        spec = RunSpec(start=start, distance_m=10_000, duration_s=3300, serial=5000 + back, record_interval_s=10,
-                       altitude_profile=[(0.0, 100.0), (0.5, 130.0), (1.0, 100.0)])
+        spec = RunSpec(
+            start=start,
+            distance_m=10_000,
+            duration_s=3300,
+            serial=5000 + back,
+            record_interval_s=10,
+            altitude_profile=[(0.0, 100.0), (0.5, 130.0), (1.0, 100.0)],
+        )
         (folder / f"r{back}.fit").write_bytes(encode_activity(spec))
     assert runner.invoke(app, ["--config", str(config), "import", str(folder)]).exit_code == 0
     res = runner.invoke(app, ["--config", str(config), "plan", "check", "--distance-km", "12", "--json"])

@@ -34,8 +34,7 @@ def history(descent: float = 20.0) -> Runs:
     return runs
 
 
-def knee(*readings: tuple[datetime, int], severity: int = 4, resolved: datetime | None = None,
-         site: str = "knee") -> Symptom:
+def knee(*readings: tuple[datetime, int], severity: int = 4, resolved: datetime | None = None, site: str = "knee") -> Symptom:
     s = symptom(started=PAIN, severity=severity, resolved=resolved, site=site)
     ups = tuple(SeverityUpdate(id=i + 1, symptom_id=s.id, at=when, severity=sev) for i, (when, sev) in enumerate(readings))
     return dataclasses.replace(s, updates=ups)
@@ -43,16 +42,27 @@ def knee(*readings: tuple[datetime, int], severity: int = 4, resolved: datetime 
 
 def alerts(runs: Runs, symptoms, rule: str, *, first: date | None = None, **thresholds):
     load = compute_load(runs.items, ATHLETE, until=T)
-    return evaluate_rules(athlete=ATHLETE, load=load, activities=runs.items, symptoms=symptoms, rules=[rule],
-                          thresholds=RuleThresholds(**thresholds), first_day=first or T - timedelta(days=5), last_day=T)
+    return evaluate_rules(
+        athlete=ATHLETE,
+        load=load,
+        activities=runs.items,
+        symptoms=symptoms,
+        rules=[rule],
+        thresholds=RuleThresholds(**thresholds),
+        first_day=first or T - timedelta(days=5),
+        last_day=T,
+    )
 
 
 # -- episodes -----------------------------------------------------------------------------------
-@pytest.mark.parametrize(("first", "later", "opens_at"), [
-    (2, (), None),                      # never 3: no episode
-    (3, (), PAIN),                      # 3 when logged
-    (2, ((at(T, 7), 3),), at(T, 7)),    # opens with the reading that reaches 3
-])
+@pytest.mark.parametrize(
+    ("first", "later", "opens_at"),
+    [
+        (2, (), None),  # never 3: no episode
+        (3, (), PAIN),  # 3 when logged
+        (2, ((at(T, 7), 3),), at(T, 7)),  # opens with the reading that reaches 3
+    ],
+)
 def test_an_episode_opens_at_the_first_reading_of_3(first, later, opens_at) -> None:
     eps = episodes([knee(*later, severity=first)], RuleThresholds())
     assert [e.began_at for e in eps] == ([opens_at] if opens_at else [])
@@ -63,13 +73,16 @@ def test_a_back_or_other_site_opens_no_episode() -> None:
 
 
 # -- comeback_spike -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("km", "fires", "severity"), [
-    (2.9, False, None),
-    (3.0, False, None),                  # exactly the 3 km start: not longer
-    (3.1, True, AlertSeverity.WARNING),
-    (6.0, True, AlertSeverity.WARNING),  # exactly twice the start
-    (6.1, True, AlertSeverity.DANGER),
-])
+@pytest.mark.parametrize(
+    ("km", "fires", "severity"),
+    [
+        (2.9, False, None),
+        (3.0, False, None),  # exactly the 3 km start: not longer
+        (3.1, True, AlertSeverity.WARNING),
+        (6.0, True, AlertSeverity.WARNING),  # exactly twice the start
+        (6.1, True, AlertSeverity.DANGER),
+    ],
+)
 def test_comeback_spike_first_run_against_the_start(km, fires, severity) -> None:
     runs = history()
     runs.add(T, km, descent=0.0)
@@ -91,7 +104,10 @@ def test_comeback_spike_against_the_longest_tolerated_run(km, fires) -> None:
     assert len(got) == (1 if fires else 0)  # 4.0 x 1.10 = 4.4 km
     if fires:
         assert (got[0].numbers["base_km"], got[0].numbers["limit_km"], got[0].numbers["base_date"]) == (
-            4.0, 4.4, base.local_date.isoformat())
+            4.0,
+            4.4,
+            base.local_date.isoformat(),
+        )
 
 
 def test_a_run_that_raised_the_pain_is_not_a_base() -> None:
@@ -122,12 +138,15 @@ def test_no_symptom_no_comeback_rule() -> None:
 
 
 # -- comeback_hills -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("km", "descent", "fires", "by"), [
-    (6.0, 50.0, False, None),     # 50 m, 8.3 m/km: at the floor, not above
-    (6.0, 51.0, True, "m"),       # above 50 m (8.5 m/km)
-    (4.0, 40.0, False, None),     # exactly 10 m/km
-    (4.0, 41.0, True, "m_per_km"),  # 10.25 m/km
-])
+@pytest.mark.parametrize(
+    ("km", "descent", "fires", "by"),
+    [
+        (6.0, 50.0, False, None),  # 50 m, 8.3 m/km: at the floor, not above
+        (6.0, 51.0, True, "m"),  # above 50 m (8.5 m/km)
+        (4.0, 40.0, False, None),  # exactly 10 m/km
+        (4.0, 41.0, True, "m_per_km"),  # 10.25 m/km
+    ],
+)
 def test_comeback_hills_floor(km, descent, fires, by) -> None:
     # runs of 60 m before: a run under 60 m is not above their 75th percentile (hilly_after_symptoms stays quiet)
     runs = history(descent=60.0)
@@ -224,8 +243,7 @@ def test_returned_early_the_resolve_clears_it() -> None:
 
 def test_severity_at_reads_the_latest_reading() -> None:
     sym = knee((at(T, 7), 6), (at(T, 12), 2))
-    assert [sym.severity_at(w) for w in (PAIN - timedelta(minutes=1), PAIN, at(T, 6), at(T, 7), at(T, 13))] == [
-        None, 4, 4, 6, 2]
+    assert [sym.severity_at(w) for w in (PAIN - timedelta(minutes=1), PAIN, at(T, 6), at(T, 7), at(T, 13))] == [None, 4, 4, 6, 2]
     assert sym.current_severity == 2
 
 

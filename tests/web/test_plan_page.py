@@ -50,8 +50,7 @@ def test_today_shows_the_comeback_limits_while_a_symptom_is_watched(web, tmp_pat
     with web.client() as c:
         web.login(c)
         assert 'id="comeback"' not in c.get("/").text
-        knee = symptom_service.add_symptom(web.svc, ann, "knee", "right", "lateral", 4,
-                                           web.clock.now - timedelta(days=1))
+        knee = symptom_service.add_symptom(web.svc, ann, "knee", "right", "lateral", 4, web.clock.now - timedelta(days=1))
         page = c.get("/").text
         assert 'id="comeback"' in page and "Comeback limits today" in page
         symptom_service.update_severity(web.svc, ann, knee.id, 6, web.clock.now - timedelta(hours=1))

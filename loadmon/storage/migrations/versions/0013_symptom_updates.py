@@ -4,6 +4,7 @@ Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-05 12:00:00
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -24,8 +25,7 @@ def upgrade() -> None:
         sa.Column('severity', sa.Integer(), nullable=False),
         sa.Column('note', sa.Text(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(['symptom_id'], ['symptoms.id'], name='fk_symptom_updates_symptom_id_symptoms',
-                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['symptom_id'], ['symptoms.id'], name='fk_symptom_updates_symptom_id_symptoms', ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name='pk_symptom_updates'),
     )
     op.create_index('ix_symptom_updates_symptom_at', 'symptom_updates', ['symptom_id', 'at'])

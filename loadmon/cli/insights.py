@@ -72,7 +72,7 @@ def _print(d: dict[str, Any]) -> None:
         f" (an alert up to {d['window_days']} days before an episode warned of it; 'nothing following': "
         f"no episode began in the {d['window_days']} days after the alert):",
     )
-    rows = [
+    rule_rows: list[tuple[Any, ...]] = [
         (
             r["rule"],
             f"{r['episodes_warned']} of {r['episodes_total']}",
@@ -84,7 +84,7 @@ def _print(d: dict[str, Any]) -> None:
         )
         for r in d["rules"]
     ]
-    print_table(RULE_COLUMNS, rows)
+    print_table(RULE_COLUMNS, rule_rows)
     say("follows symptoms, not counted: " + ", ".join(f"{n['rule']} ({n['alerts_total']} alerts)" for n in d["not_counted"]))
     say(f"usual: the median of {d['quiet_windows']} quiet {d['window_days']}-day windows (no episode in or just after them)")
     say(d["note"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+import pytest
+
 from loadmon.service import insights
 from loadmon.service import symptoms as symptom_service
 from tests.alerts.conftest import record
@@ -31,6 +33,7 @@ def test_insights_needs_a_login(web):
         assert (r.status_code, r.headers.get("location")) == (303, "/login")
 
 
+@pytest.mark.slow
 def test_the_page_shows_the_athletes_own_back_test_labelled_exploratory(web):
     _history(web, "ann")
     expected = insights.insights_json(insights.insights(web.svc, web.svc.athlete("ann")))

@@ -114,7 +114,14 @@ FORMATTED := \
 	tests/web/test_alert_ack.py \
 	tests/web/test_browser_offline.py \
 	tests/web/test_browser_charts.py \
-	tests/web/test_charts.py
+	tests/web/test_charts.py \
+	alerts/backtest.py \
+	loadmon/service/insights.py \
+	loadmon/cli/insights.py \
+	loadmon/web/insights_page.py \
+	tests/alerts/test_backtest.py \
+	tests/alerts/test_insights_cli.py \
+	tests/web/test_insights.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

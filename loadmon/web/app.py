@@ -22,6 +22,7 @@ from loadmon.web import (
     api,
     chart_pages,
     club_page,
+    insights_page,
     plan_page,
     pwa,
     settings_page,
@@ -35,8 +36,8 @@ from loadmon.web.security import Session, Sessions, csrf_ok
 #: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data).
 OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
 #: The page modules, each with ``routes(ctx)``.
-PAGE_MODULES = (today_page, plan_page, symptom_pages, alert_pages, activity_pages, upload_pages, chart_pages, api, settings_page,
-                club_page, admin_pages, pwa)
+PAGE_MODULES = (today_page, plan_page, symptom_pages, alert_pages, activity_pages, upload_pages, chart_pages,
+                insights_page, api, settings_page, club_page, admin_pages, pwa)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

@@ -78,6 +78,14 @@ def test_alert_rules_use_only_the_standard_library() -> None:
     assert bad == []
 
 
+def test_the_backtest_is_pure() -> None:
+    """alerts/backtest.py: the standard library, the domain, the engine and the rules (no storage, no clock)."""
+    file = REPO_ROOT / "alerts" / "backtest.py"
+    allowed = ("alerts.rules", "alerts.alert", "loadmon.engine", "loadmon.domain")
+    bad = [n for n in _imports(file) if n.split(".")[0] not in STDLIB and n != "__future__" and not n.startswith(allowed)]
+    assert bad == []
+
+
 def test_only_storage_imports_sqlalchemy() -> None:
     offenders = []
     for top in ("loadmon", "connectors", "alerts"):

@@ -21,6 +21,7 @@ from loadmon.web import (
     alert_pages,
     api,
     chart_pages,
+    checkin_pages,
     club_page,
     pwa,
     settings_page,
@@ -34,7 +35,7 @@ from loadmon.web.security import Session, Sessions, csrf_ok
 #: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data).
 OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
 #: The page modules, each with ``routes(ctx)``.
-PAGE_MODULES = (today_page, symptom_pages, alert_pages, activity_pages, upload_pages, chart_pages, api, settings_page,
+PAGE_MODULES = (today_page, symptom_pages, checkin_pages, alert_pages, activity_pages, upload_pages, chart_pages, api, settings_page,
                 club_page, admin_pages, pwa)
 
 

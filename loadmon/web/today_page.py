@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loadmon.service import alerting, load
+from loadmon.service.checkin import CHECKIN_RULE
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
 from loadmon.web.today import TODAY_CHANNELS, today_view
@@ -23,7 +24,8 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         def gather() -> tuple[dict, list]:
             data = load.status_json(load.status(svc, athlete, channels=TODAY_CHANNELS))
             since = date.fromisoformat(data["date"]) - timedelta(days=14)
-            alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active" and not a.get("acknowledged_at")]
+            alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active"
+                      and not a.get("acknowledged_at") and a["rule"] != CHECKIN_RULE]  # a check-in is no warning
             return data, alerts
         data, alerts = await run_in_threadpool(gather)
         return ctx.render(request, session, "today.html", user=user, view=today_view(data, alerts))

@@ -30,8 +30,18 @@ from alerts.rules.episodes import Episode, episodes
 from loadmon.domain import AlertSeverity, Athlete, Symptom
 from loadmon.rule_thresholds import RuleThresholds
 
-__all__ = ["CHECKIN_RULE", "CUTOFF", "DAY_STARTS", "CheckinItem", "checkin_key", "open_items", "due_items",
-           "checkin_alert", "parse_checkin_time", "site_words"]
+__all__ = [
+    "CHECKIN_RULE",
+    "CUTOFF",
+    "DAY_STARTS",
+    "CheckinItem",
+    "checkin_key",
+    "open_items",
+    "due_items",
+    "checkin_alert",
+    "parse_checkin_time",
+    "site_words",
+]
 
 #: The rule name of the check-in messages (stored alerts of this rule are notices, not warnings).
 CHECKIN_RULE = "morning_checkin"
@@ -86,8 +96,9 @@ def open_items(symptoms: Sequence[Symptom], thresholds: RuleThresholds, *, now: 
             continue
         readings = [(at, sev) for at, sev in ep.symptom.readings() if at <= now]
         last_at, last = readings[-1]
-        out.append(CheckinItem(symptom=ep.symptom, last_at=last_at, last_severity=last,
-                               answered_today=any(at >= day_start for at, _ in readings)))
+        out.append(
+            CheckinItem(symptom=ep.symptom, last_at=last_at, last_severity=last, answered_today=any(at >= day_start for at, _ in readings))
+        )
     return out
 
 
@@ -95,8 +106,9 @@ def _open(ep: Episode, now: datetime) -> bool:
     return ep.ended_at is None and ep.began_at <= now
 
 
-def due_items(symptoms: Sequence[Symptom], thresholds: RuleThresholds, *, now: datetime, timezone: str,
-              checkin_at: time) -> list[CheckinItem]:
+def due_items(
+    symptoms: Sequence[Symptom], thresholds: RuleThresholds, *, now: datetime, timezone: str, checkin_at: time
+) -> list[CheckinItem]:
     """The open episodes to ask about now (see the module doc); empty when no check-in is due."""
     local = now.astimezone(ZoneInfo(timezone)).time()
     if not checkin_at <= local < CUTOFF:
@@ -124,10 +136,19 @@ def checkin_alert(*, athlete: Athlete, items: Sequence[CheckinItem], now: dateti
         lines.append(f"- {site_words(i.symptom)}: last reading {i.last_severity}/10 ({when})")
     lines.append("Your morning readings tell loadmon whether a run was tolerated (pain not higher the next morning).")
     return Alert(
-        rule=CHECKIN_RULE, severity=AlertSeverity.INFO, athlete_id=athlete.id, athlete_name=athlete.name,
-        local_date=day, activity_id=None, title=f"How is your {what} this morning?", message="\n".join(lines),
-        numbers={}, rule_text=("Sent on mornings while a lower-limb symptom episode is open and has no reading yet "
-                               "that day; turn it off with [alerts] morning_checkin = \"\""),
+        rule=CHECKIN_RULE,
+        severity=AlertSeverity.INFO,
+        athlete_id=athlete.id,
+        athlete_name=athlete.name,
+        local_date=day,
+        activity_id=None,
+        title=f"How is your {what} this morning?",
+        message="\n".join(lines),
+        numbers={},
+        rule_text=(
+            "Sent on mornings while a lower-limb symptom episode is open and has no reading yet "
+            "that day; turn it off with [alerts] morning_checkin = \"\""
+        ),
         evidence="Daily pain monitoring guides a return to running (pain-monitoring model, Silbernagel et al. 2007).",
         dedupe_key=checkin_key(athlete.id, day),
     )

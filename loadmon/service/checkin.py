@@ -45,8 +45,13 @@ class CheckinCounts:
     skipped: str | None = None  # why nothing was looked at (off, no channel)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"athletes": self.athletes, "queued": self.queued, "already_queued": self.already_queued,
-                "alert_ids": list(self.alert_ids), "skipped": self.skipped}
+        return {
+            "athletes": self.athletes,
+            "queued": self.queued,
+            "already_queued": self.already_queued,
+            "alert_ids": list(self.alert_ids),
+            "skipped": self.skipped,
+        }
 
 
 def checkin_time(config: Config) -> time | None:
@@ -72,21 +77,39 @@ def queue_morning_checkins(svc: Service, athlete_ids: list[int] | None = None) -
     queued: list[int] = []
     already = 0
     for athlete in athletes:
-        items = due_items(svc.store.list_symptoms(athlete.id), thresholds, now=now, timezone=athlete.timezone,
-                          checkin_at=at)
+        items = due_items(svc.store.list_symptoms(athlete.id), thresholds, now=now, timezone=athlete.timezone, checkin_at=at)
         if not items:
             continue
         alert = checkin_alert(athlete=athlete, items=items, now=now)
-        (alert_id,) = svc.store.add_alerts(athlete.id, [{
-            "rule": alert.rule, "severity": alert.severity.value, "local_date": alert.local_date, "activity_id": None,
-            "dedupe_key": alert.dedupe_key, "message": alert.message, "payload": alert.to_dict(), "notified": True,
-            "suppressed_reason": None}], channels=channels, now=now)
+        (alert_id,) = svc.store.add_alerts(
+            athlete.id,
+            [
+                {
+                    "rule": alert.rule,
+                    "severity": alert.severity.value,
+                    "local_date": alert.local_date,
+                    "activity_id": None,
+                    "dedupe_key": alert.dedupe_key,
+                    "message": alert.message,
+                    "payload": alert.to_dict(),
+                    "notified": True,
+                    "suppressed_reason": None,
+                }
+            ],
+            channels=channels,
+            now=now,
+        )
         if alert_id is None:  # today's was stored already (an earlier run, another worker)
             already += 1
             continue
         queued.append(alert_id)
-        log.info("checkin.queued", athlete_id=athlete.id, alert_id=alert_id, local_date=alert.local_date.isoformat(),
-                 symptom_ids=[i.symptom.id for i in items])
+        log.info(
+            "checkin.queued",
+            athlete_id=athlete.id,
+            alert_id=alert_id,
+            local_date=alert.local_date.isoformat(),
+            symptom_ids=[i.symptom.id for i in items],
+        )
     return CheckinCounts(athletes=len(athletes), queued=len(queued), already_queued=already, alert_ids=tuple(queued))
 
 
@@ -94,15 +117,25 @@ def checkin_items(svc: Service, athlete: Athlete) -> list[dict[str, Any]]:
     """The open episodes' symptoms, oldest first: ``id``, ``what`` ("right knee"), ``location``,
     ``last_severity``, ``last_at`` (local "YYYY-MM-DD HH:MM"), ``answered_today``."""
     tz = ZoneInfo(athlete.timezone)
-    items = open_items(svc.store.list_symptoms(athlete.id), alerting.rule_thresholds(svc.config), now=svc.clock(),
-                       timezone=athlete.timezone)
-    return [{"id": i.symptom.id, "what": site_words(i.symptom), "location": i.symptom.location,
-             "last_severity": i.last_severity, "last_at": i.last_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-             "answered_today": i.answered_today} for i in items]
+    items = open_items(
+        svc.store.list_symptoms(athlete.id), alerting.rule_thresholds(svc.config), now=svc.clock(), timezone=athlete.timezone
+    )
+    return [
+        {
+            "id": i.symptom.id,
+            "what": site_words(i.symptom),
+            "location": i.symptom.location,
+            "last_severity": i.last_severity,
+            "last_at": i.last_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            "answered_today": i.answered_today,
+        }
+        for i in items
+    ]
 
 
-def record_checkin(svc: Service, athlete: Athlete, symptom_id: int, severity: int | str,
-                   at: datetime | None = None, note: str | None = None) -> tuple[Symptom, AlertCounts]:
+def record_checkin(
+    svc: Service, athlete: Athlete, symptom_id: int, severity: int | str, at: datetime | None = None, note: str | None = None
+) -> tuple[Symptom, AlertCounts]:
     """Store a reading (:func:`loadmon.service.symptoms.update_severity`: another athlete's symptom is
     :class:`~loadmon.errors.NotFoundError`), then evaluate the alerts and deliver what is due."""
     symptom = symptom_service.update_severity(svc, athlete, symptom_id, severity, at=at, note=note)

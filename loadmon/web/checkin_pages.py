@@ -30,13 +30,13 @@ def form_id(value: object) -> int:
 def routes(ctx: WebContext) -> list[BaseRoute]:
     svc = ctx.svc
 
-    def page(request: Request, session: Session, user: Any, athlete: Any, status: int = 200,
-             error: str | None = None) -> Response:
+    def page(request: Request, session: Session, user: Any, athlete: Any, status: int = 200, error: str | None = None) -> Response:
         items = checkin.checkin_items(svc, athlete)
         raw = request.query_params.get("recorded", "")
         recorded = next((i for i in items if raw.isdigit() and i["id"] == int(raw)), None)
-        return ctx.render(request, session, "checkin.html", status, user=user, items=items, severities=SEVERITIES,
-                          recorded=recorded, error=error)
+        return ctx.render(
+            request, session, "checkin.html", status, user=user, items=items, severities=SEVERITIES, recorded=recorded, error=error
+        )
 
     async def checkin_page(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         return await run_in_threadpool(page, request, session, user, athlete)

@@ -104,7 +104,12 @@ FORMATTED := \
 	tests/web/test_alert_ack.py \
 	tests/web/test_browser_offline.py \
 	tests/web/test_browser_charts.py \
-	tests/web/test_charts.py
+	tests/web/test_charts.py \
+	alerts/checkin.py \
+	loadmon/service/checkin.py \
+	loadmon/web/checkin_pages.py \
+	tests/alerts/test_morning_checkin.py \
+	tests/web/test_checkin_pages.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

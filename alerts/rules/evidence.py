@@ -6,8 +6,18 @@ plainly how strong the evidence is; none of them is a diagnosis.
 
 from __future__ import annotations
 
-__all__ = ["WEEKLY_RAMP", "ACWR", "RUN_SPIKE", "DESCENT_SPIKE", "HILLY_AFTER_SYMPTOMS", "COMEBACK_SPIKE", "COMEBACK_HILLS",
-           "PAIN_NEXT_MORNING", "RETURNED_EARLY", "STRENGTH"]
+__all__ = [
+    "WEEKLY_RAMP",
+    "ACWR",
+    "RUN_SPIKE",
+    "DESCENT_SPIKE",
+    "HILLY_AFTER_SYMPTOMS",
+    "COMEBACK_SPIKE",
+    "COMEBACK_HILLS",
+    "PAIN_NEXT_MORNING",
+    "RETURNED_EARLY",
+    "STRENGTH",
+]
 
 #: How strong the evidence of each rule is (one word, shown in docs and JSON).
 STRENGTH: dict[str, str] = {

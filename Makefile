@@ -121,7 +121,12 @@ FORMATTED := \
 	loadmon/web/insights_page.py \
 	tests/alerts/test_backtest.py \
 	tests/alerts/test_insights_cli.py \
-	tests/web/test_insights.py
+	tests/web/test_insights.py \
+	alerts/checkin.py \
+	loadmon/service/checkin.py \
+	loadmon/web/checkin_pages.py \
+	tests/alerts/test_morning_checkin.py \
+	tests/web/test_checkin_pages.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -137,6 +137,7 @@ class AlertsConfig:
     max_attempts: int = _f(16, "Delivery attempts per alert and channel before it is marked failed (1 min doubling to 1 h: failed ~10 h after the first try)")
     retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
     delivery_lease_s: float = _f(600.0, "A process sending an outbox row holds it this long; after a crash the row is sent again once it lapses (>= 60 s)")
+    morning_checkin: str = _f("07:30", "While a symptom episode is open, ask each morning at this local time (HH:MM, 03:00-11:59; sent until 12:00) how it feels, with a link to the check-in page; \"\": off")
     email: EmailConfig = field(default_factory=EmailConfig, metadata={"doc": "Email channel"})
     rules: RulesConfig = field(default_factory=RulesConfig, metadata={"doc": "Rule thresholds"})
 
@@ -403,6 +404,21 @@ def _exposure_warning(file: Path, data: dict[str, Any]) -> str | None:
             f"run `chmod 600 {file}` (or move the secrets to LOADMON_... environment variables)")
 
 
+def morning_checkin_problem(text: str) -> str | None:
+    """What is wrong with an ``[alerts] morning_checkin`` value (None: fine): HH:MM from 03:00 to 11:59, or
+    "" for off. The same range as :func:`alerts.checkin.parse_checkin_time` (the day's readings start at
+    03:00; no check-in is sent from 12:00)."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = text.split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        return f'expected a local time HH:MM (e.g. "07:30") or "" for off, got {text!r}'
+    if not 3 <= int(parts[0]) < 12:
+        return f"must be a morning time from 03:00 to 11:59 (no check-in is sent from 12:00), got {text!r}"
+    return None
+
+
 def _validate(cfg: Config) -> None:
     problem = athlete_name_problem(cfg.athlete.default_name)
     if problem:
@@ -431,6 +447,9 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config key alerts.email.security: must be none, starttls or ssl, got {cfg.alerts.email.security!r}", key="alerts.email.security")
     if not 1 <= cfg.alerts.email.smtp_port <= 65535:
         raise ConfigError(f"config key alerts.email.smtp_port: must be 1-65535, got {cfg.alerts.email.smtp_port}", key="alerts.email.smtp_port")
+    problem = morning_checkin_problem(cfg.alerts.morning_checkin)
+    if problem:
+        raise ConfigError(f"config key alerts.morning_checkin: {problem}", key="alerts.morning_checkin")
     if cfg.logging.level not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"config key logging.level: must be debug, info, warning or error, got {cfg.logging.level!r}", key="logging.level")
     try:

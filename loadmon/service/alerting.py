@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from alerts.alert import Alert
+from alerts.checkin import CHECKIN_RULE
 from alerts.delivery.channels import build_channels
 from alerts.delivery.email import EmailSettings
 from alerts.delivery.policy import Channel, DeliveryState, initial_state, next_attempt_at, should_give_up
@@ -54,7 +55,7 @@ log = get_logger("loadmon.alerts")
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
     "evaluate", "deliver_due", "retry_failed", "summary_line", "test_channels", "list_alerts",
-    "get_alert", "acknowledge_alert", "alert_link",
+    "get_alert", "acknowledge_alert", "alert_link", "checkin_link",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -157,7 +158,8 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
         today = today_for(svc, athlete)
         activities = svc.store.list_activities(athlete.id, until=today)
         counts["athletes_evaluated"] += 1
-        stored = svc.store.alert_states(athlete.id)
+        # the morning check-in messages are not the rules' alerts: never withdrawn or reinstated by them
+        stored = {k: v for k, v in svc.store.alert_states(athlete.id).items() if v.rule != CHECKIN_RULE}
         load = compute_load(activities, athlete, settings, until=today)
         if load.history_start is None:  # nothing counts (any more): no alert's condition holds
             if since is None:
@@ -320,8 +322,9 @@ def _note_error(counts: dict[str, Any], text: str) -> None:
 
 
 def _linked(config: Config, alert: Alert, alert_id: int) -> Alert:
-    """The alert with its page's link (:func:`alert_link`) when ``[web] public_url`` is set."""
-    link = alert_link(config, alert_id)
+    """The alert with its page's link (:func:`alert_link`; a morning check-in: :func:`checkin_link`)
+    when ``[web] public_url`` is set."""
+    link = checkin_link(config) if alert.rule == CHECKIN_RULE else alert_link(config, alert_id)
     return dataclasses.replace(alert, link=link) if link else alert
 
 
@@ -493,3 +496,9 @@ def alert_link(config: Config, alert_id: int) -> str | None:
     """``<[web] public_url>/alerts/<id>``, the alert's page; None without a public URL."""
     base = config.web.public_url.strip().rstrip("/")
     return f"{base}/alerts/{alert_id}" if base else None
+
+
+def checkin_link(config: Config) -> str | None:
+    """``<[web] public_url>/checkin``, the morning check-in page; None without a public URL."""
+    base = config.web.public_url.strip().rstrip("/")
+    return f"{base}/checkin" if base else None

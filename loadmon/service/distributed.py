@@ -40,7 +40,7 @@ PENDING_KEY = "worker_sync_unfinished"  # sync state: a sync/reconcile started a
 
 __all__ = [
     "ATHLETE_LOCK", "IMPORT_LOCK", "PENDING_KEY", "all_athletes", "busy_athletes", "connected_athletes", "deliver",
-    "evaluate_athlete", "housekeeping", "import_watched", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
+    "evaluate_athlete", "housekeeping", "import_watched", "morning_messages", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
 ]
 
 
@@ -121,6 +121,11 @@ def deliver(svc: Service) -> JobResult:
 
 def housekeeping(svc: Service) -> JobResult:
     return scheduled_jobs.housekeeping(svc)
+
+
+def morning_messages(svc: Service) -> JobResult:
+    """:func:`loadmon.service.scheduled_jobs.morning_messages` (a per-day dedupe key: safe to run anywhere)."""
+    return scheduled_jobs.morning_messages(svc)
 
 
 def connected_athletes(svc: Service) -> list[int]:

@@ -21,15 +21,18 @@ from loadmon.service.jobrunner import (
     JOB_DELIVER,
     JOB_HOUSEKEEPING,
     JOB_IMPORT,
+    JOB_MORNING,
     JOB_RECONCILE,
     JOB_SYNC,
     JobResult,
     stopping,
 )
-from loadmon.service.scheduled_jobs import deliver, evaluate, housekeeping, reconcile_all, sync_all
+from loadmon.service.scheduled_jobs import deliver, evaluate, housekeeping, morning_messages, reconcile_all, sync_all
 from loadmon.service.watch import import_watched
 
 HOUSEKEEPING_INTERVAL_S = 6 * 3600
+#: How often the morning check-in job looks for a check-in that is due (it sends at most one a day per athlete).
+MORNING_INTERVAL_S = 10 * 60
 
 
 def _succeeded(result: JobResult) -> bool:
@@ -38,6 +41,10 @@ def _succeeded(result: JobResult) -> bool:
 
 def _evaluated(result: JobResult) -> bool:
     return bool(result.then)
+
+
+def _queued(result: JobResult) -> bool:
+    return bool(result.counts.get("queued"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +94,7 @@ def validate(cfg: Config) -> None:
 
 def job_specs(cfg: Config) -> list[JobSpec]:
     """The scheduled jobs for this configuration, in start order (the watched-folder scan only
-    when ``fit.watch_dirs`` is set)."""
+    when ``fit.watch_dirs`` is set, the morning check-in only when ``alerts.morning_checkin`` is)."""
     d = cfg.daemon
     specs = [
         JobSpec(name=JOB_SYNC, description="Strava incremental sync of each connected athlete", run=sync_all,
@@ -101,6 +108,9 @@ def job_specs(cfg: Config) -> list[JobSpec]:
         JobSpec(name=JOB_HOUSEKEEPING, description="prune old job runs", run=housekeeping,
                 interval_s=HOUSEKEEPING_INTERVAL_S, start_delay_s=2),
     ]
+    if cfg.alerts.morning_checkin.strip():
+        specs.append(JobSpec(name=JOB_MORNING, description="morning check-in message while a symptom episode is open",
+                             run=morning_messages, interval_s=MORNING_INTERVAL_S, start_delay_s=3, wakes_delivery=_queued))
     if cfg.fit.watch_dirs:
         specs.insert(1, JobSpec(name=JOB_IMPORT, description="import new FIT files from the watched folders",
                                 run=import_watched, interval_s=d.watch_interval_s, start_delay_s=0,
@@ -110,7 +120,7 @@ def job_specs(cfg: Config) -> list[JobSpec]:
 
 def run_once(svc: Service) -> list[JobResult]:
     """One pass of every job: import watched folders, Strava sync, rule evaluation for every
-    athlete, outbox delivery (``loadmon daemon --once``)."""
+    athlete, the morning check-in (when one is due), outbox delivery (``loadmon daemon --once``)."""
     results: list[JobResult] = []
     if svc.config.fit.watch_dirs:
         results.append(import_watched(svc))
@@ -119,9 +129,11 @@ def run_once(svc: Service) -> list[JobResult]:
         ids = [a.id for a in svc.store.list_athletes()]
         if ids:
             results.append(evaluate(svc, ids))
+    if svc.config.alerts.morning_checkin.strip() and not stopping(svc):
+        results.append(morning_messages(svc))
     if not stopping(svc):
         results.append(deliver(svc))
     return results
 
 
-__all__ = ["HOUSEKEEPING_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]
+__all__ = ["HOUSEKEEPING_INTERVAL_S", "MORNING_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]

@@ -23,6 +23,7 @@ from loadmon.service.jobrunner import (
     JOB_DELIVER,
     JOB_EVALUATE,
     JOB_HOUSEKEEPING,
+    JOB_MORNING,
     JOB_RECONCILE,
     JOB_SYNC,
     JobResult,
@@ -133,6 +134,16 @@ def deliver(svc: Service) -> JobResult:
     return run_job(svc, JOB_DELIVER, body)
 
 
+def morning_messages(svc: Service) -> JobResult:
+    """Queue today's morning check-in message for each athlete it is due for
+    (:func:`loadmon.service.checkin.queue_morning_checkins`; the ``deliver`` job sends it)."""
+    def body() -> dict[str, Any]:
+        from loadmon.service.checkin import queue_morning_checkins
+
+        return queue_morning_checkins(svc).to_dict()
+    return run_job(svc, JOB_MORNING, body)
+
+
 # --------------------------------------------------------------------------- housekeeping
 def housekeeping(svc: Service, *, keep_days: int = KEEP_JOB_RUNS_DAYS) -> JobResult:
     """Prune job runs older than ``keep_days`` (the latest run and error of each job stay)."""
@@ -143,5 +154,5 @@ def housekeeping(svc: Service, *, keep_days: int = KEEP_JOB_RUNS_DAYS) -> JobRes
     return run_job(svc, JOB_HOUSEKEEPING, body)
 
 
-__all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "housekeeping", "reconcile_all", "reconcile_athlete",
+__all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "housekeeping", "morning_messages", "reconcile_all", "reconcile_athlete",
            "sync_all", "sync_athlete"]

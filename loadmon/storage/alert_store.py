@@ -24,11 +24,12 @@ class AlertStoreMixin(StoreCore):
     """Alerts, the outbox and the user's corrections."""
 
     # -- alerts and the outbox ---------------------------------------------------------------
-    def alert_summary_for(self, athlete_ids: Sequence[int], *, since: date,
-                          until: date | None = None) -> dict[int, dict[str, Any]]:
+    def alert_summary_for(self, athlete_ids: Sequence[int], *, since: date, until: date | None = None,
+                          exclude_rules: Sequence[str] = ()) -> dict[int, dict[str, Any]]:
         """Per athlete, in two queries: ``last`` (the latest alert up to ``until``: id, rule,
         severity, local_date; None without alerts) and ``recent`` (the alerts with a local day
-        in ``since``..``until``, oldest first: id, rule, severity, local_date)."""
+        in ``since``..``until``, oldest first: id, rule, severity, local_date); the alerts of
+        ``exclude_rules`` are left out of both."""
         ids = sorted({int(i) for i in athlete_ids})
         out: dict[int, dict[str, Any]] = {i: {"last": None, "recent": []} for i in ids}
         if not ids:
@@ -38,6 +39,8 @@ class AlertStoreMixin(StoreCore):
                                           order_by=(AlertRow.local_date.desc(), AlertRow.id.desc())).label("rank")
             inner = select(AlertRow.athlete_id, AlertRow.id, AlertRow.rule, AlertRow.severity, AlertRow.local_date,
                            rank).where(AlertRow.athlete_id.in_(ids))
+            if exclude_rules:
+                inner = inner.where(AlertRow.rule.not_in(list(exclude_rules)))
             if until is not None:
                 inner = inner.where(AlertRow.local_date <= until)
             sub = inner.subquery()
@@ -47,6 +50,8 @@ class AlertStoreMixin(StoreCore):
             q = (select(AlertRow.athlete_id, AlertRow.id, AlertRow.rule, AlertRow.severity, AlertRow.local_date)
                  .where(AlertRow.athlete_id.in_(ids), AlertRow.local_date >= since)
                  .order_by(AlertRow.athlete_id, AlertRow.local_date, AlertRow.id))
+            if exclude_rules:
+                q = q.where(AlertRow.rule.not_in(list(exclude_rules)))
             if until is not None:
                 q = q.where(AlertRow.local_date <= until)
             for aid, alert_id, rule, severity, day in s.execute(q):

@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from loadmon.errors import ValidationError
-from loadmon.service import alerting, load
+from loadmon.errors import NotFoundError, ValidationError
+from loadmon.service import alerting, checkin, load
 from loadmon.service import symptoms as symptom_service
-from loadmon.web.context import WebContext, parse_local
+from loadmon.web.context import WebContext, parse_local, path_id
 from loadmon.web.security import Session
 from loadmon.web.symptom_pages import add_symptom
 
@@ -60,6 +60,28 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         return JSONResponse({"symptom": symptom_service.symptom_json(symptom, athlete.timezone), "alerts": after},
                             status_code=201)
 
+    async def api_symptom_update(request: Request, session: Session, user: Any, athlete: Any) -> Response:
+        """POST (JSON ``{"severity": N, "at": optional ISO time, "note": optional}``, ``X-CSRF-Token``):
+        `loadmon symptom update ID`; answers the symptom (its ``updates`` hold the new reading)."""
+        symptom_id = path_id(request, "symptom_id", "symptom")
+        ids = await run_in_threadpool(lambda: {s.id for s in symptom_service.list_symptoms(svc, athlete)})
+        if symptom_id not in ids:  # another athlete's (or none): 404 before the body is read
+            raise NotFoundError("no such symptom")
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "the body is not JSON"}, status_code=400)
+        if not isinstance(body, dict) or "severity" not in body:
+            return JSONResponse({"error": 'the body must be a JSON object with "severity" (0-10)'}, status_code=400)
+        try:
+            at = parse_local(str(body["at"]) if body.get("at") is not None else None, athlete.timezone)
+            note = str(body["note"]) if body.get("note") is not None else None
+            symptom, _counts = await run_in_threadpool(checkin.record_checkin, svc, athlete, symptom_id, body["severity"],
+                                                       at, note)
+        except ValidationError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse(symptom_service.symptom_json(symptom, athlete.timezone), status_code=201)
+
     async def api_alerts(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         """`loadmon --athlete NAME alerts --json` (``?limit=`` default 50, 0 all; ``?since=YYYY-MM-DD``)."""
         try:
@@ -78,5 +100,6 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         Route("/api/status", ctx.guarded(api_status, api=True)),
         Route("/api/symptoms", ctx.guarded(api_symptoms, api=True), methods=["GET"]),
         Route("/api/symptoms", ctx.guarded(api_symptom_add, api=True), methods=["POST"]),
+        Route("/api/symptoms/{symptom_id}/updates", ctx.guarded(api_symptom_update, api=True), methods=["POST"]),
         Route("/api/alerts", ctx.guarded(api_alerts, api=True)),
     ]

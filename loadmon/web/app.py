@@ -21,6 +21,7 @@ from loadmon.web import (
     alert_pages,
     api,
     chart_pages,
+    checkin_pages,
     club_page,
     insights_page,
     plan_page,
@@ -36,8 +37,8 @@ from loadmon.web.security import Session, Sessions, csrf_ok
 #: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data).
 OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
 #: The page modules, each with ``routes(ctx)``.
-PAGE_MODULES = (today_page, plan_page, symptom_pages, alert_pages, activity_pages, upload_pages, chart_pages,
-                insights_page, api, settings_page, club_page, admin_pages, pwa)
+PAGE_MODULES = (today_page, plan_page, symptom_pages, checkin_pages, alert_pages, activity_pages, upload_pages,
+                chart_pages, insights_page, api, settings_page, club_page, admin_pages, pwa)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

@@ -13,6 +13,7 @@ task                       what it runs
 ``loadmon.deliver``        the outbox (leased rows: any number of workers may run it)
 ``loadmon.import_watched`` the watched folders (one scan at a time), then the rules
 ``loadmon.housekeeping``   prune old job runs
+``loadmon.morning_messages`` the morning check-in messages due now, then wakes delivery
 ========================== ===================================================================
 
 A fan-out enqueues an athlete's task only when none is queued yet (a Redis marker
@@ -45,11 +46,12 @@ EVALUATE_ATHLETE = "loadmon.evaluate_athlete"
 DELIVER = "loadmon.deliver"
 IMPORT_WATCHED = "loadmon.import_watched"
 HOUSEKEEPING = "loadmon.housekeeping"
+MORNING = "loadmon.morning_messages"
 TASK_NAMES = (SYNC_ALL, SYNC_ATHLETE, RECONCILE_ALL, RECONCILE_ATHLETE, EVALUATE_ALL, EVALUATE_ATHLETE, DELIVER,
-              IMPORT_WATCHED, HOUSEKEEPING)
+              IMPORT_WATCHED, HOUSEKEEPING, MORNING)
 # The task that runs each scheduled job (the schedule itself: loadmon.service.schedule.job_specs).
 JOB_TASKS = {jobs.JOB_SYNC: SYNC_ALL, jobs.JOB_IMPORT: IMPORT_WATCHED, jobs.JOB_DELIVER: DELIVER,
-             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING}
+             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING}
 LOCK_RETRIES = 3
 
 
@@ -164,9 +166,16 @@ def housekeeping(self: Task) -> dict[str, Any]:
     return {"outcome": distributed.housekeeping(runtime.service()).outcome}
 
 
+def morning_messages(self: Task) -> dict[str, Any]:
+    result = distributed.morning_messages(runtime.service())
+    if result.counts.get("queued"):
+        _wake_delivery(self)
+    return {"outcome": result.outcome, "queued": result.counts.get("queued", 0)}
+
+
 _TASKS = {SYNC_ALL: sync_all, SYNC_ATHLETE: sync_athlete, RECONCILE_ALL: reconcile_all,
           RECONCILE_ATHLETE: reconcile_athlete, EVALUATE_ALL: evaluate_all, EVALUATE_ATHLETE: evaluate_athlete,
-          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping}
+          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages}
 _PER_ATHLETE = {SYNC_ATHLETE, RECONCILE_ATHLETE, EVALUATE_ATHLETE}
 
 

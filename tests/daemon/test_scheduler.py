@@ -29,7 +29,8 @@ def svc(tmp_path):
 def test_every_job_coalesces_runs_one_instance_and_has_the_misfire_grace(svc) -> None:
     sched = Daemon(svc).build_scheduler()
     jobs = {j.id: j for j in sched.get_jobs()}
-    assert set(jobs) == {"strava_sync", "import_watched", "deliver", "reconcile", "housekeeping", "lock_check"}
+    assert set(jobs) == {"strava_sync", "import_watched", "deliver", "reconcile", "housekeeping", "morning_messages",
+                         "lock_check"}
     for job in jobs.values():
         assert job.coalesce is True, job.id
         assert job.max_instances == 1, job.id
@@ -38,6 +39,7 @@ def test_every_job_coalesces_runs_one_instance_and_has_the_misfire_grace(svc) ->
     assert isinstance(sync, IntervalTrigger) and sync.interval == timedelta(minutes=20) and sync.jitter == 45
     assert jobs["import_watched"].trigger.interval == timedelta(seconds=10)
     assert jobs["deliver"].trigger.interval == timedelta(seconds=30)
+    assert jobs["morning_messages"].trigger.interval == timedelta(minutes=10)
     rec = jobs["reconcile"].trigger
     assert isinstance(rec, CronTrigger) and str(rec.fields[rec.FIELD_NAMES.index("hour")]) == "4"
     assert rec.timezone == UTC

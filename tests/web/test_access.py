@@ -10,9 +10,10 @@ from loadmon.service import symptoms as symptom_service
 from loadmon.service import users as user_service
 from tests.web.conftest import csrf_of
 
-PAGES = ["/", "/symptoms", "/symptoms/new", "/alerts", "/alerts/1", "/activities", "/upload", "/charts", "/insights",
-         "/settings"]
-POSTS = ["/symptoms", "/symptoms/1/resolve", "/alerts/1/acknowledge", "/logout", "/upload", "/settings",
+PAGES = ["/", "/symptoms", "/symptoms/new", "/checkin", "/alerts", "/alerts/1", "/activities", "/upload", "/charts",
+         "/insights", "/plan", "/settings"]
+POSTS = ["/symptoms", "/symptoms/1/resolve", "/symptoms/1/updates", "/checkin", "/alerts/1/acknowledge", "/logout", "/upload",
+         "/settings",
          "/settings/test-alert", "/admin/users", "/admin/users/1/remove"]
 API_GETS = ["/api/status", "/api/charts"]
 #: pages for some roles only: an athlete (ann) gets 404 (tests/web/test_club.py, test_accounts.py)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from alerts.alert import Alert
+from alerts.checkin import CHECKIN_RULE
 from alerts.rules import DAY_RULES, RuleInput, RuleThresholds, evaluate_rules
 from alerts.rules.comeback import comeback_base, hills_limit_m, pain_rises, runs_in_order
 from alerts.rules.episodes import episode_at, episodes, unanswered_high_reading
@@ -31,12 +32,29 @@ from alerts.rules.text import km, metres, weekday_date
 from loadmon.domain import Activity, AlertSeverity, Athlete, ElevationSource, Symptom, local_date_of
 from loadmon.engine import ActivityFinding, EngineSettings, LoadResult, compute_load
 
-__all__ = ["PLANNED_ID", "PlannedRun", "Limits", "PlanCheck", "check_plan", "planned_activity", "VERDICTS"]
+__all__ = [
+    "PLANNED_ID",
+    "PlannedRun",
+    "Limits",
+    "PlanCheck",
+    "check_plan",
+    "planned_activity",
+    "VERDICTS",
+    "MORNING_LIMITS_RULE",
+    "NOTICE_RULES",
+    "limits_alert",
+    "limits_key",
+]
 
 #: The id of the hypothetical activity (stored ids are positive).
 PLANNED_ID = -1
 #: ok (nothing found), caution (a warning), danger (a danger finding).
 VERDICTS = ("ok", "caution", "danger")
+#: The rule name of the morning limits message ([alerts] morning_limits): a notice, not a warning.
+MORNING_LIMITS_RULE = "morning_limits"
+#: The stored alerts that are notices (messages the runner asked for), not warnings: rule evaluation never
+#: withdraws them, and Today's open alerts, the club view and the back-test do not count them.
+NOTICE_RULES = frozenset({CHECKIN_RULE, MORNING_LIMITS_RULE})
 #: After a spike, the next days' limits are "tighter than usual" for this many days (the spike alert's advice:
 #: an easy day or rest tomorrow).
 SPIKE_RECOVERY_DAYS = 2
@@ -246,3 +264,51 @@ def _comeback(inp: RuleInput, planned: PlannedRun) -> tuple[float, float, str, b
         )
         return 0.0, 0.0, words, True
     return base.limit_km, hills_limit_m(None if planned.nominal else planned.distance_km, t), words, False
+
+
+def limits_key(athlete_id: int, day: date) -> str:
+    """The dedupe key of the morning limits message: one per athlete and local day."""
+    return f"{MORNING_LIMITS_RULE}:{athlete_id}:{day.isoformat()}"
+
+
+def limits_alert(*, athlete: Athlete, day: date, limits: Limits) -> Alert:
+    """The morning message with the day's limits (sent only when they are tighter than usual)."""
+    if not limits.tighter:
+        raise ValueError("limits: the morning message is for limits tighter than usual")
+    if limits.rest:
+        title = f"Rest today, {weekday_date(day)}"
+        head = f"Today's advice is rest: {limits.comeback_reason}."
+    else:
+        dist = f"up to {km(limits.max_distance_km)}" if limits.max_distance_km is not None else "no distance limit known"
+        title = f"Today's limits: {dist}" + (f", descent up to {metres(limits.max_descent_m)}" if limits.max_descent_m is not None else "")
+        head = f"Today's limits ({weekday_date(day)}): distance {dist} ({limits.max_distance_reason})" + (
+            f"; descent up to {metres(limits.max_descent_m)} ({limits.max_descent_reason})." if limits.max_descent_m is not None else "."
+        )
+    why = "Tighter than usual because of " + "; ".join(limits.tighter_because) + "."
+    message = f"{head} {why} Check a planned run before you go on the Plan a run page (or `loadmon plan check --distance-km N`)."
+    numbers: dict[str, float | int | str | None] = {
+        "max_distance_km": None if limits.max_distance_km is None else round(limits.max_distance_km, 1),
+        "max_descent_m": None if limits.max_descent_m is None else float(round(limits.max_descent_m)),
+        "comeback_max_distance_km": (None if limits.comeback_max_distance_km is None else round(limits.comeback_max_distance_km, 1)),
+        "rest": "yes" if limits.rest else "no",
+    }
+    return Alert(
+        rule=MORNING_LIMITS_RULE,
+        severity=AlertSeverity.INFO,
+        athlete_id=athlete.id,
+        athlete_name=athlete.name,
+        local_date=day,
+        activity_id=None,
+        title=title,
+        message=message,
+        numbers=numbers,
+        rule_text=(
+            "Sent on mornings when the day's limits are tighter than usual (in a comeback, after a run spike); "
+            'turn it off with [alerts] morning_limits = ""'
+        ),
+        evidence=(
+            "The limits are those of the rules: Frandsen et al. 2025 for the distance (<=10 % over the longest "
+            "run of 30 days), the descent-spike rule, and the comeback caps (see each rule's evidence)."
+        ),
+        dedupe_key=limits_key(athlete.id, day),
+    )

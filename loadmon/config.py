@@ -138,6 +138,7 @@ class AlertsConfig:
     retry_base_s: float = _f(60.0, "First retry delay in seconds; doubles each attempt (capped at 1 h)")
     delivery_lease_s: float = _f(600.0, "A process sending an outbox row holds it this long; after a crash the row is sent again once it lapses (>= 60 s)")
     morning_checkin: str = _f("07:30", "While a symptom episode is open, ask each morning at this local time (HH:MM, 03:00-11:59; sent until 12:00) how it feels, with a link to the check-in page; \"\": off")
+    morning_limits: str = _f("", "On mornings when the day's limits are tighter than usual (in a comeback, after a run spike), send them at this local time (HH:MM, 03:00-11:59; sent until 12:00); \"\": off")
     email: EmailConfig = field(default_factory=EmailConfig, metadata={"doc": "Email channel"})
     rules: RulesConfig = field(default_factory=RulesConfig, metadata={"doc": "Rule thresholds"})
 
@@ -415,7 +416,7 @@ def morning_checkin_problem(text: str) -> str | None:
     if len(parts) != 2 or not all(p.isdigit() and len(p) == 2 for p in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
         return f'expected a local time HH:MM (e.g. "07:30") or "" for off, got {text!r}'
     if not 3 <= int(parts[0]) < 12:
-        return f"must be a morning time from 03:00 to 11:59 (no check-in is sent from 12:00), got {text!r}"
+        return f"must be a morning time from 03:00 to 11:59 (no morning message is sent from 12:00), got {text!r}"
     return None
 
 
@@ -447,9 +448,10 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(f"config key alerts.email.security: must be none, starttls or ssl, got {cfg.alerts.email.security!r}", key="alerts.email.security")
     if not 1 <= cfg.alerts.email.smtp_port <= 65535:
         raise ConfigError(f"config key alerts.email.smtp_port: must be 1-65535, got {cfg.alerts.email.smtp_port}", key="alerts.email.smtp_port")
-    problem = morning_checkin_problem(cfg.alerts.morning_checkin)
-    if problem:
-        raise ConfigError(f"config key alerts.morning_checkin: {problem}", key="alerts.morning_checkin")
+    for key in ("morning_checkin", "morning_limits"):
+        problem = morning_checkin_problem(getattr(cfg.alerts, key))
+        if problem:
+            raise ConfigError(f"config key alerts.{key}: {problem}", key=f"alerts.{key}")
     if cfg.logging.level not in {"debug", "info", "warning", "error"}:
         raise ConfigError(f"config key logging.level: must be debug, info, warning or error, got {cfg.logging.level!r}", key="logging.level")
     try:

@@ -38,6 +38,7 @@ from alerts.delivery.channels import build_channels
 from alerts.delivery.email import EmailSettings
 from alerts.delivery.policy import Channel, DeliveryState, initial_state, next_attempt_at, should_give_up
 from alerts.delivery.selftest import send_test_message
+from alerts.plan import MORNING_LIMITS_RULE, NOTICE_RULES
 from alerts.rules import DAY_RULES, SEVERITY_RANK, RuleThresholds, cooldown_blocks, cooldown_days, evaluate_rules
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete
@@ -55,7 +56,7 @@ log = get_logger("loadmon.alerts")
 __all__ = [
     "rule_thresholds", "email_settings", "configured_channels", "channel_names", "validate_channels", "event_time",
     "evaluate", "deliver_due", "retry_failed", "summary_line", "test_channels", "list_alerts",
-    "get_alert", "acknowledge_alert", "alert_link", "checkin_link",
+    "get_alert", "acknowledge_alert", "alert_link", "checkin_link", "plan_link", "NOTICE_RULES",
 ]
 
 #: Outbox rows claimed per round trip. The lease (``alerts.delivery_lease_s``, 600 s) is renewed
@@ -159,7 +160,7 @@ def evaluate(svc: Service, athlete_ids: Iterable[int], *, since: date | None = N
         activities = svc.store.list_activities(athlete.id, until=today)
         counts["athletes_evaluated"] += 1
         # the morning check-in messages are not the rules' alerts: never withdrawn or reinstated by them
-        stored = {k: v for k, v in svc.store.alert_states(athlete.id).items() if v.rule != CHECKIN_RULE}
+        stored = {k: v for k, v in svc.store.alert_states(athlete.id).items() if v.rule not in NOTICE_RULES}
         load = compute_load(activities, athlete, settings, until=today)
         if load.history_start is None:  # nothing counts (any more): no alert's condition holds
             if since is None:
@@ -324,7 +325,12 @@ def _note_error(counts: dict[str, Any], text: str) -> None:
 def _linked(config: Config, alert: Alert, alert_id: int) -> Alert:
     """The alert with its page's link (:func:`alert_link`; a morning check-in: :func:`checkin_link`)
     when ``[web] public_url`` is set."""
-    link = checkin_link(config) if alert.rule == CHECKIN_RULE else alert_link(config, alert_id)
+    if alert.rule == CHECKIN_RULE:
+        link = checkin_link(config)
+    elif alert.rule == MORNING_LIMITS_RULE:
+        link = plan_link(config)
+    else:
+        link = alert_link(config, alert_id)
     return dataclasses.replace(alert, link=link) if link else alert
 
 
@@ -496,6 +502,12 @@ def alert_link(config: Config, alert_id: int) -> str | None:
     """``<[web] public_url>/alerts/<id>``, the alert's page; None without a public URL."""
     base = config.web.public_url.strip().rstrip("/")
     return f"{base}/alerts/{alert_id}" if base else None
+
+
+def plan_link(config: Config) -> str | None:
+    """``<[web] public_url>/plan``, the Plan a run page (the morning limits' link); None without a public URL."""
+    base = config.web.public_url.strip().rstrip("/")
+    return f"{base}/plan" if base else None
 
 
 def checkin_link(config: Config) -> str | None:

@@ -34,7 +34,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from alerts.checkin import CHECKIN_RULE
+from alerts.plan import NOTICE_RULES
 from loadmon.config import Config
 from loadmon.domain import Activity, Athlete, Symptom
 from loadmon.engine import DISTANCE, compute_load
@@ -90,7 +90,7 @@ def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
     first_recent = min(days.values()) - timedelta(days=RECENT_DAYS - 1)
     symptoms = svc.store.list_symptoms_for(ids)
     # the morning check-in messages are notices, not warnings: not in the alert counts nor the last alert
-    alerts = svc.store.alert_summary_for(ids, since=first_recent, until=last_day, exclude_rules=[CHECKIN_RULE])
+    alerts = svc.store.alert_summary_for(ids, since=first_recent, until=last_day, exclude_rules=sorted(NOTICE_RULES))
     rows: list[dict[str, Any]] = []
     for batch in _chunks(people, ACTIVITY_BATCH):
         acts = svc.store.list_activities_for([a.id for a in batch], until=last_day)

@@ -94,7 +94,7 @@ def validate(cfg: Config) -> None:
 
 def job_specs(cfg: Config) -> list[JobSpec]:
     """The scheduled jobs for this configuration, in start order (the watched-folder scan only
-    when ``fit.watch_dirs`` is set, the morning check-in only when ``alerts.morning_checkin`` is)."""
+    when ``fit.watch_dirs`` is set, the morning messages only when ``alerts.morning_checkin`` or ``alerts.morning_limits`` is)."""
     d = cfg.daemon
     specs = [
         JobSpec(name=JOB_SYNC, description="Strava incremental sync of each connected athlete", run=sync_all,
@@ -108,8 +108,8 @@ def job_specs(cfg: Config) -> list[JobSpec]:
         JobSpec(name=JOB_HOUSEKEEPING, description="prune old job runs", run=housekeeping,
                 interval_s=HOUSEKEEPING_INTERVAL_S, start_delay_s=2),
     ]
-    if cfg.alerts.morning_checkin.strip():
-        specs.append(JobSpec(name=JOB_MORNING, description="morning check-in message while a symptom episode is open",
+    if cfg.alerts.morning_checkin.strip() or cfg.alerts.morning_limits.strip():
+        specs.append(JobSpec(name=JOB_MORNING, description="morning messages: the check-in while a symptom episode is open, the day's limits when tighter",
                              run=morning_messages, interval_s=MORNING_INTERVAL_S, start_delay_s=3, wakes_delivery=_queued))
     if cfg.fit.watch_dirs:
         specs.insert(1, JobSpec(name=JOB_IMPORT, description="import new FIT files from the watched folders",
@@ -129,7 +129,7 @@ def run_once(svc: Service) -> list[JobResult]:
         ids = [a.id for a in svc.store.list_athletes()]
         if ids:
             results.append(evaluate(svc, ids))
-    if svc.config.alerts.morning_checkin.strip() and not stopping(svc):
+    if (svc.config.alerts.morning_checkin.strip() or svc.config.alerts.morning_limits.strip()) and not stopping(svc):
         results.append(morning_messages(svc))
     if not stopping(svc):
         results.append(deliver(svc))

@@ -136,11 +136,16 @@ def deliver(svc: Service) -> JobResult:
 
 def morning_messages(svc: Service) -> JobResult:
     """Queue today's morning check-in message for each athlete it is due for
-    (:func:`loadmon.service.checkin.queue_morning_checkins`; the ``deliver`` job sends it)."""
+    (:func:`loadmon.service.checkin.queue_morning_checkins`) and the morning limits message
+    (:func:`loadmon.service.morning_limits.queue_morning_limits`); the ``deliver`` job sends them."""
     def body() -> dict[str, Any]:
         from loadmon.service.checkin import queue_morning_checkins
+        from loadmon.service.morning_limits import queue_morning_limits
 
-        return queue_morning_checkins(svc).to_dict()
+        counts = queue_morning_checkins(svc).to_dict()
+        limits = queue_morning_limits(svc).to_dict()
+        # "queued" counts both kinds (the scheduler wakes delivery on it); "limits" holds the limits' own counts
+        return {**counts, "queued": counts["queued"] + limits["queued"], "limits": limits}
     return run_job(svc, JOB_MORNING, body)
 
 

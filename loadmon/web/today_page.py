@@ -11,7 +11,6 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from loadmon.service import alerting, load, plan
-from loadmon.service.checkin import CHECKIN_RULE
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
 from loadmon.web.today import TODAY_CHANNELS, today_view
@@ -25,7 +24,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             data = load.status_json(load.status(svc, athlete, channels=TODAY_CHANNELS))
             since = date.fromisoformat(data["date"]) - timedelta(days=14)
             alerts = [a for a in alerting.list_alerts(svc, athlete, since=since) if a.get("state", "active") == "active"
-                      and not a.get("acknowledged_at") and a["rule"] != CHECKIN_RULE]  # a check-in is no warning
+                      and not a.get("acknowledged_at") and a["rule"] not in alerting.NOTICE_RULES]  # a notice is no warning
             # in a comeback, today's limits are the comeback's (one more engine pass, only then)
             comeback = plan.limits_json(plan.day_limits(svc, athlete)) if plan.in_comeback(svc, athlete) else None
             return data, alerts, comeback

@@ -14,7 +14,7 @@ import enum
 import hashlib
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from loadmon.errors import ImplausibleValueError
@@ -250,6 +250,19 @@ def local_date_of(start_time_utc: datetime, timezone: str) -> date:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"timezone: unknown IANA time zone {timezone!r}") from exc
     return start_time_utc.astimezone(zone).date()
+
+
+def activity_local_date(start_time_utc: datetime, utc_offset_s: int | None, timezone: str) -> date:
+    """The local calendar day of an activity: from its own local start time when the source gives it
+    (``utc_offset_s``: Strava ``start_date_local`` / ``utc_offset``, FIT ``activity.local_timestamp``),
+    otherwise from the athlete's time zone (:func:`local_date_of`). A run at 00:26 in London in summer
+    counts on that day even for an athlete whose zone is UTC; a traveller's run counts on the day it
+    was where it was run."""
+    if utc_offset_s is None:
+        return local_date_of(start_time_utc, timezone)
+    if start_time_utc.tzinfo is None or start_time_utc.utcoffset() is None:
+        raise ValueError(f"start_time_utc: naive datetime {start_time_utc!r}; expected a timezone-aware instant")
+    return (start_time_utc.astimezone(UTC) + timedelta(seconds=utc_offset_s)).date()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -174,6 +174,8 @@ def record_from_activity(item: Any, *, now: datetime | None = None) -> ActivityR
         raise _bad(item, "start_date", item.get("start_date"), "an ISO 8601 UTC time like 2018-02-04T21:56:56Z")
     sport_type = _sport_type(item)
     offset = _number(item, "utc_offset", lo=-18 * 3600, hi=18 * 3600) if item.get("utc_offset") is not None else None
+    if offset is None:
+        offset = local_offset(item, start)
     avg_hr = _number(item, "average_heartrate", hi=300)
     max_hr = _number(item, "max_heartrate", hi=300)
     rpe = _number(item, "perceived_exertion", hi=10)
@@ -189,6 +191,7 @@ def record_from_activity(item: Any, *, now: datetime | None = None) -> ActivityR
         "commute": bool(item.get("commute")),
         "workout_type": item.get("workout_type"),
         "strava_athlete_id": athlete.get("id") if isinstance(athlete, dict) else None,
+        "timezone": zone_name(item.get("timezone")),
     }
     record = ActivityRecord(
         source=SOURCE,
@@ -218,6 +221,39 @@ def record_from_activity(item: Any, *, now: datetime | None = None) -> ActivityR
     if dropped:
         extra["implausible"] = dropped
     return record
+
+
+_ZONE = re.compile(r"^\(GMT[+-]\d{2}:\d{2}\)\s+(\S+)$")
+
+
+def zone_name(value: Any) -> str | None:
+    """Strava's ``timezone`` ("(GMT+00:00) Europe/London") as an IANA name ("Europe/London"); None when
+    absent or not a zone this machine knows."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not isinstance(value, str):
+        return None
+    m = _ZONE.match(value.strip())
+    name = m.group(1) if m else value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def local_offset(item: dict[str, Any], start: datetime) -> int | None:
+    """The UTC offset (s) from ``start_date_local`` (Strava writes the local time with a "Z"), rounded to
+    a quarter hour; None when absent or unusable."""
+    raw = item.get("start_date_local")
+    if not isinstance(raw, str):
+        return None
+    try:
+        local = datetime.fromisoformat(raw.replace("Z", "+00:00")).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    offset = round((local - start).total_seconds() / 900) * 900
+    return offset if abs(offset) <= 18 * 3600 else None
 
 
 def map_items(items: Iterable[Any]) -> tuple[list[ActivityRecord], list[ItemError]]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from loadmon.domain import Activity, ActivityRecord, ElevationSource, local_date_of
+from loadmon.domain import Activity, ActivityRecord, ElevationSource, activity_local_date
 from loadmon.errors import NotFoundError, StorageError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.duplicates import completeness, record_beats_row, relink
@@ -128,7 +128,7 @@ class ActivityStoreMixin(StoreCore):
             ActivityRow.athlete_id == athlete.id, ActivityRow.source == rec.source, ActivityRow.source_id == rec.source_id))
         values = {f: getattr(rec, f) for f in _RECORD_FIELDS}
         values["elevation_source"] = ElevationSource(rec.elevation_source).value
-        values["local_date"] = local_date_of(rec.start_time, athlete.timezone)
+        values["local_date"] = activity_local_date(rec.start_time, rec.utc_offset_s, athlete.timezone)
         values["quality"] = completeness(rec)
         if row is not None:
             if not update_existing and (row.deleted or not record_beats_row(rec, row)):
@@ -343,7 +343,7 @@ class ActivityStoreMixin(StoreCore):
         try:
             for days in (-2, 2):
                 rec.start_time + timedelta(days=days)
-            local_date_of(rec.start_time, athlete.timezone)
+            activity_local_date(rec.start_time, rec.utc_offset_s, athlete.timezone)
         except (OverflowError, ValueError) as exc:
             return UpsertResult(activity_id=None, created=False, changed=False,
                                 error=f"start time {rec.start_time.isoformat()} out of range ({type(exc).__name__})")

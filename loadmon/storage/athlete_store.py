@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from loadmon.domain import Athlete, Sex, Symptom, local_date_of
+from loadmon.domain import Athlete, Sex, Symptom, activity_local_date
 from loadmon.errors import NotFoundError
 from loadmon.storage.core import StoreCore
 from loadmon.storage.models import ActivityRow, AthleteRow, SymptomRow, SymptomUpdateRow
@@ -47,7 +47,8 @@ class AthleteStoreMixin(StoreCore):
             return [_to_athlete(r) for r in s.scalars(select(AthleteRow).order_by(AthleteRow.name))]
 
     def update_athlete(self, athlete_id: int, **changes: Any) -> Athlete:
-        """Change settings; a new time zone recomputes every activity's local date."""
+        """Change settings; a new time zone recomputes the local date of every activity whose own
+        local time is unknown (the others keep the day they were run on, wherever that was)."""
         with self.session() as s:
             row = s.get(AthleteRow, athlete_id)
             if row is None:
@@ -58,7 +59,7 @@ class AthleteStoreMixin(StoreCore):
                 setattr(row, key, value)
             if "timezone" in changes:
                 for act in s.scalars(select(ActivityRow).where(ActivityRow.athlete_id == athlete_id)):
-                    act.local_date = local_date_of(act.start_time, row.timezone)
+                    act.local_date = activity_local_date(act.start_time, act.utc_offset_s, row.timezone)
             s.flush()
             return _to_athlete(row)
 

@@ -16,6 +16,7 @@ from loadmon.errors import LoadmonError, RateLimitExhausted, StravaAuthError, St
 from loadmon.service.context import Service
 from loadmon.service.strava.common import RECHECK_KEY, log, stop_requested
 from loadmon.service.strava.records import RunCounts, SkippedItem
+from loadmon.service.strava.zone import adopt_zone
 
 
 @dataclass
@@ -119,6 +120,7 @@ def consume(
 
     try:
         for page in pages:
+            athlete = adopt_zone(svc, athlete, page.records)  # a zone never set: the activities' own
             for err in page.errors:
                 tally.skip(athlete, err.activity_id, err.reason, err.message)
             tally.unchanged += len(page.unchanged_ids)

@@ -169,6 +169,8 @@ demo: $(STAMP)
 	$(LOADMON_DEMO) activities
 	$(LOADMON_DEMO) status
 	$(LOADMON_DEMO) alerts
+	$(LOADMON_DEMO) plan check --distance-km 5
+	$(LOADMON_DEMO) insights
 	$(LOADMON_DEMO) report --out demo/report.html
 	$(LOADMON_DEMO) daemon --once --log-console
 	$(LOADMON_DEMO) daemon status

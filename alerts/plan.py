@@ -30,7 +30,7 @@ from alerts.rules.episodes import episode_at, episodes, unanswered_high_reading
 from alerts.rules.hilly import symptom_label
 from alerts.rules.text import km, metres, weekday_date
 from loadmon.domain import Activity, AlertSeverity, Athlete, ElevationSource, Symptom, local_date_of
-from loadmon.engine import ActivityFinding, EngineSettings, LoadResult, compute_load
+from loadmon.engine import DESCENT, DISTANCE, ActivityFinding, EngineSettings, LoadResult, compute_load
 
 __all__ = [
     "PLANNED_ID",
@@ -55,6 +55,10 @@ MORNING_LIMITS_RULE = "morning_limits"
 #: The stored alerts that are notices (messages the runner asked for), not warnings: rule evaluation never
 #: withdraws them, and Today's open alerts, the club view and the back-test do not count them.
 NOTICE_RULES = frozenset({CHECKIN_RULE, MORNING_LIMITS_RULE})
+#: The days before the planned day the engine reports: the day rules read up to 10 weeks back (weekly_ramp
+#: after a break of up to 4 weeks compares with the 4 weeks before it), so 90 leaves a margin. The result
+#: equals a check on the whole series (tests/alerts/test_plan.py).
+REPORT_DAYS = 90
 #: After a spike, the next days' limits are "tighter than usual" for this many days (the spike alert's advice:
 #: an easy day or rest tomorrow).
 SPIKE_RECOVERY_DAYS = 2
@@ -141,7 +145,15 @@ def check_plan(
         raise ValueError("planned.start_time must be timezone-aware")
     before = [a for a in activities if a.local_date <= planned.day and a.id != PLANNED_ID]
     plan = planned_activity(athlete, planned)
-    load = compute_load([*before, plan], athlete, settings, until=planned.day)
+    # the engine runs every window over the whole history; it reports only the days the rules look at: the
+    # last REPORT_DAYS (the day rules' look-back) and every day since the watched episodes began (the comeback
+    # base), and only the channels the rules read
+    since = planned.day - timedelta(days=REPORT_DAYS)
+    for ep in episodes(symptoms, thresholds):
+        if ep.watched_at(planned.start_time, thresholds.comeback_days_after):
+            since = min(since, local_date_of(ep.began_at, athlete.timezone) - timedelta(days=1))
+    channels = {DISTANCE, DESCENT, thresholds.acwr_channel}
+    load = compute_load([*before, plan], athlete, settings, until=planned.day, since=since, channels=channels)
     no_cooldown = dataclasses.replace(thresholds, cooldown_hours=0.0)
     alerts = evaluate_rules(
         athlete=athlete,

@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -113,10 +114,22 @@ def main() -> None:
         assert "km" in page and "No runs yet" not in page, "Today shows the history"
         assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page)
         sent, zipped = weight(c, ["/", *assets])
+        plan = median_ms(lambda: c.get("/api/plan", params={"distance_km": "12", "descent_m": "150"}), args.repeat)
+        # in a comeback (a knee symptom of 4/10 logged yesterday), Today adds the comeback limits
+        csrf = c.get("/api/session").json()["csrf_token"]
+        last = max(a.start_time for a in activities)
+        added = c.post("/api/symptoms", headers={"X-CSRF-Token": csrf},
+                       json={"site": "knee", "side": "right", "severity": 4,
+                             "at": (last - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+        assert added.status_code == 201, added.text
+        assert 'id="comeback"' in c.get("/").text, "Today shows the comeback limits"
+        today_comeback = median_ms(lambda: c.get("/"), args.repeat)
     n_runs = sum(a.sport == "running" for a in activities)
     print(f"{len(activities)} activities ({n_runs} runs) over {args.years} years; median of {args.repeat}:")
     print(f"  GET /            {today}   (target < 50 ms)")
     print(f"  GET /api/status  {api}")
+    print(f"  GET /api/plan    {plan}   (the pre-run check of a 12 km / 150 m run)")
+    print(f"  GET / in a comeback {today_comeback}   (Today with the comeback limits: one more engine pass)")
     print(f"  Today page weight: {sent:,} bytes, {zipped:,} gzipped (the page and {', '.join(assets)}; "
           f"target < 150 KB)")
 

@@ -201,3 +201,35 @@ def test_cli_plan_check_json_and_words(tmp_path, monkeypatch) -> None:
     res = runner.invoke(app, ["--config", str(config), "plan", "check", "--distance-km", "-2"])
     assert res.exit_code == 2 and "planned distance (km) -2.0 is not allowed" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("break_weeks", [0, 2, 4])
+def test_the_check_on_the_engines_last_days_equals_it_on_the_whole_series(monkeypatch, break_weeks) -> None:
+    """The pre-run check asks the engine for its last REPORT_DAYS only; after a break of up to 4 weeks (the
+    weekly ramp then compares with the 4 weeks before the break) the findings are those of the whole series."""
+    from alerts import plan as pure
+    from alerts.rules import RuleThresholds
+    from loadmon.engine import EngineSettings
+    from tests.alerts.conftest import ATHLETE, Runs
+
+    day = date(2026, 6, 30)
+    runs = Runs()
+    last_before_break = day - timedelta(days=7 * break_weeks + 1)
+    for back in range(200, 0, -1):
+        d = day - timedelta(days=back)
+        if d <= last_before_break and back % 2 == 0:
+            runs.add(d, 8.0, descent=40.0)
+    planned = pure.PlannedRun(
+        day=day, start_time=datetime.combine(day, time(9, 0), tzinfo=ZoneInfo("UTC")), distance_km=30.0, descent_m=200.0
+    )
+
+    def check():
+        return pure.check_plan(
+            athlete=ATHLETE, activities=runs.items, symptoms=(), planned=planned, settings=EngineSettings(), thresholds=RuleThresholds()
+        )
+
+    trimmed = check()
+    monkeypatch.setattr(pure, "REPORT_DAYS", 100_000)
+    whole = check()
+    assert trimmed.findings == whole.findings and trimmed.limits == whole.limits
+    assert {a.rule for a in whole.findings} >= {"weekly_ramp", "run_spike"}

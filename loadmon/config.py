@@ -85,7 +85,7 @@ class FitConfig:
 class StravaConfig:
     client_id: str = _f("", "Strava API application client id, as a number or a string (or env LOADMON_STRAVA__CLIENT_ID)", int_as_text=True)
     client_secret: str = _f("", "Strava API application client secret (or env LOADMON_STRAVA__CLIENT_SECRET)", secret=True)
-    api_url: str = _f("https://www.strava.com", "Strava base URL (OAuth and API); point at a compatible server for tests", url=True)
+    api_url: str = _f("https://www.strava.com", "Strava base URL (OAuth and API): the new one after the 1 June 2027 API move (docs/strava.md), or a compatible server for tests", url=True)
     redirect_port: int = _f(8721, "Port of the local OAuth callback on 127.0.0.1 for `loadmon strava connect`")
     read_limit_15min: int = _f(100, "Read requests allowed per 15-minute window (Strava default 100)")
     read_limit_daily: int = _f(1000, "Read requests allowed per UTC day (Strava default 1000)")

@@ -129,7 +129,8 @@ FORMATTED := \
 	tests/web/test_checkin_pages.py \
 	loadmon/service/strava/web_connect.py \
 	loadmon/web/strava_connect_pages.py \
-	tests/web/test_strava_connect.py
+	tests/web/test_strava_connect.py \
+	tests/core/test_source_deletion.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -50,7 +50,9 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
     async def disconnect(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         result = await run_in_threadpool(web_connect.disconnect_and_forget, svc, athlete)
         if result.disconnect.remote_error:
-            return await settings(request, session, user, athlete, strava_error=result.disconnect.remote_error)
+            n = result.deleted_activities
+            note = f"{result.disconnect.remote_error}; {n} Strava activit{'y' if n == 1 else 'ies'} deleted here"
+            return await settings(request, session, user, athlete, strava_error=note)
         return RedirectResponse(f"/settings?strava=disconnected&deleted={result.deleted_activities}", status_code=303)
 
     return [

@@ -126,7 +126,11 @@ FORMATTED := \
 	loadmon/service/checkin.py \
 	loadmon/web/checkin_pages.py \
 	tests/alerts/test_morning_checkin.py \
-	tests/web/test_checkin_pages.py
+	tests/web/test_checkin_pages.py \
+	loadmon/service/strava/web_connect.py \
+	loadmon/web/strava_connect_pages.py \
+	tests/web/test_strava_connect.py \
+	tests/core/test_source_deletion.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -83,9 +83,9 @@ class FitConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class StravaConfig:
-    client_id: str = _f("", "Strava API application client id (or env LOADMON_STRAVA__CLIENT_ID)")
+    client_id: str = _f("", "Strava API application client id, as a number or a string (or env LOADMON_STRAVA__CLIENT_ID)", int_as_text=True)
     client_secret: str = _f("", "Strava API application client secret (or env LOADMON_STRAVA__CLIENT_SECRET)", secret=True)
-    api_url: str = _f("https://www.strava.com", "Strava base URL (OAuth and API); point at a compatible server for tests", url=True)
+    api_url: str = _f("https://www.strava.com", "Strava base URL (OAuth and API): the new one after the 1 June 2027 API move (docs/strava.md), or a compatible server for tests", url=True)
     redirect_port: int = _f(8721, "Port of the local OAuth callback on 127.0.0.1 for `loadmon strava connect`")
     read_limit_15min: int = _f(100, "Read requests allowed per 15-minute window (Strava default 100)")
     read_limit_daily: int = _f(1000, "Read requests allowed per UTC day (Strava default 1000)")
@@ -299,9 +299,21 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
             if not isinstance(data[tname], dict):
                 raise ConfigError(f"config key {key}: expected a [{key}] table", key=key)
             kwargs[f.name] = _build(tp, data[tname], f"{key}.")
+        elif f.metadata.get("int_as_text"):
+            kwargs[f.name] = _int_as_text(data[tname], key)
         else:
             kwargs[f.name] = _coerce(data[tname], tp, key, is_secret_key(f))
     return cls(**kwargs)
+
+
+def _int_as_text(value: Any, key: str) -> str:
+    """A key that is a number to its user (``client_id = 12345``) but kept as text: a whole number
+    >= 0 or a string; a float or a boolean is refused, naming ``key``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value)
+    if isinstance(value, str):
+        return value
+    raise ConfigError(f"config key {key}: expected a whole number (e.g. 12345) or a string, got {value!r}", key=key)
 
 
 def _env_value(raw: str, tp: Any) -> Any:

@@ -68,13 +68,14 @@ def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
     last_run {local_date, distance_km, spike_band, spike_hrr, spike_reason} | None,
     symptoms {active, max_severity}, alerts_7d {danger, warning, info}, last_alert
     {rule, severity, local_date} | None, risk {level, score, reasons};
-    with ``hide_sources`` also hidden {activities, alerts}.
+    with ``hide_sources`` also hidden {activities, alerts, only}.
 
     ``hide_sources`` (e.g. ``{"strava"}``, for a coach: Strava's display rule): every athlete's
     numbers are computed without the activities of those sources (a copy of a hidden run from
     another source counts instead), and the alerts of an athlete who has any such activity are
-    left out (they were computed with them); ``hidden``: how many activities were left out, and
-    ``alerts`` 1 when the alerts were.
+    left out (they were computed with them); ``hidden``: how many activities were left out,
+    ``alerts`` 1 when the alerts were, ``only`` 1 when the athlete has no other activity
+    (Strava-only: the page says so instead of showing numbers).
     ``shown_in_full``: athlete ids exempt from ``hide_sources`` (the viewer's own athlete).
     """
     if sort not in SORTS:
@@ -97,11 +98,12 @@ def club_status(svc: Service, day: date | None = None, *, sort: str = "risk",
         for athlete in batch:
             mine = acts.get(athlete.id, [])
             summary = alerts.get(athlete.id, {"last": None, "recent": []})
-            hidden = {"activities": 0, "alerts": 0}  # alerts: 1 when they are left out
+            hidden = {"activities": 0, "alerts": 0, "only": 0}  # alerts: 1 when left out; only: 1 when nothing is left
             if hide_sources and athlete.id not in shown_in_full:
                 mine, hidden["activities"] = without_sources(mine, hide_sources)
                 if hidden["activities"]:
                     hidden["alerts"] = 1
+                    hidden["only"] = int(not any(not a.deleted and not a.excluded for a in mine))
                     summary = {"last": None, "recent": []}
             row = _row(svc, athlete, days[athlete.id], mine, symptoms.get(athlete.id, []), summary)
             if hide_sources:

@@ -12,6 +12,7 @@ from loadmon.errors import ValidationError
 from loadmon.service import strava_sync
 from loadmon.service.alerting import test_channels
 from loadmon.service.context import Service, athlete_changes
+from loadmon.service.strava import web_connect
 
 __all__ = ["FIELDS", "save_athlete_settings", "alert_channels", "send_test", "strava_state", "mask_address"]
 
@@ -97,13 +98,19 @@ def send_test(svc: Service) -> list[dict[str, Any]]:
 
 
 def strava_state(svc: Service, athlete: Athlete) -> dict[str, Any]:
-    """Connected or not, the Strava athlete id, re-authorisation needed, the last sync (no token)."""
+    """Connected or not, the Strava athlete id, the granted scope, re-authorisation needed, the
+    last sync; ``connect_problem``: what to set before Settings can connect (no token, no secret)."""
     info = strava_sync.status(svc, athlete)
     last = info.get("last_sync") or {}
+    scope = info.get("scope") or ""
     return {
         "connected": bool(info["connected"]),
         "strava_athlete_id": info.get("strava_athlete_id"),
+        "scope": scope,
+        "private_activities": "activity:read_all" in scope.split(","),
         "needs_reauth": bool(info.get("needs_reauth")),
         "last_sync_at": last.get("at"),
         "credentials_configured": bool(info["credentials_configured"]),
+        "connect_problem": web_connect.connect_problem(svc.config),
+        "callback_url": web_connect.callback_url(svc.config) if svc.config.web.public_url.strip() else None,
     }

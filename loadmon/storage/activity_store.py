@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -293,6 +293,24 @@ class ActivityStoreMixin(StoreCore):
                 row.deleted = True
                 relink(s, row)  # a record that was the primary of a run's copies hands the role on
             return len(rows)
+
+    def delete_source_activities(self, athlete_id: int, source: str) -> int:
+        """Delete (really: no row is kept) every activity of ``athlete_id`` from ``source``; a
+        copy of one of them from another source takes its place in the load. Returns how many."""
+        with self._activity_writes(athlete_id) as s:
+            ids = list(s.scalars(select(ActivityRow.id).where(
+                ActivityRow.athlete_id == athlete_id, ActivityRow.source == source)))
+            if not ids:
+                return 0
+            copies = s.scalars(select(ActivityRow).where(
+                ActivityRow.duplicate_of.in_(ids), ActivityRow.source != source)).all()
+            for copy in copies:
+                copy.duplicate_of = None
+            s.flush()
+            s.execute(delete(ActivityRow).where(ActivityRow.id.in_(ids)))
+            for copy in copies:
+                relink(s, copy)  # the copies of one run find their primary among themselves
+            return len(ids)
 
     def import_log(self, athlete_id: int | None = None, *, limit: int = 100) -> list[dict[str, Any]]:
         with self.session() as s:

@@ -27,6 +27,7 @@ from loadmon.web import (
     plan_page,
     pwa,
     settings_page,
+    strava_connect_pages,
     symptom_pages,
     today_page,
     upload_pages,
@@ -38,7 +39,7 @@ from loadmon.web.security import Session, Sessions, csrf_ok
 OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
 #: The page modules, each with ``routes(ctx)``.
 PAGE_MODULES = (today_page, plan_page, symptom_pages, checkin_pages, alert_pages, activity_pages, upload_pages,
-                chart_pages, insights_page, api, settings_page, club_page, admin_pages, pwa)
+                chart_pages, insights_page, api, settings_page, strava_connect_pages, club_page, admin_pages, pwa)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -25,6 +25,8 @@ COOKIE = "loadmon_session"
 class Session:
     csrf: str
     user_id: int | None = None
+    #: the OAuth state of a Connect Strava under way (signed, so the browser cannot change it; never shown)
+    strava_state: str | None = field(default=None, repr=False)
 
 
 class Sessions:
@@ -44,7 +46,9 @@ class Sessions:
         if not isinstance(data, dict) or not isinstance(data.get("csrf"), str):
             return None
         uid = data.get("uid")
-        return Session(csrf=data["csrf"], user_id=uid if isinstance(uid, int) else None)
+        state = data.get("strava_state")
+        return Session(csrf=data["csrf"], user_id=uid if isinstance(uid, int) else None,
+                       strava_state=state if isinstance(state, str) else None)
 
     @staticmethod
     def new(user_id: int | None = None) -> Session:
@@ -52,11 +56,19 @@ class Sessions:
 
     def write(self, request: Request, response: Response, session: Session) -> None:
         secure = self.https_only or request.url.scheme == "https"
-        response.set_cookie(COOKIE, self._signer.dumps({"csrf": session.csrf, "uid": session.user_id}),
+        data: dict[str, Any] = {"csrf": session.csrf, "uid": session.user_id}
+        if session.strava_state:
+            data["strava_state"] = session.strava_state
+        response.set_cookie(COOKIE, self._signer.dumps(data),
                             max_age=self.max_age_s, httponly=True, samesite="lax", secure=secure, path="/")
 
     def clear(self, response: Response) -> None:
         response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
+
+
+def with_strava_state(session: Session, state: str | None) -> Session:
+    """``session`` with the OAuth state of a Connect Strava (None: none under way)."""
+    return replace(session, strava_state=state)
 
 
 def csrf_ok(session: Session | None, supplied: str | None) -> bool:

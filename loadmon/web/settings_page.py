@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -27,7 +28,12 @@ def _values(athlete: Any) -> dict[str, str]:
     }
 
 
-def routes(ctx: WebContext) -> list[BaseRoute]:
+PageRenderer = Callable[..., Awaitable[Response]]
+
+
+def page_renderer(ctx: WebContext) -> PageRenderer:
+    """The Settings page as ``await page(request, session, user, athlete, *, status=200, ...)``
+    (also for the Strava connect routes: ``strava_error`` is their message)."""
     svc = ctx.svc
 
     async def page(
@@ -41,9 +47,12 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         errors: dict[str, str] | None = None,
         results: list[dict[str, Any]] | None = None,
         test_error: str | None = None,
+        strava_error: str | None = None,
     ) -> Response:
         channels = await run_in_threadpool(settings_service.alert_channels, svc)
         strava = await run_in_threadpool(settings_service.strava_state, svc, athlete)
+        notice = request.query_params.get("strava")
+        deleted = request.query_params.get("deleted", "")
         return ctx.render(
             request,
             session,
@@ -58,8 +67,18 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
             results=results,
             test_error=test_error,
             strava=strava,
+            strava_error=strava_error,
+            strava_notice=notice if notice in ("connected", "disconnected") else None,
+            strava_deleted=int(deleted) if deleted.isdigit() else 0,
             saved=request.query_params.get("saved") == "1",
         )
+
+    return page
+
+
+def routes(ctx: WebContext) -> list[BaseRoute]:
+    svc = ctx.svc
+    page = page_renderer(ctx)
 
     async def settings_get(request: Request, session: Session, user: Any, athlete: Any) -> Response:
         return await page(request, session, user, athlete)

@@ -56,6 +56,20 @@ def test_bad_config_names_the_key(tmp_path, text, env, key) -> None:
     assert key in str(info.value)
 
 
+@pytest.mark.parametrize("value", ["12345", '"12345"'])
+def test_strava_client_id_as_a_number_or_a_string(tmp_path, value) -> None:
+    cfg = load_config(write(tmp_path, f"[strava]\nclient_id = {value}\n"), env={})
+    assert cfg.strava.client_id == "12345"
+    assert load_config(write(tmp_path, ""), env={"LOADMON_STRAVA__CLIENT_ID": "12345"}).strava.client_id == "12345"
+
+
+@pytest.mark.parametrize("value", ["12345.0", "true", "-3", "[12345]"])
+def test_strava_client_id_refuses_a_float_a_boolean_or_a_negative_number(tmp_path, value) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, f"[strava]\nclient_id = {value}\n"), env={})
+    assert info.value.key == "strava.client_id" and "strava.client_id" in str(info.value)
+
+
 def test_missing_explicit_file_is_an_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml", env={})

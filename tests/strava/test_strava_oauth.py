@@ -123,3 +123,23 @@ def test_session_rewrites_every_strava_url(strava_server) -> None:
     assert reply.json()["message"] == "Authorization Error"
     with pytest.raises(ConfigError, match="strava.api_url"):
         make_session("ftp://example.org")
+
+
+def test_tokens_travel_only_in_the_authorization_header_and_every_call_goes_to_api_url(
+    strava_server, session, sim_clock, make_connector
+) -> None:
+    """Ready for the 1 June 2027 API move (docs/strava.md): access tokens only in the header, and
+    token refresh, API reads and deauthorization all on ``[strava] api_url``."""
+    sent: list[requests.PreparedRequest] = []
+    session.hooks["response"].append(lambda r, *a, **k: sent.append(r.request))
+    tokens = refresh(session, CLIENT_ID, CLIENT_SECRET, tokens_from(strava_server, expires_at=sim_clock.now()))
+    list(make_connector(tokens=tokens).iter_activity_pages(after=datetime(2000, 1, 1, tzinfo=UTC)))
+    deauthorize(session, tokens)
+    paths = [urlsplit(r.url).path for r in sent]
+    assert "/oauth/token" in paths and "/oauth/deauthorize" in paths and "/api/v3/athlete/activities" in paths
+    for r in sent:
+        assert r.url.startswith(strava_server.url + "/"), r.url
+        body = r.body.decode() if isinstance(r.body, bytes) else (r.body or "")
+        assert "access_token" not in r.url and tokens.access_token not in r.url and tokens.access_token not in body
+        if urlsplit(r.url).path != "/oauth/token":
+            assert r.headers["Authorization"] == f"Bearer {tokens.access_token}", r.url

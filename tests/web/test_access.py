@@ -14,7 +14,7 @@ PAGES = ["/", "/symptoms", "/symptoms/new", "/checkin", "/alerts", "/alerts/1", 
          "/insights", "/plan", "/settings"]
 POSTS = ["/symptoms", "/symptoms/1/resolve", "/symptoms/1/updates", "/checkin", "/alerts/1/acknowledge", "/logout", "/upload",
          "/settings",
-         "/settings/test-alert", "/admin/users", "/admin/users/1/remove"]
+         "/settings/test-alert", "/admin/users", "/admin/users/1/remove", "/strava/connect", "/strava/disconnect"]
 API_GETS = ["/api/status", "/api/charts"]
 #: pages for some roles only: an athlete (ann) gets 404 (tests/web/test_club.py, test_accounts.py)
 ROLE_PAGES = ["/club", "/admin/users"]

@@ -114,3 +114,26 @@ def test_a_coach_cannot_open_or_change_another_athletes_objects(web):
         assert r.status_code == 404 and "bob" not in r.text
         assert c.get("/api/status").json()["athlete"] == "carl"
     assert symptom_service.list_symptoms(web.svc, bob)[0].resolved_at is None
+
+
+def test_a_strava_only_member_is_not_shown_to_the_coach_but_sees_their_own_numbers(web):
+    _club(web)
+    ann = web.svc.athlete("ann")
+    now = web.clock.now
+    web.svc.store.upsert_activity(ann.id, _run("strava", 11, now - timedelta(days=2), 17.7, name="Ann private tempo"))
+    web.svc.store.upsert_activity(ann.id, _run("strava", 12, now - timedelta(days=1), 6.4))
+    coach = {r["athlete"]: r for r in club_service.club_view(web.svc, web.svc.athlete("carl").id)}
+    assert coach["ann"]["hidden"] == {"activities": 2, "alerts": 1, "only": 1}
+    assert coach["ann"]["distance_7d_km"] is None and coach["ann"]["last_run"] is None
+    assert coach["bob"]["hidden"]["only"] == 0  # bob has a FIT run: his numbers come from it
+    with web.client() as c:
+        web.login(c, "carl")
+        page = c.get("/club").text
+        row = _row_of(page, ann.id)
+        assert "Strava-only: not shown to your coach (Strava's terms)" in row
+        assert "24.1" not in page and "17.7" not in page and "6.4" not in page and "Ann private tempo" not in page
+        assert "Strava-only" not in _row_of(page, web.svc.athlete("bob").id)
+    with web.client() as c:  # ann herself sees everything
+        web.login(c, "ann")
+        status = c.get("/api/status")
+        assert status.status_code == 200 and "24.1" in status.text  # her 7 days, from her Strava runs

@@ -5,6 +5,8 @@ tokens and the shared request budget, and stores what it reads. One module per p
 
 * :mod:`.oauth` - **connect** (:func:`connect_url`, :class:`OAuthCallback`, :func:`complete_connect`):
   the OAuth authorization-code flow and its local callback server; :func:`disconnect`.
+* :mod:`.web_connect` - the same flow from the web app (the redirect to ``[web] public_url`` +
+  ``/strava/callback``), and a disconnect that deletes the Strava-sourced activities.
 * :mod:`.credentials` - the application's credentials, the stored **tokens** (every refresh the
   connector reports is stored at once: a refresh may rotate the refresh token) and the connector
   built from them. A refused grant marks the connection ``needs_reauth`` and raises

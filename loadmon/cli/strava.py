@@ -86,8 +86,8 @@ def connect_cmd(
 
 @strava_app.command("disconnect")
 def disconnect_cmd() -> None:
-    """Revoke loadmon's access on Strava and delete the stored tokens (locally even when Strava cannot be reached).
-    Activities already stored stay."""
+    """Revoke loadmon's access on Strava, delete the stored tokens (locally even when Strava cannot be reached) and
+    the activities that came from Strava (Strava's terms); FIT/file-sourced activities stay."""
     with handled():
         svc = get_service()
         athlete = svc.athlete(state.athlete)
@@ -98,7 +98,8 @@ def disconnect_cmd() -> None:
         if out["remote_error"]:
             _say(f"deleted {athlete.name}'s Strava tokens here")
             fail(f"Strava did not confirm the revocation: {out['remote_error']}", EXIT_ERRORS)
-        _say(f"disconnected {athlete.name} from Strava (access revoked, tokens deleted; stored activities kept)")
+        _say(f"disconnected {athlete.name} from Strava (access revoked, tokens deleted, {out['deleted_activities']} "
+             "Strava activities deleted as Strava's terms require; FIT/file activities kept)")
 
 
 # ------------------------------------------------------------------------------------- status

@@ -64,5 +64,11 @@ def status(svc: Service, athlete: Athlete) -> dict[str, Any]:
 
 
 def disconnect(svc: Service, athlete: Athlete) -> dict[str, Any]:
-    """:func:`loadmon.service.strava.oauth.disconnect` as a dict."""
-    return _strava.disconnect(svc, athlete).to_dict()
+    """:func:`loadmon.service.strava.oauth.disconnect` as a dict, then (Strava's API Agreement: the data
+    goes with the access) the athlete's Strava-sourced activities are deleted (``deleted_activities``);
+    FIT/file-sourced ones stay."""
+    from loadmon.service.strava.web_connect import forget_strava_data
+
+    out = _strava.disconnect(svc, athlete).to_dict()
+    out["deleted_activities"] = forget_strava_data(svc, athlete) if out["was_connected"] else 0
+    return out

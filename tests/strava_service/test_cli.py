@@ -162,6 +162,7 @@ def test_status_backfill_no_wait_sync_and_disconnect(cli, live_server) -> None:
 
     res = cli("strava", "disconnect")
     assert res.exit_code == 0 and "disconnected me" in res.output
+    assert re.search(r"\b[1-9]\d* Strava activities deleted", res.output)  # Strava's terms: the data goes too
     assert _connection(cli) is None
     assert not [t for t in live_server.access_tokens.values() if t.athlete_id == ATHLETE_ID]  # revoked on Strava
     res = cli("sync")

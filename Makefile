@@ -9,6 +9,16 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	connectors/tracks/__init__.py \
+	connectors/tracks/gpx.py \
+	connectors/tracks/tcx.py \
+	connectors/tracks/points.py \
+	connectors/tracks/sports.py \
+	connectors/tracks/xmltext.py \
+	tests/tracks/test_track_fixtures.py \
+	tests/tracks/test_track_import.py \
+	tests/tracks/trackgen.py \
+	tests/tracks/conftest.py \
 	alerts/plan.py \
 	alerts/rules/comeback.py \
 	alerts/rules/episodes.py \

@@ -7,9 +7,8 @@ over a size limit, a FIFO or device) is raised by that input's ``read()`` as
 :class:`loadmon.errors.ImportFileError` (:class:`~loadmon.errors.CorruptFileError` for broken
 data) naming it: one bad file never stops the iteration.
 
-What counts as FIT: names ending ``.fit`` or ``.fit.gz`` (any case). GPX and TCX files give a
-skipped input (:attr:`FitInput.skip_reason` "GPX is not supported yet"); inside folders and zip
-archives everything else (``.csv``, ``.json``, macOS ``__MACOSX/._*`` resource forks) is
+What is read: names ending ``.fit``, ``.gpx``, ``.tcx``, each also ``.gz`` (any case);
+:attr:`FitInput.format` says which (``fit``, ``gpx``, ``tcx``). Inside folders and zip archives everything else (``.csv``, ``.json``, macOS ``__MACOSX/._*`` resource forks) is
 ignored; zips inside folders and zips inside zips (Garmin's export nests them) are expanded. A
 folder or archive with nothing importable gives one skipped input saying so.
 
@@ -38,7 +37,6 @@ from loadmon.errors import CorruptFileError, ImportFileError, UnsupportedFileErr
 MB = 1024 * 1024
 _CHUNK = 1024 * 1024
 _ZIP_ERRORS = (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError, NotImplementedError)
-_NOT_SUPPORTED = {"gpx": "GPX is not supported yet", "tcx": "TCX is not supported yet"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,12 +52,13 @@ class InputLimits:
 class FitInput:
     """One FIT file to import. ``name`` is the display path ("export.zip!activities/1.fit").
 
-    ``skip_reason``: set for an input that is reported but not read (a GPX file, an empty folder).
+    ``skip_reason``: set for an input that is reported but not read (an empty folder).
     """
 
     name: str
     loader: Callable[[], bytes] = field(repr=False, compare=False)
     skip_reason: str | None = None
+    format: str = "fit"  # fit | gpx | tcx (the bytes read() gives, gunzipped)
 
     def read(self) -> bytes:
         """The FIT bytes (gunzipped); raises :class:`ImportFileError` naming this input."""
@@ -69,7 +68,7 @@ class FitInput:
 def _kind(name: str) -> str | None:
     lower = name.lower()
     for suffix, kind in ((".fit", "fit"), (".fit.gz", "fit.gz"), (".zip", "zip"), (".gpx", "gpx"),
-                         (".gpx.gz", "gpx"), (".tcx", "tcx"), (".tcx.gz", "tcx")):
+                         (".gpx.gz", "gpx.gz"), (".tcx", "tcx"), (".tcx.gz", "tcx.gz")):
         if lower.endswith(suffix):
             return kind
     return None
@@ -222,9 +221,7 @@ def _iter_zip(name: str, source: IO[bytes], depth: int, budget: _Budget) -> Iter
             continue
         found = True
         member_name = f"{name}!{member}"
-        if kind in _NOT_SUPPORTED:
-            yield _skipped(member_name, _NOT_SUPPORTED[kind])
-        elif kind == "zip":
+        if kind == "zip":
             limit = budget.limits.max_archive_depth
             if depth >= limit:
                 yield _failing(member_name, f"zip nested more than {limit} deep (limit fit.max_archive_depth = {limit}); "
@@ -240,7 +237,8 @@ def _iter_zip(name: str, source: IO[bytes], depth: int, budget: _Budget) -> Iter
                 continue
             yield from _iter_zip(member_name, inner, depth + 1, budget)
         else:
-            yield FitInput(name=member_name, loader=_read_member(member_name, archive, member, kind == "fit.gz", budget))
+            yield FitInput(name=member_name, loader=_read_member(member_name, archive, member, kind.endswith(".gz"), budget),
+                           format=kind.removesuffix(".gz"))
     if not found:
         yield _skipped(name, "no importable files in the archive")
 
@@ -254,10 +252,8 @@ def _iter_file(path: Path, name: str, limits: InputLimits) -> Iterator[FitInput]
             yield _failing(name, exc.problem, type(exc))
             return
         yield from _iter_zip(name, stream, 1, _Budget(limits))
-    elif kind in _NOT_SUPPORTED:
-        yield _skipped(name, _NOT_SUPPORTED[kind])
     elif kind is not None:
-        yield FitInput(name=name, loader=_read_path(name, path, kind == "fit.gz", limits))
+        yield FitInput(name=name, loader=_read_path(name, path, kind.endswith(".gz"), limits), format=kind.removesuffix(".gz"))
 
 
 def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[FitInput]:
@@ -287,7 +283,7 @@ def iter_fit_inputs(paths: Sequence[Path], limits: InputLimits | None = None) ->
     """Expand files, folders (recursive), ``.zip`` archives and ``.fit.gz`` into FIT inputs.
 
     An explicitly named path that is missing or not FIT/zip gives an input whose ``read()``
-    raises :class:`CorruptFileError`; GPX/TCX files and empty folders give skipped inputs;
+    raises :class:`CorruptFileError`; empty folders give skipped inputs;
     inside folders and archives other non-FIT files are ignored.
     """
     limits = limits or InputLimits()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connectors.fit.files import InputLimits, iter_fit_inputs
 from connectors.fit.reader import read_fit
+from connectors.tracks import read_track
 from loadmon.config import Config
 from loadmon.domain import Athlete
 from loadmon.errors import ImplausibleValueError, ImportFileError, LoadmonError, StorageError
@@ -71,7 +72,7 @@ def count_inputs(paths: Sequence[Path], config: Config | None = None) -> int:
 def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                  on_file: Callable[[FileResult], None] | None = None, allow_truncated: bool = False,
                  label: Callable[[str], str] | None = None) -> ImportSummary:
-    """Import every FIT file under ``paths``. One bad file never stops the others; each file is
+    """Import every FIT, GPX and TCX file under ``paths``. One bad file never stops the others; each file is
     its own transaction, so a kill mid-batch leaves no partial activity and a rerun finishes.
 
     ``allow_truncated``: a FIT file whose end is missing is imported in part (its activities
@@ -83,7 +84,7 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
     hysteresis = service.config.fit.hysteresis_m
     for item in iter_fit_inputs(paths, input_limits(service.config)):
         name = label(item.name) if label is not None else item.name
-        if item.skip_reason is not None:  # GPX/TCX, a folder without FIT files: reported, never read
+        if item.skip_reason is not None:  # a folder or archive without activity files: reported, never read
             result = FileResult(name=name, outcome="skipped", reason=item.skip_reason)
             _finish(summary, result, on_file)
             continue
@@ -93,8 +94,11 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
             if store.import_seen(athlete.id, digest):
                 result = FileResult(name=name, outcome="duplicate")
             else:
-                parsed = read_fit(data, name=name, hysteresis_m=hysteresis, allow_truncated=allow_truncated,
-                                  now=service.clock())
+                if item.format == "fit":
+                    parsed = read_fit(data, name=name, hysteresis_m=hysteresis, allow_truncated=allow_truncated,
+                                      now=service.clock())
+                else:  # gpx, tcx
+                    parsed = read_track(data, name=name, kind=item.format, hysteresis_m=hysteresis, now=service.clock())
                 if parsed.skipped_reason:
                     store.record_import(athlete.id, path=name, content_hash=digest, records=(), outcome="skipped",
                                         error=parsed.skipped_reason)

@@ -178,19 +178,18 @@ def test_an_unreadable_sub_folder_is_reported(tmp_path: Path) -> None:
     assert failures(summary, tmp_path) == {"locked": "cannot read the folder (Permission denied)"}
 
 
-def test_gpx_tcx_and_empty_folders_are_reported_as_skipped(tmp_path: Path) -> None:
+def test_empty_gpx_tcx_and_empty_folders_are_reported_and_never_stop_the_batch(tmp_path: Path) -> None:
     data = tmp_path / "data"
     (data / "runs").mkdir(parents=True)
     (data / "empty").mkdir()
     (data / "runs" / "a.fit").write_bytes(good_run())
-    (data / "runs" / "b.gpx").write_text("<gpx/>")
-    (data / "runs" / "c.TCX").write_text("<tcx/>")
+    (data / "runs" / "b.gpx").write_text("<gpx/>")  # a GPX without a track: skipped
+    (data / "runs" / "c.TCX").write_text("<tcx/>")  # not a TCX document: failed, naming the file
     (data / "runs" / "notes.csv").write_text("a,b\n")
     summary = _limits_summary(tmp_path, data / "runs", data / "empty")
-    assert (summary["imported"], summary["skipped"], summary["failed"]) == (1, 3, 0)
+    assert (summary["imported"], summary["skipped"], summary["failed"]) == (1, 2, 1)
     assert {Path(s["file"]).name: s["reason"] for s in summary["skips"]} == {
-        "b.gpx": "GPX is not supported yet",
-        "c.TCX": "TCX is not supported yet",
+        "b.gpx": "no track in the file",
         "empty": f"no importable files in {data / 'empty'}",
     }
 

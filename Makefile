@@ -9,6 +9,17 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	connectors/strava/webhooks.py \
+	loadmon/storage/webhook_store.py \
+	loadmon/storage/migrations/versions/0014_strava_webhooks.py \
+	loadmon/service/wakeups.py \
+	loadmon/service/strava/webhooks.py \
+	loadmon/service/strava/events.py \
+	loadmon/web/strava_webhook.py \
+	loadmon/cli/strava_webhook.py \
+	tests/strava_webhooks/conftest.py \
+	tests/strava_webhooks/test_webhooks.py \
+	bench/webhook_latency.py \
 	alerts/plan.py \
 	alerts/rules/comeback.py \
 	alerts/rules/episodes.py \

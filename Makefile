@@ -19,6 +19,17 @@ FORMATTED := \
 	tests/tracks/test_track_import.py \
 	tests/tracks/trackgen.py \
 	tests/tracks/conftest.py \
+	connectors/strava/webhooks.py \
+	loadmon/storage/webhook_store.py \
+	loadmon/storage/migrations/versions/0014_strava_webhooks.py \
+	loadmon/service/wakeups.py \
+	loadmon/service/strava/webhooks.py \
+	loadmon/service/strava/events.py \
+	loadmon/web/strava_webhook.py \
+	loadmon/cli/strava_webhook.py \
+	tests/strava_webhooks/conftest.py \
+	tests/strava_webhooks/test_webhooks.py \
+	bench/webhook_latency.py \
 	alerts/plan.py \
 	alerts/rules/comeback.py \
 	alerts/rules/episodes.py \

@@ -97,6 +97,8 @@ class StravaConfig:
         ["running", "trail_running", "virtual_running", "walking", "hiking"],
         "Sports whose altitude stream is fetched to compute descent (Strava has no elevation loss)",
     )
+    webhook_verify_token: str = _f("", "Webhooks: the verify token Strava echoes when it validates the callback (`loadmon strava webhook subscribe`); empty: webhooks off (or env LOADMON_STRAVA__WEBHOOK_VERIFY_TOKEN)", secret=True)
+    poll_minutes_with_webhook: int = _f(360, "Webhooks: while a push subscription is active, each athlete is polled (incremental sync) at most this often; the nightly reconciliation stays")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -482,7 +484,8 @@ def _validate(cfg: Config) -> None:
     if not cfg.worker.queue.strip():
         raise ConfigError("config key worker.queue: must not be empty", key="worker.queue")
     for key, value in (("daemon.sync_interval_minutes", cfg.daemon.sync_interval_minutes), ("alerts.max_attempts", cfg.alerts.max_attempts),
-                       ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily)):
+                       ("strava.read_limit_15min", cfg.strava.read_limit_15min), ("strava.read_limit_daily", cfg.strava.read_limit_daily),
+                       ("strava.poll_minutes_with_webhook", cfg.strava.poll_minutes_with_webhook)):
         if value < 1:
             raise ConfigError(f"config key {key}: must be at least 1, got {value}", key=key)
     if cfg.web.max_upload_mb < 1:

@@ -14,6 +14,14 @@ streams. Endpoints:
   ``per_page`` <= 200; ascending by start when ``after`` is given, otherwise newest first),
   ``/api/v3/activities/{id}``, ``/api/v3/activities/{id}/streams`` (``keys``, ``key_by_type``).
 
+Push subscriptions (webhooks), like Strava's: ``POST /api/v3/push_subscriptions`` (client
+id/secret in the body) first validates the callback with a GET carrying ``hub.mode``,
+``hub.challenge`` and ``hub.verify_token`` (the answer must echo the challenge within 2 s), then
+creates the application's one subscription; ``GET`` lists it, ``DELETE .../{id}`` removes it.
+:meth:`StravaState.push_event` (``POST /_admin/push_event`` for a subprocess) POSTs an event
+(``subscription_id``, ``owner_id``, ``object_type``, ``object_id``, ``aspect_type``,
+``event_time``, ``updates``) to the callback URL over HTTP and returns the HTTP status.
+
 Rate limits like Strava's: read (GET) and overall limits per window and per UTC day; windows
 are computed from an injectable clock (``window_s``, default 900 = :00/:15/:30/:45); every API
 response carries ``X-RateLimit-*`` and ``X-ReadRateLimit-*``; over the limit -> 429 (not
@@ -43,6 +51,8 @@ import signal
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -272,6 +282,10 @@ class StravaState:
         self.token_requests: list[str] = []  # grant types seen on /oauth/token
         self.trickle_s = 10.0  # how long a "trickle" fault takes to send its body (real seconds)
         self.trickles_cut = 0  # trickled answers the client hung up on before their end
+        self.subscriptions: dict[int, dict[str, Any]] = {}  # push subscriptions (at most one, as on Strava)
+        self.next_subscription_id = 120_475
+        self.validations: list[dict[str, Any]] = []  # callback validations: {"url", "status", "ok"}
+        self.pushed: list[dict[str, Any]] = []  # events POSTed: {"event", "status", "seconds"}
 
     # -- setup -------------------------------------------------------------------------------
     def add_athlete(self, athlete_id: int, firstname: str = "Test", lastname: str = "Runner") -> None:
@@ -334,6 +348,51 @@ class StravaState:
             for table in (self.access_tokens, self.refresh_tokens):
                 for key in [k for k, t in table.items() if t.athlete_id == athlete_id]:
                     del table[key]
+
+    # -- push subscriptions ------------------------------------------------------------------
+    def push_event(self, *, object_id: int, owner_id: int, object_type: str = "activity", aspect_type: str = "create",
+                   updates: dict[str, Any] | None = None, subscription_id: int | None = None,
+                   event_time: int | None = None, timeout_s: float = 2.0) -> int:
+        """POST one event to the subscription's callback as Strava does; the HTTP status (0: no answer).
+        ``subscription_id`` defaults to the current subscription's (pass another to forge one)."""
+        with self.lock:
+            subs = list(self.subscriptions.values())
+        if not subs:
+            raise RuntimeError("no push subscription: nothing to post events to")
+        sub = subs[0]
+        event = {"aspect_type": aspect_type, "event_time": int(event_time if event_time is not None else self.clock().timestamp()),
+                 "object_id": object_id, "object_type": object_type, "owner_id": owner_id,
+                 "subscription_id": sub["id"] if subscription_id is None else subscription_id, "updates": updates or {}}
+        req = urllib.request.Request(sub["callback_url"], data=json.dumps(event).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "User-Agent": "strava-test-server"})
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (OSError, urllib.error.URLError):
+            status = 0
+        with self.lock:
+            self.pushed.append({"event": event, "status": status, "seconds": round(time.monotonic() - t0, 4)})
+        return status
+
+    def _validate_callback(self, url: str, verify_token: str) -> bool:
+        """Strava's validation GET: the answer must be 200 JSON echoing ``hub.challenge`` within 2 s."""
+        challenge = secrets.token_urlsafe(12)
+        query = urlencode({"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token})
+        status, ok = 0, False
+        try:
+            with urllib.request.urlopen(url + ("&" if "?" in url else "?") + query, timeout=2.0) as resp:
+                status = resp.status
+                ok = status == 200 and json.loads(resp.read() or b"{}").get("hub.challenge") == challenge
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (OSError, ValueError, urllib.error.URLError):
+            pass
+        with self.lock:
+            self.validations.append({"url": url, "status": status, "ok": ok})
+        return ok
 
     def inject(self, kind: str, count: int = 1, path: str | None = None) -> None:
         """The next ``count`` API requests whose path matches ``path`` (regex) fail with ``kind``."""
@@ -524,6 +583,10 @@ class StravaApp:
                 pass
         elif body:
             params.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True).items()})
+        if path.startswith("/api/v3/push_subscriptions"):  # not under the lock: creating one calls back
+            return self._record_locked(method, path, params, self._push_subscriptions(method, path, params))
+        if path == "/_admin/push_event" and method == "POST":
+            return _json(200, {"status": self.state.push_event(**json.loads(body))})
         with self.state.lock:
             if path.startswith("/_admin/"):
                 return self._admin(method, path, body)
@@ -535,8 +598,46 @@ class StravaApp:
                 return self._record(method, path, params, self._api(method, path, headers, params))
             return self._record(method, path, params, _json(404, NOT_FOUND))
 
+    def _record_locked(self, method: str, path: str, params: dict[str, str], reply: _Reply) -> _Reply:
+        with self.state.lock:
+            return self._record(method, path, params, reply)
+
+    def _push_subscriptions(self, method: str, path: str, params: dict[str, str]) -> _Reply:
+        """Strava's push subscription endpoints (application credentials, no athlete token, no rate limit)."""
+        s = self.state
+        if str(params.get("client_id")) != str(s.client_id) or params.get("client_secret") != s.client_secret:
+            return _error(401, "Application", "client_id", "invalid", "Authorization Error")
+        m = re.fullmatch(r"/api/v3/push_subscriptions(?:/(\d+))?", path)
+        if m is None:
+            return _json(404, NOT_FOUND)
+        if method == "GET" and m.group(1) is None:
+            if int(params.get("page") or 1) > 1:
+                return _json(200, [])
+            with s.lock:
+                return _json(200, list(s.subscriptions.values()))
+        if method == "DELETE" and m.group(1) is not None:
+            with s.lock:
+                gone = s.subscriptions.pop(int(m.group(1)), None)
+            return _Reply(204) if gone is not None else _json(404, NOT_FOUND)
+        if method == "POST" and m.group(1) is None:
+            url = params.get("callback_url", "")
+            with s.lock:
+                if s.subscriptions:
+                    return _error(400, "PushSubscription", "callback_url", "already exists")
+            if not url or not s._validate_callback(url, params.get("verify_token", "")):
+                return _error(400, "PushSubscription", "callback_url", "GET to callback URL does not return 200")
+            now = iso_z(s.clock())
+            with s.lock:
+                sid = s.next_subscription_id
+                s.next_subscription_id += 1
+                s.subscriptions[sid] = {"id": sid, "resource_state": 2, "application_id": s.client_id, "callback_url": url,
+                                        "created_at": now, "updated_at": now}
+                return _json(201, s.subscriptions[sid])
+        return _json(405, {"message": "Method Not Allowed", "errors": []})
+
     def _record(self, method: str, path: str, params: dict[str, str], reply: _Reply) -> _Reply:
-        shown = {k: v for k, v in params.items() if k not in {"client_secret", "refresh_token", "code", "access_token"}}
+        shown = {k: v for k, v in params.items() if k not in {"client_secret", "refresh_token", "code", "access_token",
+                                                                     "verify_token"}}
         self.state.log.append(RequestRecord(method, path, shown, 0 if reply.drop else reply.status,
                                             self.state.window_key(), self.state.clock().isoformat()))
         return reply

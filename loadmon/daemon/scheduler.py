@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from loadmon.errors import DaemonLockedError, LoadmonError
 from loadmon.logs import get_logger
-from loadmon.service import Service, jobs, liveness, schedule
+from loadmon.service import Service, jobs, liveness, schedule, wakeups
 
 log = get_logger("loadmon.daemon")
 
@@ -96,6 +96,13 @@ class Daemon:
     def _count(self, results: list[jobs.JobResult]) -> None:
         with self._runs_lock:
             self._runs += len(results)
+
+    def _wake(self, job: str) -> None:
+        """Run ``job`` now (the web app served beside the jobs wakes the Strava events job)."""
+        sched = self.scheduler
+        if sched is None or self.stop.is_set() or sched.get_job(job) is None:
+            return
+        sched.modify_job(job, next_run_time=self.now())
 
     def _wake_delivery(self) -> None:
         sched = self.scheduler
@@ -181,6 +188,7 @@ class Daemon:
             self.scheduler = self.build_scheduler()
             logging.getLogger("apscheduler").setLevel(logging.ERROR)  # misses are logged as JSON by _on_event
             self.scheduler.start()
+            wakeups.register(self._wake)
             cfg = self.svc.config
             log.info("daemon.started", pid=os.getpid(), jobs=[j.id for j in self.scheduler.get_jobs()],
                      watch_dirs=list(cfg.fit.watch_dirs), sync_interval_minutes=cfg.daemon.sync_interval_minutes,
@@ -197,6 +205,7 @@ class Daemon:
                 self._shutdown_scheduler()
             raise
         finally:
+            wakeups.unregister(self._wake)
             jobs.daemon_stopped(self.svc, run_id, counts={**me, "runs": self._runs, "forced": self.forced,
                                                           "exit_status": self.exit_code}, error=error)
             self._release()

@@ -40,7 +40,8 @@ PENDING_KEY = "worker_sync_unfinished"  # sync state: a sync/reconcile started a
 
 __all__ = [
     "ATHLETE_LOCK", "IMPORT_LOCK", "PENDING_KEY", "all_athletes", "busy_athletes", "connected_athletes", "deliver",
-    "evaluate_athlete", "housekeeping", "import_watched", "morning_messages", "reconcile_athlete", "sync_athlete", "with_athlete_lock",
+    "evaluate_athlete", "housekeeping", "import_watched", "morning_messages", "reconcile_athlete", "strava_events", "sync_athlete",
+    "with_athlete_lock",
 ]
 
 
@@ -126,6 +127,12 @@ def housekeeping(svc: Service) -> JobResult:
 def morning_messages(svc: Service) -> JobResult:
     """:func:`loadmon.service.scheduled_jobs.morning_messages` (a per-day dedupe key: safe to run anywhere)."""
     return scheduled_jobs.morning_messages(svc)
+
+
+def strava_events(svc: Service) -> JobResult:
+    """The recorded Strava webhook events: no lock needed, each event is leased
+    (``claim_strava_events``), so any number of workers may run it."""
+    return scheduled_jobs.strava_events(svc)
 
 
 def connected_athletes(svc: Service) -> list[int]:

@@ -35,9 +35,11 @@ JOB_DELIVER = "deliver"
 JOB_RECONCILE = "reconcile"
 JOB_HOUSEKEEPING = "housekeeping"
 JOB_MORNING = "morning_messages"
+JOB_STRAVA_EVENTS = "strava_events"  # Strava webhook events recorded by the web app
 JOB_DAEMON = "daemon"  # one row per daemon process: started_at = start, finished_at = clean stop
 
-DAEMON_JOBS = (JOB_SYNC, JOB_IMPORT, JOB_EVALUATE, JOB_DELIVER, JOB_RECONCILE, JOB_HOUSEKEEPING, JOB_MORNING, JOB_DAEMON)
+DAEMON_JOBS = (JOB_SYNC, JOB_IMPORT, JOB_EVALUATE, JOB_DELIVER, JOB_RECONCILE, JOB_HOUSEKEEPING, JOB_MORNING, JOB_STRAVA_EVENTS,
+               JOB_DAEMON)
 
 MAX_ERROR_CHARS = 2000
 
@@ -89,7 +91,8 @@ def stopping(svc: Service) -> bool:
 def safe_text(text: str, svc: Service | None = None) -> str:
     """``text`` as recorded in a job run: masked by :func:`loadmon.logs.mask_text` (the scheme the
     logs use), plus the configured secret values, and cut to ``MAX_ERROR_CHARS``."""
-    secrets = (svc.config.strava.client_secret, svc.config.alerts.email.password) if svc is not None else ()
+    secrets = ((svc.config.strava.client_secret, svc.config.strava.webhook_verify_token, svc.config.alerts.email.password)
+               if svc is not None else ())
     return mask_text(text, secrets)[:MAX_ERROR_CHARS]
 
 
@@ -179,6 +182,6 @@ def optional_module(name: str, what: str) -> Any:
 
 __all__ = [
     "DAEMON_JOBS", "JOB_DAEMON", "JOB_DELIVER", "JOB_EVALUATE", "JOB_HOUSEKEEPING", "JOB_IMPORT", "JOB_MORNING", "JOB_RECONCILE",
-    "JOB_SYNC", "MAX_ERROR_CHARS", "BodyResult", "JobResult", "JobSkipped", "error_text", "json_safe",
+    "JOB_STRAVA_EVENTS", "JOB_SYNC", "MAX_ERROR_CHARS", "BodyResult", "JobResult", "JobSkipped", "error_text", "json_safe",
     "optional_module", "run_job", "safe_text", "stop_event", "stopping", "with_then",
 ]

@@ -33,6 +33,7 @@ from loadmon.service.jobrunner import (
     JOB_IMPORT,
     JOB_MORNING,
     JOB_RECONCILE,
+    JOB_STRAVA_EVENTS,
     JOB_SYNC,
     JobResult,
     JobSkipped,
@@ -57,7 +58,7 @@ from loadmon.service.watch import SETTLE_S, WATCH_SUFFIXES, import_watched
 
 __all__ = [
     "DAEMON_JOBS", "JOB_DAEMON", "JOB_DELIVER", "JOB_EVALUATE", "JOB_HOUSEKEEPING", "JOB_IMPORT", "JOB_MORNING", "JOB_RECONCILE",
-    "JOB_SYNC", "KEEP_JOB_RUNS_DAYS", "SETTLE_S", "WATCH_SUFFIXES", "JobResult", "JobSkipped", "WatchState",
+    "JOB_STRAVA_EVENTS", "JOB_SYNC", "KEEP_JOB_RUNS_DAYS", "SETTLE_S", "WATCH_SUFFIXES", "JobResult", "JobSkipped", "WatchState",
     "acquire_daemon_lock", "athlete_names", "daemon_started", "daemon_stopped", "deliver", "error_text", "evaluate",
     "failed_deliveries", "housekeeping", "import_watched", "job_overview", "reconcile_all", "reconcile_athlete",
     "run_job", "run_once", "safe_text", "stop_event", "stopping", "strava_connections", "sync_all", "sync_athlete",

@@ -23,16 +23,28 @@ from loadmon.service.jobrunner import (
     JOB_IMPORT,
     JOB_MORNING,
     JOB_RECONCILE,
+    JOB_STRAVA_EVENTS,
     JOB_SYNC,
     JobResult,
     stopping,
 )
-from loadmon.service.scheduled_jobs import deliver, evaluate, housekeeping, morning_messages, reconcile_all, sync_all
+from loadmon.service.scheduled_jobs import (
+    deliver,
+    evaluate,
+    housekeeping,
+    morning_messages,
+    reconcile_all,
+    strava_events,
+    sync_all,
+)
 from loadmon.service.watch import import_watched
 
 HOUSEKEEPING_INTERVAL_S = 6 * 3600
 #: How often the morning check-in job looks for a check-in that is due (it sends at most one a day per athlete).
 MORNING_INTERVAL_S = 10 * 60
+#: How often the recorded Strava webhook events are processed (the web app also wakes the job at once
+#: when the daemon serves it, ``[web] enabled``).
+STRAVA_EVENTS_INTERVAL_S = 2
 
 
 def _succeeded(result: JobResult) -> bool:
@@ -45,6 +57,10 @@ def _evaluated(result: JobResult) -> bool:
 
 def _queued(result: JobResult) -> bool:
     return bool(result.counts.get("queued"))
+
+
+def _processed(result: JobResult) -> bool:
+    return bool(result.counts.get("done"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,7 +110,8 @@ def validate(cfg: Config) -> None:
 
 def job_specs(cfg: Config) -> list[JobSpec]:
     """The scheduled jobs for this configuration, in start order (the watched-folder scan only
-    when ``fit.watch_dirs`` is set, the morning messages only when ``alerts.morning_checkin`` or ``alerts.morning_limits`` is)."""
+    when ``fit.watch_dirs`` is set, the morning messages only when ``alerts.morning_checkin`` or ``alerts.morning_limits`` is,
+    the Strava webhook events only when ``strava.webhook_verify_token`` is)."""
     d = cfg.daemon
     specs = [
         JobSpec(name=JOB_SYNC, description="Strava incremental sync of each connected athlete", run=sync_all,
@@ -108,6 +125,10 @@ def job_specs(cfg: Config) -> list[JobSpec]:
         JobSpec(name=JOB_HOUSEKEEPING, description="prune old job runs", run=housekeeping,
                 interval_s=HOUSEKEEPING_INTERVAL_S, start_delay_s=2),
     ]
+    if cfg.strava.webhook_verify_token.strip():
+        specs.insert(1, JobSpec(name=JOB_STRAVA_EVENTS, description="Strava webhook events: read, store, evaluate",
+                                run=strava_events, interval_s=STRAVA_EVENTS_INTERVAL_S, start_delay_s=1,
+                                wakes_delivery=_processed))
     if cfg.alerts.morning_checkin.strip() or cfg.alerts.morning_limits.strip():
         specs.append(JobSpec(name=JOB_MORNING, description="morning messages: the check-in while a symptom episode is open, the day's limits when tighter",
                              run=morning_messages, interval_s=MORNING_INTERVAL_S, start_delay_s=3, wakes_delivery=_queued))
@@ -136,4 +157,4 @@ def run_once(svc: Service) -> list[JobResult]:
     return results
 
 
-__all__ = ["HOUSEKEEPING_INTERVAL_S", "MORNING_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]
+__all__ = ["HOUSEKEEPING_INTERVAL_S", "MORNING_INTERVAL_S", "STRAVA_EVENTS_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]

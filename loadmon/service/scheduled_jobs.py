@@ -11,6 +11,7 @@ one is absent, its jobs are recorded as ``skipped`` with the reason. How often e
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -25,7 +26,9 @@ from loadmon.service.jobrunner import (
     JOB_HOUSEKEEPING,
     JOB_MORNING,
     JOB_RECONCILE,
+    JOB_STRAVA_EVENTS,
     JOB_SYNC,
+    BodyResult,
     JobResult,
     JobSkipped,
     optional_module,
@@ -64,8 +67,13 @@ def _log_skipped(athlete_id: int, result: Any) -> None:
 def sync_athlete(svc: Service, athlete_id: int) -> JobResult:
     """Incremental Strava sync (with reconciliation of recent days) for one athlete. The sync
     evaluates the alert rules itself for the athletes it touched."""
-    return _strava_job(svc, JOB_SYNC, athlete_id,
-                       lambda strava_sync, athlete: strava_sync.sync(svc, athlete, wait=False))
+    def call(strava_sync: Any, athlete: Athlete) -> Any:
+        webhooks = optional_module("strava.webhooks", "Strava webhooks")
+        reason = webhooks.poll_skip_reason(svc, athlete.id)  # an active push subscription relaxes polling
+        if reason is not None:
+            raise JobSkipped(reason)
+        return strava_sync.sync(svc, athlete, wait=False)
+    return _strava_job(svc, JOB_SYNC, athlete_id, call)
 
 
 def sync_all(svc: Service) -> list[JobResult]:
@@ -111,6 +119,33 @@ def _connected(svc: Service, job: str) -> list[int]:
         raise failure
     run_job(svc, job, body)
     return []
+
+
+#: The events job runs every few seconds: a pass with nothing to do is recorded in job_runs at most this often
+#: (enough for `daemon status`, which calls a job overdue after ``stale_after_minutes``).
+IDLE_RECORD_S = 600.0
+_idle_recorded: dict[int, float] = {}  # id(svc) -> when (monotonic) an idle pass was last recorded
+
+
+def strava_events(svc: Service) -> JobResult:
+    """Process the Strava webhook events the web app recorded (:mod:`loadmon.service.strava.events`):
+    read each activity from the API, store it, evaluate and deliver."""
+    try:
+        due = svc.store.strava_events_due(svc.clock())
+    except Exception:
+        due = True  # the recorded run below says what is wrong
+    if not due and time.monotonic() - _idle_recorded.get(id(svc), float("-inf")) < IDLE_RECORD_S:
+        return JobResult(job=JOB_STRAVA_EVENTS, outcome="ok", counts={"claimed": 0})
+
+    def body() -> BodyResult:
+        events = optional_module("strava.events", "Strava webhook events")
+        result = events.process_events(svc)
+        error = "; ".join(result.errors[:3]) if result.failed else None
+        return BodyResult(counts=result.to_dict(), touched=result.athlete_ids, error=error)
+    out = run_job(svc, JOB_STRAVA_EVENTS, body)
+    if not out.counts.get("claimed"):
+        _idle_recorded[id(svc)] = time.monotonic()
+    return out
 
 
 # ------------------------------------------------------------------------------- alerts
@@ -160,4 +195,4 @@ def housekeeping(svc: Service, *, keep_days: int = KEEP_JOB_RUNS_DAYS) -> JobRes
 
 
 __all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "housekeeping", "morning_messages", "reconcile_all", "reconcile_athlete",
-           "sync_all", "sync_athlete"]
+           "strava_events", "sync_all", "sync_athlete"]

@@ -313,3 +313,41 @@ class RateBudgetRow(Base):
     used: Mapped[int] = mapped_column(default=0)
     limit: Mapped[int | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StravaSubscriptionRow(Base):
+    """The application's Strava push subscription that loadmon created (at most one row): an
+    event is believed only when it names this id (``loadmon strava webhook subscribe``)."""
+
+    __tablename__ = "strava_subscriptions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # Strava's subscription id
+    callback_url: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StravaEventRow(Base):
+    """A Strava webhook event as received (a hint, read again from the API when processed).
+    One row per (object type, object id, aspect, event time): Strava's retries are no new rows.
+    ``state``: pending | done | failed; claimed like the outbox (``claimed_until``/``claimed_by``)."""
+
+    __tablename__ = "strava_events"
+    __table_args__ = (
+        UniqueConstraint("object_type", "object_id", "aspect_type", "event_time", name="uq_strava_events_event"),
+        Index("ix_strava_events_due", "state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(BigInteger)
+    owner_id: Mapped[int] = mapped_column(BigInteger)
+    object_type: Mapped[str] = mapped_column(String(16))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    aspect_type: Mapped[str] = mapped_column(String(16))
+    event_time: Mapped[datetime]
+    updates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(Text)  # what processing did, or the last error

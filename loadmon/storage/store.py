@@ -13,15 +13,16 @@ from loadmon.storage.core import CONFLICT_RETRIES, StoreCore, storage_error
 from loadmon.storage.duplicates import DUPLICATE_DISTANCE_FRACTION, DUPLICATE_START_S
 from loadmon.storage.job_run_store import JobRunStoreMixin
 from loadmon.storage.strava_store import StravaConnection, StravaStoreMixin
+from loadmon.storage.webhook_store import EventApplied, StoredSubscription, StravaEventClaim, WebhookStoreMixin
 
-__all__ = ["CONFLICT_RETRIES", "DUPLICATE_START_S", "DUPLICATE_DISTANCE_FRACTION", "ImportOutcome", "Store",
-           "StravaConnection", "UpsertResult", "storage_error"]
+__all__ = ["CONFLICT_RETRIES", "DUPLICATE_START_S", "DUPLICATE_DISTANCE_FRACTION", "EventApplied", "ImportOutcome", "Store",
+           "StoredSubscription", "StravaConnection", "StravaEventClaim", "UpsertResult", "storage_error"]
 
 
-class Store(AthleteStoreMixin, ActivityStoreMixin, AlertStoreMixin, StravaStoreMixin, JobRunStoreMixin, StoreCore):
+class Store(WebhookStoreMixin, AthleteStoreMixin, ActivityStoreMixin, AlertStoreMixin, StravaStoreMixin, JobRunStoreMixin, StoreCore):
     """Database access. Create with :meth:`open`; close with :meth:`close`.
 
     Every public method is one transaction: the lifecycle is :class:`~loadmon.storage.core.StoreCore`,
     the methods of each table group are its mixins (``athlete_store``, ``activity_store``,
-    ``alert_store``, ``strava_store``, ``job_run_store``).
+    ``alert_store``, ``strava_store``, ``job_run_store``, ``webhook_store``).
     """

@@ -28,6 +28,7 @@ from loadmon.web import (
     pwa,
     settings_page,
     strava_connect_pages,
+    strava_webhook,
     symptom_pages,
     today_page,
     upload_pages,
@@ -35,11 +36,13 @@ from loadmon.web import (
 from loadmon.web.context import HERE, WebContext
 from loadmon.web.security import Session, Sessions, csrf_ok
 
-#: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data).
-OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS
+#: The routes that answer without a login (the app manifest, its icons and the service worker hold no user data;
+#: Strava's webhook callback has no login: it checks the verify token and the event's subscription and owner).
+OPEN_PATHS = frozenset({"/login", "/healthz"}) | pwa.PATHS | strava_webhook.PATHS
 #: The page modules, each with ``routes(ctx)``.
 PAGE_MODULES = (today_page, plan_page, symptom_pages, checkin_pages, alert_pages, activity_pages, upload_pages,
-                chart_pages, insights_page, api, settings_page, strava_connect_pages, club_page, admin_pages, pwa)
+                chart_pages, insights_page, api, settings_page, strava_connect_pages, club_page, admin_pages, pwa,
+                strava_webhook)
 
 
 def create_app(svc: Service, *, throttle: user_service.LoginThrottle | None = None) -> Starlette:

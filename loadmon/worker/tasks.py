@@ -14,6 +14,7 @@ task                       what it runs
 ``loadmon.import_watched`` the watched folders (one scan at a time), then the rules
 ``loadmon.housekeeping``   prune old job runs
 ``loadmon.morning_messages`` the morning check-in messages due now, then wakes delivery
+``loadmon.strava_events``  the recorded Strava webhook events (leased rows), then wakes delivery
 ========================== ===================================================================
 
 A fan-out enqueues an athlete's task only when none is queued yet (a Redis marker
@@ -47,11 +48,13 @@ DELIVER = "loadmon.deliver"
 IMPORT_WATCHED = "loadmon.import_watched"
 HOUSEKEEPING = "loadmon.housekeeping"
 MORNING = "loadmon.morning_messages"
+STRAVA_EVENTS = "loadmon.strava_events"
 TASK_NAMES = (SYNC_ALL, SYNC_ATHLETE, RECONCILE_ALL, RECONCILE_ATHLETE, EVALUATE_ALL, EVALUATE_ATHLETE, DELIVER,
-              IMPORT_WATCHED, HOUSEKEEPING, MORNING)
+              IMPORT_WATCHED, HOUSEKEEPING, MORNING, STRAVA_EVENTS)
 # The task that runs each scheduled job (the schedule itself: loadmon.service.schedule.job_specs).
 JOB_TASKS = {jobs.JOB_SYNC: SYNC_ALL, jobs.JOB_IMPORT: IMPORT_WATCHED, jobs.JOB_DELIVER: DELIVER,
-             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING}
+             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING,
+             jobs.JOB_STRAVA_EVENTS: STRAVA_EVENTS}
 LOCK_RETRIES = 3
 
 
@@ -173,9 +176,17 @@ def morning_messages(self: Task) -> dict[str, Any]:
     return {"outcome": result.outcome, "queued": result.counts.get("queued", 0)}
 
 
+def strava_events(self: Task) -> dict[str, Any]:
+    result = distributed.strava_events(runtime.service())
+    if result.counts.get("done"):
+        _wake_delivery(self)
+    return {"outcome": result.outcome, "done": result.counts.get("done", 0)}
+
+
 _TASKS = {SYNC_ALL: sync_all, SYNC_ATHLETE: sync_athlete, RECONCILE_ALL: reconcile_all,
           RECONCILE_ATHLETE: reconcile_athlete, EVALUATE_ALL: evaluate_all, EVALUATE_ATHLETE: evaluate_athlete,
-          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages}
+          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages,
+          STRAVA_EVENTS: strava_events}
 _PER_ATHLETE = {SYNC_ATHLETE, RECONCILE_ATHLETE, EVALUATE_ATHLETE}
 
 
@@ -196,5 +207,5 @@ def _close_service(**_kw: Any) -> None:
 
 
 __all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
-           "RECONCILE_ALL", "RECONCILE_ATHLETE", "SYNC_ALL", "SYNC_ATHLETE", "TASK_NAMES", "claim_marker",
+           "RECONCILE_ALL", "RECONCILE_ATHLETE", "STRAVA_EVENTS", "SYNC_ALL", "SYNC_ATHLETE", "TASK_NAMES", "claim_marker",
            "clear_marker", "register"]

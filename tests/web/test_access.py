@@ -20,6 +20,9 @@ API_GETS = ["/api/status", "/api/charts"]
 ROLE_PAGES = ["/club", "/admin/users"]
 #: Answer without a login: no user data in them (browsers fetch a manifest and its worker without credentials).
 OPEN = ["/healthz", "/login", "/manifest.webmanifest", "/sw.js", "/icons/icon-192.png", "/icons/icon-512.png"]
+#: Open because Strava cannot log in: its callback checks the verify token (GET: 403 without it) and only records
+#: events naming our subscription and a connected athlete (tests/strava_webhooks).
+OPEN_WEBHOOK = ["/strava/webhook"]
 
 
 @pytest.mark.slow
@@ -32,13 +35,16 @@ def test_healthz_answers_without_a_login(web):
 def test_the_open_paths_answer_without_a_login_and_hold_no_user_data(web):
     from loadmon.web.app import OPEN_PATHS
 
-    assert set(OPEN) == set(OPEN_PATHS)
+    assert set(OPEN) | set(OPEN_WEBHOOK) == set(OPEN_PATHS)
     with web.client() as c:
         for path in OPEN:
             r = c.get(path)
             assert r.status_code == 200, path
             assert "set-cookie" not in r.headers or path == "/login", path
             assert b"ann" not in r.content and b"bob" not in r.content, path
+        for path in OPEN_WEBHOOK:
+            r = c.get(path, params={"hub.mode": "subscribe", "hub.challenge": "x", "hub.verify_token": "guess"})
+            assert r.status_code == 403 and "set-cookie" not in r.headers, path
 
 
 def test_every_route_without_a_session_redirects_or_is_401(web):

@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	connectors/exports.py \
+	tests/tracks/test_bulk_exports.py \
+	tests/strava_service/test_export_then_sync.py \
 	connectors/tracks/__init__.py \
 	connectors/tracks/gpx.py \
 	connectors/tracks/tcx.py \

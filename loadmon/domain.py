@@ -143,6 +143,11 @@ class Activity:
     truncated: bool = False  # only the readable part of a FIT file whose end is missing (`import --allow-truncated`)
 
 
+#: ``external_id`` of an activity from a file of a Strava bulk export: ``strava:<Strava activity id>``; the same
+#: run synced from the API (source ``strava``, ``source_id`` that id) is the same activity (loadmon.storage.duplicates).
+STRAVA_ID_PREFIX = "strava:"
+
+
 SYMPTOM_SITES: tuple[str, ...] = (
     "knee",
     "it_band",

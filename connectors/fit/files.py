@@ -28,10 +28,11 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from connectors.exports import EXPORT_CSV, StravaExportEntry, entry_for, parse_strava_activities_csv
 from loadmon.errors import CorruptFileError, ImportFileError, UnsupportedFileError
 
 MB = 1024 * 1024
@@ -59,6 +60,8 @@ class FitInput:
     loader: Callable[[], bytes] = field(repr=False, compare=False)
     skip_reason: str | None = None
     format: str = "fit"  # fit | gpx | tcx (the bytes read() gives, gunzipped)
+    export: StravaExportEntry | None = None  # its row in a Strava export's activities.csv
+    notices: tuple[str, ...] = ()  # about the export it came from (an unusable activities.csv row)
 
     def read(self) -> bytes:
         """The FIT bytes (gunzipped); raises :class:`ImportFileError` naming this input."""
@@ -214,6 +217,7 @@ def _iter_zip(name: str, source: IO[bytes], depth: int, budget: _Budget) -> Iter
     except _ZIP_ERRORS as exc:
         yield _failing(name, f"not a valid zip archive ({exc})")
         return
+    exports, problems = _zip_exports(archive, members)
     found = False
     for member in members:
         kind = _kind(member)
@@ -237,10 +241,50 @@ def _iter_zip(name: str, source: IO[bytes], depth: int, budget: _Budget) -> Iter
                 continue
             yield from _iter_zip(member_name, inner, depth + 1, budget)
         else:
+            entry = _export_entry(exports, member)
             yield FitInput(name=member_name, loader=_read_member(member_name, archive, member, kind.endswith(".gz"), budget),
-                           format=kind.removesuffix(".gz"))
+                           format=kind.removesuffix(".gz"), export=entry, notices=tuple(problems) if entry else ())
     if not found:
         yield _skipped(name, "no importable files in the archive")
+
+
+def _zip_exports(archive: zipfile.ZipFile, members: list[str]) -> tuple[dict[str, dict[str, StravaExportEntry]], list[str]]:
+    """The ``activities.csv`` of a Strava export inside ``archive``, by the folder it lies in ("" at the root)."""
+    out: dict[str, dict[str, StravaExportEntry]] = {}
+    problems: list[str] = []
+    for member in members:
+        if PurePosixPath(member).name.lower() != EXPORT_CSV or _ignored(member):
+            continue
+        try:
+            with archive.open(member) as handle:
+                data = handle.read(64 * MB)
+        except _ZIP_ERRORS:
+            continue
+        entries, bad = parse_strava_activities_csv(data)
+        out[str(PurePosixPath(member).parent).strip(".")] = entries
+        problems += bad
+    return out, problems
+
+
+def _export_entry(exports: dict[str, dict[str, StravaExportEntry]], member: str) -> StravaExportEntry | None:
+    for folder, entries in exports.items():
+        relative = member[len(folder) + 1:] if folder and member.startswith(folder + "/") else (member if not folder else None)
+        if relative is not None:
+            entry = entry_for(entries, relative)
+            if entry is not None:
+                return entry
+    return None
+
+
+def _folder_export(folder: Path) -> dict[str, StravaExportEntry]:
+    csv_path = folder / EXPORT_CSV
+    if not csv_path.is_file():
+        return {}
+    try:
+        with csv_path.open("rb") as handle:
+            return parse_strava_activities_csv(handle.read(64 * MB))[0]
+    except OSError:
+        return {}
 
 
 def _iter_file(path: Path, name: str, limits: InputLimits) -> Iterator[FitInput]:
@@ -257,6 +301,7 @@ def _iter_file(path: Path, name: str, limits: InputLimits) -> Iterator[FitInput]
 
 
 def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[FitInput]:
+    export = _folder_export(folder)  # an unzipped Strava export: activities.csv at its root
     unreadable: list[OSError] = []
     found = False
     for root, dirs, files in os.walk(folder, onerror=unreadable.append):
@@ -269,9 +314,10 @@ def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[FitInput]:
             if file_name.startswith("._"):
                 continue
             path = Path(root) / file_name
+            entry = entry_for(export, path.relative_to(folder).as_posix()) if export else None
             for item in _iter_file(path, str(path), limits):
                 found = True
-                yield item
+                yield replace(item, export=entry) if entry is not None and item.skip_reason is None else item
     for exc in unreadable:  # the last folders os.walk could not list
         found = True
         yield _failing(str(exc.filename or folder), f"cannot read the folder ({exc.strerror or exc})", ImportFileError)

@@ -31,6 +31,9 @@ class FitReadResult:
     warnings: tuple[str, ...]
     record_count: int
     notices: tuple[str, ...] = ()
+    #: a valid FIT file of another kind (monitoring, sleep, settings, ...: its ``file_id.type``), as a Garmin
+    #: export holds thousands of: counted as "not activities", never as a failure
+    not_activity: bool = False
 
 
 def read_fit(
@@ -81,9 +84,11 @@ def read_fit(
         checked.append(replace(activity, truncated=True) if decoded.truncated else activity)
     if decoded.truncation is not None and checked:
         notices.append(decoded.truncation)
+    types = {str((c.file_id or {}).get("type")) for c in decoded.chunks}
     return FitReadResult(
         activities=tuple(checked),
         skipped_reason=skipped,
+        not_activity=not checked and "activity" not in types,
         warnings=tuple(decoded.warnings + warnings + [n for n in notices if n not in decoded.warnings + warnings]),
         record_count=decoded.record_count,
         notices=tuple(notices),

@@ -146,7 +146,9 @@ def import_cmd(
             print_json(data)
         else:
             say(f"imported {data['imported']} file(s) ({data['new_activities']} new activities), "
-                f"{data['duplicate']} duplicate, {data['skipped']} skipped, {data['failed']} failed")
+                f"{data['duplicate']} duplicate, {data['skipped']} skipped, {data['failed']} failed"
+                + (f", {data['not_activities']} not activities (monitoring, sleep, settings ... files)"
+                   if data["not_activities"] else ""))
             for s in data["skips"]:
                 say(f"  skipped {s['file']}: {s['reason']}", err=True)
             for n in data["notices"]:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from connectors.exports import StravaExportEntry, strava_external_id
 from connectors.fit.files import InputLimits, iter_fit_inputs
 from connectors.fit.reader import read_fit
 from connectors.tracks import read_track
 from loadmon.config import Config
-from loadmon.domain import Athlete
+from loadmon.domain import ActivityRecord, Athlete
 from loadmon.errors import ImplausibleValueError, ImportFileError, LoadmonError, StorageError
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
+from loadmon.sports import normalise_strava_sport
 
 log = get_logger(__name__)
 
@@ -51,6 +53,7 @@ class ImportSummary:
     def as_dict(self) -> dict:
         return {
             "imported": self.count("imported"), "duplicate": self.count("duplicate"), "skipped": self.count("skipped"),
+            "not_activities": self.count(NOT_ACTIVITY),
             "failed": self.count("failed"), "new_activities": self.new_activities,
             "replaced_activities": sum(f.replaced for f in self.files),
             "failures": [{"file": f.name, "reason": f.reason} for f in self.failed],
@@ -58,6 +61,18 @@ class ImportSummary:
             "notices": [{"file": f.name, "notice": n} for f in self.files for n in f.notices],
         }
 
+
+#: The outcome of a valid FIT file that is not an activity (a Garmin export's monitoring, sleep, settings
+#: files): reported as a count, never listed one by one nor as a failure.
+NOT_ACTIVITY = "not_activity"
+
+
+def with_export(record: ActivityRecord, entry: StravaExportEntry) -> ActivityRecord:
+    """``record`` as the Strava export describes it: Strava's sport (when it names one) and name, and its
+    activity id as ``external_id`` (``strava:<id>``), so the same run synced from the API is this one."""
+    sport = normalise_strava_sport(entry.activity_type.replace(" ", "")) if entry.activity_type else record.sport
+    return replace(record, sport=sport if sport != "generic" else record.sport, name=entry.name or record.name,
+                   external_id=strava_external_id(entry.activity_id))
 
 def input_limits(config: Config) -> InputLimits:
     fit = config.fit
@@ -100,17 +115,22 @@ def import_paths(service: Service, athlete: Athlete, paths: Sequence[Path], *,
                 else:  # gpx, tcx
                     parsed = read_track(data, name=name, kind=item.format, hysteresis_m=hysteresis, now=service.clock())
                 if parsed.skipped_reason:
+                    kind = NOT_ACTIVITY if parsed.not_activity else "skipped"
                     store.record_import(athlete.id, path=name, content_hash=digest, records=(), outcome="skipped",
                                         error=parsed.skipped_reason)
-                    result = FileResult(name=name, outcome="skipped", reason=parsed.skipped_reason)
+                    result = FileResult(name=name, outcome=kind, reason=parsed.skipped_reason)
                 else:
+                    records = parsed.activities
+                    if item.export is not None:  # a Strava export's file: Strava's id, type and name
+                        records = tuple(with_export(r, item.export) for r in records)
+                    notices = (*item.notices, *parsed.notices)
                     outcome = store.record_import(athlete.id, path=name, content_hash=digest,
-                                                  records=parsed.activities, outcome="imported",
-                                                  error="; ".join(parsed.notices) or None)
+                                                  records=records, outcome="imported",
+                                                  error="; ".join(notices) or None)
                     summary.activity_ids.extend(outcome.activity_ids)
                     result = FileResult(name=name, outcome=outcome.outcome, activities=outcome.new_activities,
                                         activity_ids=outcome.activity_ids,
-                                        notices=tuple(_within(n, name) for n in parsed.notices),
+                                        notices=tuple(_within(n, name) for n in notices),
                                         replaced=outcome.replaced_activities)
                     if outcome.new_activities or outcome.replaced_activities:
                         summary.athlete_ids.add(athlete.id)

@@ -5,7 +5,8 @@ Two stored activities of an athlete are the same run when they start within
 :data:`DUPLICATE_DISTANCE_FRACTION` (3 %), whatever their source: a FIT file and its Strava
 upload, or a FIT file and a copy of it re-saved by another program (no serial number, start
 1 s later). A Strava activity whose ``external_id`` names a FIT file of the same day is the same
-run as that file. The copies form a group: the best copy is the *primary* (counted), every
+run as that file, and so is a file of a Strava bulk export whose ``external_id`` is ``strava:<id>``
+and the activity of that id synced from the API. The copies form a group: the best copy is the *primary* (counted), every
 other copy points to it with ``duplicate_of`` (kept, not counted).
 
 The best copy (:func:`primary_rank`): one the user has not excluded; then the better
@@ -23,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loadmon.domain import ActivityRecord, ElevationSource
+from loadmon.domain import STRAVA_ID_PREFIX, ActivityRecord, ElevationSource
 from loadmon.storage.models import ActivityRow
 
 __all__ = ["DUPLICATE_START_S", "DUPLICATE_DISTANCE_FRACTION", "completeness", "primary_rank", "relink",
@@ -108,6 +109,17 @@ def _matches(s: Session, row: ActivityRow) -> list[ActivityRow]:
             ActivityRow.deleted.is_(False), ActivityRow.external_id.is_not(None),
             ActivityRow.start_time.between(row.start_time - day, row.start_time + day))).all()
         found += [c for c in named if same_file(c.external_id, row.external_id) and c not in found]
+    # a file of a Strava bulk export (external_id strava:<id>) and the run synced from the API (source_id <id>)
+    day = timedelta(days=1)
+    around = (ActivityRow.athlete_id == row.athlete_id, ActivityRow.id != row.id, ActivityRow.deleted.is_(False),
+              ActivityRow.start_time.between(row.start_time - day, row.start_time + day))
+    if row.source == "strava":
+        same_id = s.scalars(select(ActivityRow).where(*around, ActivityRow.external_id == f"{STRAVA_ID_PREFIX}{row.source_id}"))
+        found += [c for c in same_id if c not in found]
+    elif row.external_id and row.external_id.startswith(STRAVA_ID_PREFIX) and row.external_id[len(STRAVA_ID_PREFIX):].isdigit():
+        sid = int(row.external_id[len(STRAVA_ID_PREFIX):])
+        same_id = s.scalars(select(ActivityRow).where(*around, ActivityRow.source == "strava", ActivityRow.source_id == sid))
+        found += [c for c in same_id if c not in found]
     return found
 
 

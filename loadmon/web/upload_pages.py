@@ -22,7 +22,13 @@ from loadmon.service.uploads import UploadedFile, UploadOutcome, import_uploads
 from loadmon.web.context import WebContext
 from loadmon.web.security import Session
 
-_WORDS = {"imported": "imported", "duplicate": "duplicate (already imported)", "skipped": "skipped", "failed": "error"}
+_WORDS = {
+    "imported": "imported",
+    "duplicate": "duplicate (already imported)",
+    "skipped": "skipped",
+    "failed": "error",
+    "not_activity": "not an activity (monitoring, sleep, settings ...)",
+}
 
 
 class _TooLarge(Exception):

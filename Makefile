@@ -9,6 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	connectors/intervals.py \
+	loadmon/service/intervals.py \
+	loadmon/cli/intervals.py \
+	tests/intervals_server.py \
+	tests/intervals/test_intervals_sync.py \
 	connectors/exports.py \
 	tests/tracks/test_bulk_exports.py \
 	tests/strava_service/test_export_then_sync.py \

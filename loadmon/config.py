@@ -102,6 +102,15 @@ class StravaConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class IntervalsConfig:
+    athlete_id: str = _f("", "intervals.icu athlete id (the i123456 of your profile URL); empty: the connector is off (or env LOADMON_INTERVALS__ATHLETE_ID)")
+    api_key: str = _f("", "intervals.icu API key (Settings -> Developer Settings; or env LOADMON_INTERVALS__API_KEY)", secret=True)
+    api_url: str = _f("https://intervals.icu", "intervals.icu base URL (or a compatible server for tests)", url=True)
+    min_interval_s: float = _f(0.5, "Rate courtesy: at least this many seconds between two requests to intervals.icu")
+    first_sync_days: int = _f(3650, "The first `loadmon intervals sync` (without --since) reads this many days back")
+
+
+@dataclass(frozen=True, kw_only=True)
 class EmailConfig:
     enabled: bool = _f(False, "Send alerts by email")
     smtp_host: str = _f("127.0.0.1", "SMTP server host")
@@ -194,6 +203,7 @@ class Config:
     engine: EngineConfig = field(default_factory=EngineConfig, metadata={"doc": "Load engine"})
     fit: FitConfig = field(default_factory=FitConfig, metadata={"doc": "FIT import"})
     strava: StravaConfig = field(default_factory=StravaConfig, metadata={"doc": "Strava connector"})
+    intervals: IntervalsConfig = field(default_factory=IntervalsConfig, metadata={"doc": "intervals.icu connector (optional): loadmon intervals sync"})
     alerts: AlertsConfig = field(default_factory=AlertsConfig, metadata={"doc": "Alerts"})
     daemon: DaemonConfig = field(default_factory=DaemonConfig, metadata={"doc": "Background daemon"})
     worker: WorkerConfig = field(default_factory=WorkerConfig, metadata={"doc": "Distributed workers (Celery on Redis): loadmon worker / loadmon scheduler"})

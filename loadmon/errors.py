@@ -73,6 +73,17 @@ class ConnectorError(LoadmonError):
     """An external source (Strava) failed."""
 
 
+class IntervalsError(ConnectorError):
+    """intervals.icu refused or failed a request: ``status`` (HTTP status, None without an answer), ``path``
+    (the API path, never the key), ``reason`` (``auth``, ``not_found``, ``rate_limited``, ``server``, ``network``)."""
+
+    def __init__(self, message: str, *, status: int | None, path: str, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.path = path
+        self.reason = reason
+
+
 class StravaError(ConnectorError):
     """Strava answered with an error that is not retried away."""
 

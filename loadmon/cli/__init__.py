@@ -8,7 +8,7 @@ from loadmon.cli.app import app
 
 # Command modules register themselves on import. Optional ones land with later features.
 for _module in ("core", "activities", "status", "insights", "symptoms", "alerts", "strava", "strava_webhook", "daemon", "club",
-                "worker", "web", "plan"):
+                "worker", "web", "plan", "intervals"):
     try:
         importlib.import_module(f"loadmon.cli.{_module}")
     except ModuleNotFoundError as exc:  # pragma: no cover - only while a feature is absent

@@ -113,7 +113,8 @@ def test_the_dict_view_keeps_the_json_keys_in_their_order(svc, athlete, strava_s
                           "needs_reauth", "token_expires_at", "token_expired", "backfill", "last_sync", "budget"]
     assert list(info["budget"][0]) == ["kind", "window_start", "window_used", "window_limit", "day", "day_used",
                                        "day_limit", "margin"]
-    assert list(strava_sync.disconnect(svc, athlete)) == ["athlete", "was_connected", "deauthorized", "remote_error"]
+    assert list(strava_sync.disconnect(svc, athlete)) == ["athlete", "was_connected", "deauthorized", "remote_error",
+                                                            "deleted_activities"]
     assert list(strava_sync.status(svc, athlete))[:5] == ["athlete", "connected", "credentials_configured", "api_url",
                                                           "backfill"]
 

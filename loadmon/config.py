@@ -97,6 +97,7 @@ class StravaConfig:
         ["running", "trail_running", "virtual_running", "walking", "hiking"],
         "Sports whose altitude stream is fetched to compute descent (Strava has no elevation loss)",
     )
+    defer_streams: bool = _f(True, "Backfill: list first; streams at once only for the last 42 days and point-to-point runs, the older runs' descents (the summary gain, 'estimated') are filled later from spare budget")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,6 +14,7 @@ task                       what it runs
 ``loadmon.import_watched`` the watched folders (one scan at a time), then the rules
 ``loadmon.housekeeping``   prune old job runs
 ``loadmon.morning_messages`` the morning check-in messages due now, then wakes delivery
+``loadmon.fill_all``       the Strava streams of older runs, from spare budget only
 ========================== ===================================================================
 
 A fan-out enqueues an athlete's task only when none is queued yet (a Redis marker
@@ -47,11 +48,13 @@ DELIVER = "loadmon.deliver"
 IMPORT_WATCHED = "loadmon.import_watched"
 HOUSEKEEPING = "loadmon.housekeeping"
 MORNING = "loadmon.morning_messages"
+FILL_ALL = "loadmon.fill_all"
 TASK_NAMES = (SYNC_ALL, SYNC_ATHLETE, RECONCILE_ALL, RECONCILE_ATHLETE, EVALUATE_ALL, EVALUATE_ATHLETE, DELIVER,
-              IMPORT_WATCHED, HOUSEKEEPING, MORNING)
+              IMPORT_WATCHED, HOUSEKEEPING, MORNING, FILL_ALL)
 # The task that runs each scheduled job (the schedule itself: loadmon.service.schedule.job_specs).
 JOB_TASKS = {jobs.JOB_SYNC: SYNC_ALL, jobs.JOB_IMPORT: IMPORT_WATCHED, jobs.JOB_DELIVER: DELIVER,
-             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING}
+             jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING,
+             jobs.JOB_FILL: FILL_ALL}
 LOCK_RETRIES = 3
 
 
@@ -166,6 +169,11 @@ def housekeeping(self: Task) -> dict[str, Any]:
     return {"outcome": distributed.housekeeping(runtime.service()).outcome}
 
 
+def fill_all(self: Task) -> dict[str, Any]:
+    """The Strava streams fill, athlete after athlete in this one task (it only uses spare budget)."""
+    return {"outcome": jobs.fill_all(runtime.service()).outcome}
+
+
 def morning_messages(self: Task) -> dict[str, Any]:
     result = distributed.morning_messages(runtime.service())
     if result.counts.get("queued"):
@@ -175,7 +183,8 @@ def morning_messages(self: Task) -> dict[str, Any]:
 
 _TASKS = {SYNC_ALL: sync_all, SYNC_ATHLETE: sync_athlete, RECONCILE_ALL: reconcile_all,
           RECONCILE_ATHLETE: reconcile_athlete, EVALUATE_ALL: evaluate_all, EVALUATE_ATHLETE: evaluate_athlete,
-          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages}
+          DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages,
+          FILL_ALL: fill_all}
 _PER_ATHLETE = {SYNC_ATHLETE, RECONCILE_ATHLETE, EVALUATE_ATHLETE}
 
 
@@ -195,6 +204,6 @@ def _close_service(**_kw: Any) -> None:
     runtime.close()
 
 
-__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
+__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "FILL_ALL", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
            "RECONCILE_ALL", "RECONCILE_ATHLETE", "SYNC_ALL", "SYNC_ATHLETE", "TASK_NAMES", "claim_marker",
            "clear_marker", "register"]

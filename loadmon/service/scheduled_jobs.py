@@ -21,8 +21,8 @@ from loadmon.logs import get_logger
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
     JOB_DELIVER,
-    JOB_FILL,
     JOB_EVALUATE,
+    JOB_FILL,
     JOB_HOUSEKEEPING,
     JOB_MORNING,
     JOB_RECONCILE,

@@ -23,8 +23,12 @@ FIRST = 7_000_000_000
 @pytest.fixture
 def dsvc(tmp_path, store, store_url, strava_server, sim_clock) -> Service:
     """The Service with the deferral on (the default configuration)."""
-    return Service(config=strava_config(tmp_path, store_url, strava_server.url, defer_streams=True), store=store,
-                   clock=sim_clock.now, sleep=sim_clock.sleep)
+    return Service(
+        config=strava_config(tmp_path, store_url, strava_server.url, defer_streams=True),
+        store=store,
+        clock=sim_clock.now,
+        sleep=sim_clock.sleep,
+    )
 
 
 def _history(server, now, *, days: int = 200, p2p_days=(150,)) -> dict[int, int]:
@@ -33,17 +37,28 @@ def _history(server, now, *, days: int = 200, p2p_days=(150,)) -> dict[int, int]
     for ago in range(days, 0, -1):
         aid = FIRST + ago
         extra = {"end_latlng": [45.2, 5.9]} if ago in p2p_days else {}
-        act = summary_activity(aid, athlete_id=ATHLETE_ID, start=now - timedelta(days=ago), distance_m=8_000.0 + ago,
-                               total_elevation_gain=60.0, **extra)
+        act = summary_activity(
+            aid, athlete_id=ATHLETE_ID, start=now - timedelta(days=ago), distance_m=8_000.0 + ago, total_elevation_gain=60.0, **extra
+        )
         server.add_activity(act, streams=hill_streams(60, climb_m=60.0))
         out[aid] = ago
     return out
 
 
 def _fit_copy(aid: int, start, distance_m: float) -> ActivityRecord:
-    return ActivityRecord(source="fit", source_id=aid + 1, sport="running", start_time=start + timedelta(seconds=5),
-                          distance_m=distance_m, moving_time_s=3_000.0, elevation_gain_m=61.0, elevation_loss_m=58.0,
-                          elevation_source=ElevationSource.DEVICE, content_hash=f"fit{aid}", extra={"has_serial": True})
+    return ActivityRecord(
+        source="fit",
+        source_id=aid + 1,
+        sport="running",
+        start_time=start + timedelta(seconds=5),
+        distance_m=distance_m,
+        moving_time_s=3_000.0,
+        elevation_gain_m=61.0,
+        elevation_loss_m=58.0,
+        elevation_source=ElevationSource.DEVICE,
+        content_hash=f"fit{aid}",
+        extra={"has_serial": True},
+    )
 
 
 def _streamed(server) -> set[int]:
@@ -71,8 +86,7 @@ def test_a_run_a_fit_file_covers_gets_no_streams_request(dsvc, strava_server, si
     assert not dsvc.store.get_state(athlete.id, DUE_KEY)
 
 
-def test_backfill_reads_recent_and_point_to_point_first_then_the_fill_the_older_loops(dsvc, strava_server,
-                                                                                        sim_clock) -> None:
+def test_backfill_reads_recent_and_point_to_point_first_then_the_fill_the_older_loops(dsvc, strava_server, sim_clock) -> None:
     athlete = connect(dsvc, strava_server)
     now = sim_clock.now()
     ids = _history(strava_server, now, days=200, p2p_days=(150,))

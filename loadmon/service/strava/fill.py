@@ -78,9 +78,15 @@ class FillResult:
         return bool(self.filled)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"filled": self.filled, "covered": self.covered, "estimated": self.estimated,
-                               "left": self.left, "priority_left": self.priority_left, "requests": self.requests,
-                               "resume_at": iso(self.resume_at)}
+        out: dict[str, Any] = {
+            "filled": self.filled,
+            "covered": self.covered,
+            "estimated": self.estimated,
+            "left": self.left,
+            "priority_left": self.priority_left,
+            "requests": self.requests,
+            "resume_at": iso(self.resume_at),
+        }
         if self.alerts is not None:
             out["alerts"] = self.alerts
         if self.alerts_error is not None:
@@ -108,8 +114,11 @@ def file_covered(svc: Service, athlete: Athlete, runs: Sequence[tuple[int, _Run]
         return set()
     since = (min(r.start_time for _, r in runs) - timedelta(days=2)).date()
     until = (max(r.start_time for _, r in runs) + timedelta(days=2)).date()
-    files = [a for a in svc.store.list_activities(athlete.id, since=since, until=until)
-             if a.source != SOURCE and a.elevation_source is not ElevationSource.NONE]
+    files = [
+        a
+        for a in svc.store.list_activities(athlete.id, since=since, until=until)
+        if a.source != SOURCE and a.elevation_source is not ElevationSource.NONE
+    ]
     if not files:
         return set()
     files.sort(key=lambda a: a.start_time)
@@ -120,8 +129,9 @@ def file_covered(svc: Service, athlete: Athlete, runs: Sequence[tuple[int, _Run]
     return covered
 
 
-def plan(svc: Service, athlete: Athlete, conn: StravaConnector, records: Sequence[ActivityRecord], *,
-         defer: bool) -> dict[int, DescentNote]:
+def plan(
+    svc: Service, athlete: Athlete, conn: StravaConnector, records: Sequence[ActivityRecord], *, defer: bool
+) -> dict[int, DescentNote]:
     """Which records' streams NOT to read now, and why: the file-covered ones (always), and with
     ``defer`` (the backfill) every other one that would cost a streams request."""
     wanting = [r for r in records if conn.wants_streams(r)]
@@ -151,8 +161,9 @@ def due_update(due: dict[int, DueStream], records: Iterable[ActivityRecord]) -> 
     changed = False
     for rec in records:
         if DescentNote.of(rec.extra) is DescentNote.DEFERRED:
-            due[rec.source_id] = DueStream(source_id=rec.source_id, start=rec.start_time, gain_m=rec.elevation_gain_m,
-                                           p2p=is_point_to_point(rec))
+            due[rec.source_id] = DueStream(
+                source_id=rec.source_id, start=rec.start_time, gain_m=rec.elevation_gain_m, p2p=is_point_to_point(rec)
+            )
             changed = True
         elif due.pop(rec.source_id, None) is not None:
             changed = True
@@ -164,8 +175,15 @@ def _order(due: Iterable[DueStream], now: datetime) -> list[DueStream]:
     return sorted(due, key=lambda d: (not d.priority(now), -d.start.timestamp()))
 
 
-def fill(svc: Service, athlete: Athlete, *, priority_only: bool = False, reserve: bool = True,
-         conn: StravaConnector | None = None, alerts: bool = True) -> FillResult:
+def fill(
+    svc: Service,
+    athlete: Athlete,
+    *,
+    priority_only: bool = False,
+    reserve: bool = True,
+    conn: StravaConnector | None = None,
+    alerts: bool = True,
+) -> FillResult:
     """Read the streams of due activities, newest first (``priority_only``: the last 42 days
     and point-to-point runs only), never waiting for a window; with ``reserve`` it stops while
     less than a fifth of the window or day is left (the syncs' share). ``conn``: a connector
@@ -188,7 +206,8 @@ def fill(svc: Service, athlete: Athlete, *, priority_only: bool = False, reserve
         todo = [d for d in todo if d.source_id not in covered and d.source_id not in gone]
     if todo:
         opened: AbstractContextManager[StravaConnector] = (
-            nullcontext(conn) if conn is not None else open_connector(svc, athlete, wait=False))
+            nullcontext(conn) if conn is not None else open_connector(svc, athlete, wait=False)
+        )
         with opened as c:
             before = c.requests_made
             pause = reserve_check(svc, c.budget) if reserve else None
@@ -214,12 +233,22 @@ def fill(svc: Service, athlete: Athlete, *, priority_only: bool = False, reserve
                 log.warning("strava.fill.stopped", athlete_id=athlete.id, error=str(exc))
             finally:
                 requests = c.requests_made - before
-    result = FillResult(filled=filled, covered=covered_n, estimated=estimated, left=len(due),
-                        priority_left=sum(1 for d in due.values() if d.priority(now)), requests=requests,
-                        resume_at=resume_at)
+    result = FillResult(
+        filled=filled,
+        covered=covered_n,
+        estimated=estimated,
+        left=len(due),
+        priority_left=sum(1 for d in due.values() if d.priority(now)),
+        requests=requests,
+        resume_at=resume_at,
+    )
     if filled or covered_n or requests:
-        log.info("strava.fill", athlete_id=athlete.id, priority_only=priority_only,
-                 **{k: v for k, v in result.to_dict().items() if k != "alerts"})
+        log.info(
+            "strava.fill",
+            athlete_id=athlete.id,
+            priority_only=priority_only,
+            **{k: v for k, v in result.to_dict().items() if k != "alerts"},
+        )
     if alerts and result.changed:
         from loadmon.service.strava.pages import evaluate_alerts
 
@@ -232,8 +261,11 @@ def _stored_runs(svc: Service, athlete: Athlete, todo: Sequence[DueStream]) -> d
     since = (min(d.start for d in todo) - timedelta(days=1)).date()
     until = (max(d.start for d in todo) + timedelta(days=1)).date()
     wanted = {d.source_id for d in todo}
-    return {a.source_id: a for a in svc.store.list_activities(athlete.id, since=since, until=until)
-            if a.source == SOURCE and a.source_id in wanted}
+    return {
+        a.source_id: a
+        for a in svc.store.list_activities(athlete.id, since=since, until=until)
+        if a.source == SOURCE and a.source_id in wanted
+    }
 
 
 def _descent_record(conn: StravaConnector, d: DueStream) -> ActivityRecord:
@@ -245,10 +277,30 @@ def _descent_record(conn: StravaConnector, d: DueStream) -> ActivityRecord:
     except StravaError:  # refused (4xx): the estimate stays
         desc = estimated_descent(d.gain_m, note=DescentNote.STREAMS_REFUSED)
     extra = {"descent_note": desc.note.value} if desc.note is not None else {}
-    return ActivityRecord(source=SOURCE, source_id=d.source_id, sport="running", start_time=d.start,
-                          elevation_gain_m=d.gain_m, elevation_loss_m=desc.loss_m, elevation_source=desc.source,
-                          steep_descent_m=desc.steep_loss_m, profile=desc.profile, extra=extra)
+    return ActivityRecord(
+        source=SOURCE,
+        source_id=d.source_id,
+        sport="running",
+        start_time=d.start,
+        elevation_gain_m=d.gain_m,
+        elevation_loss_m=desc.loss_m,
+        elevation_source=desc.source,
+        steep_descent_m=desc.steep_loss_m,
+        profile=desc.profile,
+        extra=extra,
+    )
 
 
-__all__ = ["DUE_KEY", "POINT_TO_POINT_M", "RECENT_DAYS", "DueStream", "FillResult", "due_update", "file_covered", "fill",
-           "is_point_to_point", "load_due", "plan"]
+__all__ = [
+    "DUE_KEY",
+    "POINT_TO_POINT_M",
+    "RECENT_DAYS",
+    "DueStream",
+    "FillResult",
+    "due_update",
+    "file_covered",
+    "fill",
+    "is_point_to_point",
+    "load_due",
+    "plan",
+]

@@ -89,6 +89,9 @@ FORMATTED := \
 	loadmon/web/chart_pages.py \
 	loadmon/worker/__init__.py \
 	loadmon/worker/app.py \
+	loadmon/service/strava/fill.py \
+	bench/strava_bench.py \
+	tests/strava_service/test_fewer_requests.py \
 	loadmon/worker/runtime.py \
 	loadmon/service/api_tokens.py \
 	loadmon/service/settings.py \

@@ -100,6 +100,7 @@ class StravaConfig:
     webhook_verify_token: str = _f("", "Webhooks: the verify token Strava echoes when it validates the callback (`loadmon strava webhook subscribe`); empty: webhooks off (or env LOADMON_STRAVA__WEBHOOK_VERIFY_TOKEN)", secret=True)
     poll_minutes_with_webhook: int = _f(360, "Webhooks: while a push subscription is active, each athlete is polled (incremental sync) at most this often; the nightly reconciliation stays")
 
+    defer_streams: bool = _f(True, "Backfill: list first; streams at once only for the last 42 days and point-to-point runs, the older runs' descents (the summary gain, 'estimated') are filled later from spare budget")
 
 @dataclass(frozen=True, kw_only=True)
 class IntervalsConfig:

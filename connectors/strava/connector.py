@@ -414,11 +414,23 @@ class StravaConnector:
             log.warning("strava.streams.malformed", activity_id=activity_id, error=str(e))
             return estimated_descent(total_elevation_gain_m, note=DescentNote.STREAMS_MALFORMED)
 
-    def with_descent(self, record: ActivityRecord) -> ActivityRecord:
-        """``record`` with ``elevation_loss_m`` / ``elevation_source`` filled (streams when worth it)."""
+    def wants_streams(self, record: ActivityRecord) -> bool:
+        """Would :meth:`with_descent` spend a streams request on ``record``?"""
         manual = bool(record.extra.get("manual"))
         indoor_flat = bool(record.extra.get("trainer")) and not record.elevation_gain_m
-        if record.sport in self._stream_sports and not manual and not indoor_flat:
+        return record.sport in self._stream_sports and not manual and not indoor_flat
+
+    def with_descent(self, record: ActivityRecord, *, skip: DescentNote | None = None) -> ActivityRecord:
+        """``record`` with ``elevation_loss_m`` / ``elevation_source`` filled (streams when worth it).
+
+        ``skip``: the caller's decision not to read the streams now (``DEFERRED``: later, from
+        spare budget; ``COVERED_BY_FIT``: a FIT file has the same run): the estimate, no request.
+        """
+        manual = bool(record.extra.get("manual"))
+        indoor_flat = bool(record.extra.get("trainer")) and not record.elevation_gain_m
+        if skip is not None and self.wants_streams(record):
+            d = estimated_descent(record.elevation_gain_m, note=skip)
+        elif self.wants_streams(record):
             d = self.fetch_descent(record.source_id, total_elevation_gain_m=record.elevation_gain_m)
         else:
             note = DescentNote.MANUAL if manual else (DescentNote.INDOOR_FLAT if indoor_flat else DescentNote.SPORT_NOT_STREAMED)

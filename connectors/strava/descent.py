@@ -49,6 +49,8 @@ class DescentNote(StrEnum):
     STREAMS_REFUSED = "streams refused"  # a 4xx on the streams request
     NO_ALTITUDE = "no altitude stream"
     STREAM_IMPLAUSIBLE = "stream descent implausible"  # more climb than the sport allows over the distance
+    DEFERRED = "streams deferred"  # an older loop: the gain for now, its streams later from spare budget
+    COVERED_BY_FIT = "covered by a FIT file"  # the same run came from a FIT file: its streams are not needed
 
     @property
     def retry(self) -> bool:

@@ -148,6 +148,29 @@ def start_time_of(item: Any) -> datetime | None:
     return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def _latlng(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        return None
+    lat, lng = value
+    if isinstance(lat, bool) or isinstance(lng, bool) or not isinstance(lat, (int, float)) or not isinstance(lng, (int, float)):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return float(lat), float(lng)
+
+
+def start_end_distance_m(item: dict[str, Any]) -> float | None:
+    """Great-circle metres between the summary's ``start_latlng`` and ``end_latlng`` (``None``
+    when either is missing: manual, indoor, or hidden by a privacy zone)."""
+    a, b = _latlng(item.get("start_latlng")), _latlng(item.get("end_latlng"))
+    if a is None or b is None:
+        return None
+    p1, p2 = math.radians(a[0]), math.radians(b[0])
+    dp, dl = p2 - p1, math.radians(b[1] - a[1])
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return round(2 * 6_371_000.0 * math.asin(min(1.0, math.sqrt(h))), 1)
+
+
 def content_hash(item: dict[str, Any]) -> str:
     used = {k: item.get(k) for k in USED_FIELDS}
     athlete = item.get("athlete")
@@ -193,6 +216,9 @@ def record_from_activity(item: Any, *, now: datetime | None = None) -> ActivityR
         "strava_athlete_id": athlete.get("id") if isinstance(athlete, dict) else None,
         "timezone": zone_name(item.get("timezone")),
     }
+    apart = start_end_distance_m(item)
+    if apart is not None:
+        extra["start_end_m"] = apart  # far apart: a point-to-point run (its descent is not its gain)
     record = ActivityRecord(
         source=SOURCE,
         source_id=aid,

@@ -36,9 +36,10 @@ JOB_RECONCILE = "reconcile"
 JOB_HOUSEKEEPING = "housekeeping"
 JOB_MORNING = "morning_messages"
 JOB_STRAVA_EVENTS = "strava_events"  # Strava webhook events recorded by the web app
+JOB_FILL = "strava_fill"  # descents from the streams of older Strava runs, from spare budget
 JOB_DAEMON = "daemon"  # one row per daemon process: started_at = start, finished_at = clean stop
 
-DAEMON_JOBS = (JOB_SYNC, JOB_IMPORT, JOB_EVALUATE, JOB_DELIVER, JOB_RECONCILE, JOB_HOUSEKEEPING, JOB_MORNING, JOB_STRAVA_EVENTS,
+DAEMON_JOBS = (JOB_SYNC, JOB_IMPORT, JOB_EVALUATE, JOB_DELIVER, JOB_RECONCILE, JOB_HOUSEKEEPING, JOB_MORNING, JOB_STRAVA_EVENTS, JOB_FILL,
                JOB_DAEMON)
 
 MAX_ERROR_CHARS = 2000
@@ -182,6 +183,6 @@ def optional_module(name: str, what: str) -> Any:
 
 __all__ = [
     "DAEMON_JOBS", "JOB_DAEMON", "JOB_DELIVER", "JOB_EVALUATE", "JOB_HOUSEKEEPING", "JOB_IMPORT", "JOB_MORNING", "JOB_RECONCILE",
-    "JOB_STRAVA_EVENTS", "JOB_SYNC", "MAX_ERROR_CHARS", "BodyResult", "JobResult", "JobSkipped", "error_text", "json_safe",
+    "JOB_STRAVA_EVENTS", "JOB_FILL", "JOB_SYNC", "MAX_ERROR_CHARS", "BodyResult", "JobResult", "JobSkipped", "error_text", "json_safe",
     "optional_module", "run_job", "safe_text", "stop_event", "stopping", "with_then",
 ]

@@ -29,6 +29,7 @@ from loadmon.service.jobrunner import (
     JOB_DAEMON,
     JOB_DELIVER,
     JOB_EVALUATE,
+    JOB_FILL,
     JOB_HOUSEKEEPING,
     JOB_IMPORT,
     JOB_MORNING,
@@ -48,6 +49,7 @@ from loadmon.service.scheduled_jobs import (
     KEEP_JOB_RUNS_DAYS,
     deliver,
     evaluate,
+    fill_all,
     housekeeping,
     reconcile_all,
     reconcile_athlete,
@@ -58,8 +60,8 @@ from loadmon.service.watch import SETTLE_S, WATCH_SUFFIXES, import_watched
 
 __all__ = [
     "DAEMON_JOBS", "JOB_DAEMON", "JOB_DELIVER", "JOB_EVALUATE", "JOB_HOUSEKEEPING", "JOB_IMPORT", "JOB_MORNING", "JOB_RECONCILE",
-    "JOB_STRAVA_EVENTS", "JOB_SYNC", "KEEP_JOB_RUNS_DAYS", "SETTLE_S", "WATCH_SUFFIXES", "JobResult", "JobSkipped", "WatchState",
+    "JOB_STRAVA_EVENTS", "JOB_FILL", "JOB_SYNC", "KEEP_JOB_RUNS_DAYS", "SETTLE_S", "WATCH_SUFFIXES", "JobResult", "JobSkipped", "WatchState",
     "acquire_daemon_lock", "athlete_names", "daemon_started", "daemon_stopped", "deliver", "error_text", "evaluate",
-    "failed_deliveries", "housekeeping", "import_watched", "job_overview", "reconcile_all", "reconcile_athlete",
+    "failed_deliveries", "fill_all", "housekeeping", "import_watched", "job_overview", "reconcile_all", "reconcile_athlete",
     "run_job", "run_once", "safe_text", "stop_event", "stopping", "strava_connections", "sync_all", "sync_athlete",
 ]

@@ -19,6 +19,7 @@ from loadmon.errors import ConfigError
 from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
     JOB_DELIVER,
+    JOB_FILL,
     JOB_HOUSEKEEPING,
     JOB_IMPORT,
     JOB_MORNING,
@@ -31,6 +32,7 @@ from loadmon.service.jobrunner import (
 from loadmon.service.scheduled_jobs import (
     deliver,
     evaluate,
+    fill_all,
     housekeeping,
     morning_messages,
     reconcile_all,
@@ -40,6 +42,8 @@ from loadmon.service.scheduled_jobs import (
 from loadmon.service.watch import import_watched
 
 HOUSEKEEPING_INTERVAL_S = 6 * 3600
+#: How often the streams fill looks for spare budget (one 15-minute rate-limit window).
+FILL_INTERVAL_S = 15 * 60
 #: How often the morning check-in job looks for a check-in that is due (it sends at most one a day per athlete).
 MORNING_INTERVAL_S = 10 * 60
 #: How often the recorded Strava webhook events are processed (the web app also wakes the job at once
@@ -132,6 +136,8 @@ def job_specs(cfg: Config) -> list[JobSpec]:
     if cfg.alerts.morning_checkin.strip() or cfg.alerts.morning_limits.strip():
         specs.append(JobSpec(name=JOB_MORNING, description="morning messages: the check-in while a symptom episode is open, the day's limits when tighter",
                              run=morning_messages, interval_s=MORNING_INTERVAL_S, start_delay_s=3, wakes_delivery=_queued))
+    specs.append(JobSpec(name=JOB_FILL, description="Strava streams of older runs, from spare budget only (lowest priority)",
+                         run=fill_all, interval_s=FILL_INTERVAL_S, jitter_s=d.sync_jitter_s, start_delay_s=300))
     if cfg.fit.watch_dirs:
         specs.insert(1, JobSpec(name=JOB_IMPORT, description="import new FIT files from the watched folders",
                                 run=import_watched, interval_s=d.watch_interval_s, start_delay_s=0,
@@ -157,4 +163,4 @@ def run_once(svc: Service) -> list[JobResult]:
     return results
 
 
-__all__ = ["HOUSEKEEPING_INTERVAL_S", "MORNING_INTERVAL_S", "STRAVA_EVENTS_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]
+__all__ = ["FILL_INTERVAL_S", "HOUSEKEEPING_INTERVAL_S", "MORNING_INTERVAL_S", "STRAVA_EVENTS_INTERVAL_S", "JobSpec", "job_specs", "run_once", "validate"]

@@ -23,6 +23,7 @@ from loadmon.service.context import Service
 from loadmon.service.jobrunner import (
     JOB_DELIVER,
     JOB_EVALUATE,
+    JOB_FILL,
     JOB_HOUSEKEEPING,
     JOB_MORNING,
     JOB_RECONCILE,
@@ -91,6 +92,23 @@ def sync_all(svc: Service) -> list[JobResult]:
                 result = with_then(result, evaluate(svc, [athlete_id]))
         results.append(result)
     return results
+
+
+def fill_all(svc: Service) -> JobResult:
+    """The streams fill, one recorded run over every connected athlete with streams due: descents of older
+    Strava runs from spare budget only (lowest priority: it stops while less than a fifth of the window or
+    the day is left, and never waits for a window); the rules run again for each athlete it changed."""
+    def body() -> dict[str, Any]:
+        from loadmon.service.strava.fill import DUE_KEY, fill
+
+        out: dict[str, Any] = {}
+        for athlete_id in svc.store.strava_connected_athletes():
+            if stopping(svc):
+                break
+            if svc.store.get_state(athlete_id, DUE_KEY):
+                out[str(athlete_id)] = fill(svc, svc.store.get_athlete(athlete_id=athlete_id)).to_dict()
+        return out
+    return run_job(svc, JOB_FILL, body)
 
 
 def reconcile_athlete(svc: Service, athlete_id: int, *, days: int | None = None) -> JobResult:
@@ -194,5 +212,5 @@ def housekeeping(svc: Service, *, keep_days: int = KEEP_JOB_RUNS_DAYS) -> JobRes
     return run_job(svc, JOB_HOUSEKEEPING, body)
 
 
-__all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "housekeeping", "morning_messages", "reconcile_all", "reconcile_athlete",
+__all__ = ["KEEP_JOB_RUNS_DAYS", "deliver", "evaluate", "fill_all", "housekeeping", "morning_messages", "reconcile_all", "reconcile_athlete",
            "strava_events", "sync_all", "sync_athlete"]

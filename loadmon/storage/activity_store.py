@@ -377,6 +377,34 @@ class ActivityStoreMixin(StoreCore):
             reason = f"{type(exc).__name__}: {str(detail).strip().splitlines()[0][:200] if str(detail).strip() else ''}"
             return UpsertResult(activity_id=None, created=False, changed=False, error=reason)
 
+    def record_strava_descent(self, athlete_id: int, updates: Sequence[tuple[int, ActivityRecord]], state_key: str,
+                              state_value: dict[str, Any]) -> int:
+        """Replace the descent of stored Strava activities (``(source_id, record)``: the record's
+        elevation loss, source, steep part and profile; nothing else of the row changes) and set
+        the sync state ``state_key``, in ONE transaction (the streams fill). Returns the rows changed."""
+        def once() -> int:
+            changed = 0
+            with self._activity_writes(athlete_id) as s:
+                for source_id, rec in updates:
+                    row = s.scalar(select(ActivityRow).where(
+                        ActivityRow.athlete_id == athlete_id, ActivityRow.source == "strava",
+                        ActivityRow.source_id == source_id, ActivityRow.deleted.is_(False)))
+                    if row is None:
+                        continue
+                    row.elevation_loss_m = rec.elevation_loss_m
+                    row.elevation_source = ElevationSource(rec.elevation_source).value
+                    row.steep_descent_m = rec.steep_descent_m
+                    relink(s, row)
+                    _put_profile(s, row.id, rec, replace=True)
+                    changed += 1
+                row_state = s.get(SyncStateRow, (athlete_id, state_key))
+                if row_state is None:
+                    s.add(SyncStateRow(athlete_id=athlete_id, key=state_key, value=state_value))
+                else:
+                    row_state.value = state_value
+            return changed
+        return self._retrying(f"Strava descents of athlete {athlete_id}", once)
+
     def source_hashes(self, athlete_id: int, source: str, *, since: datetime | None = None) -> dict[int, str]:
         """``source_id -> content_hash`` of the athlete's stored (not deleted) activities of ``source``."""
         with self.session() as s:

@@ -15,6 +15,7 @@ task                       what it runs
 ``loadmon.housekeeping``   prune old job runs
 ``loadmon.morning_messages`` the morning check-in messages due now, then wakes delivery
 ``loadmon.strava_events``  the recorded Strava webhook events (leased rows), then wakes delivery
+``loadmon.fill_all``       the Strava streams of older runs, from spare budget only
 ========================== ===================================================================
 
 A fan-out enqueues an athlete's task only when none is queued yet (a Redis marker
@@ -49,12 +50,13 @@ IMPORT_WATCHED = "loadmon.import_watched"
 HOUSEKEEPING = "loadmon.housekeeping"
 MORNING = "loadmon.morning_messages"
 STRAVA_EVENTS = "loadmon.strava_events"
+FILL_ALL = "loadmon.fill_all"
 TASK_NAMES = (SYNC_ALL, SYNC_ATHLETE, RECONCILE_ALL, RECONCILE_ATHLETE, EVALUATE_ALL, EVALUATE_ATHLETE, DELIVER,
-              IMPORT_WATCHED, HOUSEKEEPING, MORNING, STRAVA_EVENTS)
+              IMPORT_WATCHED, HOUSEKEEPING, MORNING, STRAVA_EVENTS, FILL_ALL)
 # The task that runs each scheduled job (the schedule itself: loadmon.service.schedule.job_specs).
 JOB_TASKS = {jobs.JOB_SYNC: SYNC_ALL, jobs.JOB_IMPORT: IMPORT_WATCHED, jobs.JOB_DELIVER: DELIVER,
              jobs.JOB_RECONCILE: RECONCILE_ALL, jobs.JOB_HOUSEKEEPING: HOUSEKEEPING, jobs.JOB_MORNING: MORNING,
-             jobs.JOB_STRAVA_EVENTS: STRAVA_EVENTS}
+             jobs.JOB_STRAVA_EVENTS: STRAVA_EVENTS, jobs.JOB_FILL: FILL_ALL}
 LOCK_RETRIES = 3
 
 
@@ -169,6 +171,11 @@ def housekeeping(self: Task) -> dict[str, Any]:
     return {"outcome": distributed.housekeeping(runtime.service()).outcome}
 
 
+def fill_all(self: Task) -> dict[str, Any]:
+    """The Strava streams fill, athlete after athlete in this one task (it only uses spare budget)."""
+    return {"outcome": jobs.fill_all(runtime.service()).outcome}
+
+
 def morning_messages(self: Task) -> dict[str, Any]:
     result = distributed.morning_messages(runtime.service())
     if result.counts.get("queued"):
@@ -186,7 +193,7 @@ def strava_events(self: Task) -> dict[str, Any]:
 _TASKS = {SYNC_ALL: sync_all, SYNC_ATHLETE: sync_athlete, RECONCILE_ALL: reconcile_all,
           RECONCILE_ATHLETE: reconcile_athlete, EVALUATE_ALL: evaluate_all, EVALUATE_ATHLETE: evaluate_athlete,
           DELIVER: deliver, IMPORT_WATCHED: import_watched, HOUSEKEEPING: housekeeping, MORNING: morning_messages,
-          STRAVA_EVENTS: strava_events}
+          STRAVA_EVENTS: strava_events, FILL_ALL: fill_all}
 _PER_ATHLETE = {SYNC_ATHLETE, RECONCILE_ATHLETE, EVALUATE_ATHLETE}
 
 
@@ -206,6 +213,6 @@ def _close_service(**_kw: Any) -> None:
     runtime.close()
 
 
-__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
+__all__ = ["DELIVER", "EVALUATE_ALL", "EVALUATE_ATHLETE", "FILL_ALL", "HOUSEKEEPING", "IMPORT_WATCHED", "JOB_TASKS", "LOCK_RETRIES",
            "RECONCILE_ALL", "RECONCILE_ATHLETE", "STRAVA_EVENTS", "SYNC_ALL", "SYNC_ATHLETE", "TASK_NAMES", "claim_marker",
            "clear_marker", "register"]

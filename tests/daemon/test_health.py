@@ -45,7 +45,8 @@ def cfg(tmp_path):
 def _healthy_overview(started=NOW - timedelta(minutes=1)):
     return [_entry(_run("daemon", NOW - timedelta(days=2), "running")),
             _entry(_run("deliver", started)), _entry(_run("import_watched", started)),
-            _entry(_run("housekeeping", NOW - timedelta(hours=1))), _entry(_run("morning_messages", started))]
+            _entry(_run("housekeeping", NOW - timedelta(hours=1))), _entry(_run("morning_messages", started)),
+            _entry(_run("strava_fill", started))]
 
 
 def test_never_ran_is_unhealthy(cfg) -> None:

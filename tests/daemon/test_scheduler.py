@@ -30,7 +30,7 @@ def test_every_job_coalesces_runs_one_instance_and_has_the_misfire_grace(svc) ->
     sched = Daemon(svc).build_scheduler()
     jobs = {j.id: j for j in sched.get_jobs()}
     assert set(jobs) == {"strava_sync", "import_watched", "deliver", "reconcile", "housekeeping", "morning_messages",
-                         "lock_check"}
+                         "strava_fill", "lock_check"}
     for job in jobs.values():
         assert job.coalesce is True, job.id
         assert job.max_instances == 1, job.id

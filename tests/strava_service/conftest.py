@@ -27,6 +27,9 @@ def _logs_to_real_stderr():
 
 
 def strava_config(tmp_path, database_url: str, server_url: str, **strava):
+    """``defer_streams`` is off unless a test asks: these tests pin the streams of every foot activity
+    during the backfill (budget, resume, kill); tests/strava_service/test_fewer_requests.py pins the deferral."""
+    strava.setdefault("defer_streams", False)
     return make_config(tmp_path, database_url, strava={"client_id": str(CLIENT_ID), "client_secret": CLIENT_SECRET,
                                                        "api_url": server_url, **strava})
 

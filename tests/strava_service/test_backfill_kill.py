@@ -48,7 +48,8 @@ def _setup_database(tmp_path: Path, name: str, url: str, tokens: dict) -> tuple[
         store.close()
     config = tmp_path / f"{name}.toml"
     config.write_text(f'[database]\nurl = "{db_url}"\n[strava]\nclient_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
-                      f'api_url = "{url}"\nread_limit_15min = {BIG}\nread_limit_daily = {BIG}\n', encoding="utf-8")
+                      f'api_url = "{url}"\nread_limit_15min = {BIG}\nread_limit_daily = {BIG}\ndefer_streams = false\n',
+                      encoding="utf-8")
     return config, db_url
 
 

@@ -44,7 +44,8 @@ def cli(tmp_path, monkeypatch, live_server):
         (tmp_path / "config.toml").write_text(
             f'[database]\nurl = "sqlite:///{db}"\n'
             f'[strava]\nclient_id = "{CLIENT_ID}"\nclient_secret = "{secret}"\napi_url = "{live_server.url}"\n'
-            f"redirect_port = {port}\nread_limit_15min = {read_limit}\n", encoding="utf-8")
+            f"redirect_port = {port}\nread_limit_15min = {read_limit}\n"
+            "defer_streams = false\n", encoding="utf-8")  # every foot activity's streams during the backfill
 
     write()
     runner = CliRunner()

@@ -36,6 +36,7 @@ from loadmon.service.strava.common import (
     sleep_of,
 )
 from loadmon.service.strava.credentials import open_connector
+from loadmon.service.strava.fill import due_update, fill, load_due, plan
 from loadmon.service.strava.pages import Tally, consume, evaluate_alerts
 from loadmon.service.strava.records import BackfillResult
 
@@ -88,6 +89,7 @@ class _BackfillRun:
         self.hashes = svc.store.source_hashes(athlete.id, SOURCE)
         self.conn: StravaConnector | None = None
         self.reported = 0.0  # time.monotonic() of the last progress report
+        self.filled = 0  # descents read from the streams after the listing (the last 42 days, point-to-point)
         self._base_sleep = sleep_of(svc)
 
     @property
@@ -105,11 +107,20 @@ class _BackfillRun:
             self.conn = conn
             pages = conn.iter_activity_pages(after=after, per_page=PER_PAGE, with_descent=False,
                                              known=lambda r: self.hashes.get(r.source_id) == r.content_hash)
+            due = load_due(svc, athlete)
             try:
                 completed = consume(svc, athlete, conn, pages, self.tally, hashes=self.hashes, state_key=BACKFILL_KEY,
                                     state=self.base if self.cursor is not None else None, next_state=self.next_state,
                                     on_change=self.report, on_page=self.page_done,
-                                    pause=reserve_check(svc, conn.budget) if reserve else None)
+                                    pause=reserve_check(svc, conn.budget) if reserve else None,
+                                    plan=lambda page: plan(svc, athlete, conn, page.records, defer=svc.config.strava.defer_streams),
+                                    due_state=lambda records: due_update(due, records))
+                if completed and self.state.get("done"):
+                    # the listing is read: now the streams of the runs today's load depends on, newest first
+                    filled = fill(svc, athlete, priority_only=True, reserve=reserve, conn=conn, alerts=False)
+                    self.filled = filled.filled
+                    self.tally.requests = conn.requests_made
+                    resume_at = filled.resume_at
             except RateLimitExhausted as exc:
                 resume_at = exc.resume_at
                 value = dict(self.state)
@@ -225,7 +236,7 @@ def backfill(
         waits=waits, waited_s=round(waited_s, 1), total_listed=int(final.get("listed", 0)))
     log.info("strava.backfill.end", athlete_id=athlete.id,
              **{k: v for k, v in result.to_dict().items() if k not in ("error_messages", "skipped")})
-    if alerts and tally.changed:
+    if alerts and (tally.changed or run.filled):
         fired, error = evaluate_alerts(svc, athlete)
         result = replace(result, alerts=fired, alerts_error=error)
     return result

@@ -19,6 +19,7 @@ SOURCE = "strava"
 BACKFILL_KEY = "strava_backfill"  # {"cursor", "since", "first_start", "done", "listed", "errors", "requests", ...}
 RECHECK_KEY = "strava_recheck"  # {"<activity id>": "<when its streams were last read>"}
 LAST_SYNC_KEY = "strava_last_sync"
+DUE_KEY = "strava_streams_due"  # {"<activity id>": {"start", "gain", "p2p"}}: descents waiting for their streams
 PER_PAGE = 200
 FRESH_HOURS = 48  # activities younger than this have their streams re-read (elevation corrections)...
 RECHECK_EVERY_HOURS = 12  # ... at most this often

@@ -14,7 +14,7 @@ from connectors.strava.mapping import activity_label
 from loadmon.domain import ActivityRecord, Athlete
 from loadmon.errors import LoadmonError, RateLimitExhausted, StravaAuthError, StravaError
 from loadmon.service.context import Service
-from loadmon.service.strava.common import RECHECK_KEY, log, stop_requested
+from loadmon.service.strava.common import DUE_KEY, RECHECK_KEY, log, stop_requested
 from loadmon.service.strava.records import RunCounts, SkippedItem
 from loadmon.service.strava.zone import adopt_zone
 
@@ -53,10 +53,11 @@ class Tally:
         return self.counts().to_dict()
 
 
-def with_descent(conn: StravaConnector, rec: ActivityRecord, tally: Tally) -> ActivityRecord:
-    """The record with its descent; a streams request Strava refuses (4xx) costs the estimate, not the sync."""
+def with_descent(conn: StravaConnector, rec: ActivityRecord, tally: Tally, *, skip: DescentNote | None = None) -> ActivityRecord:
+    """The record with its descent; a streams request Strava refuses (4xx) costs the estimate, not the sync.
+    ``skip``: no streams request now (deferred, or a file covers the run)."""
     try:
-        return conn.with_descent(rec)
+        return conn.with_descent(rec, skip=skip)
     except (StravaAuthError, RateLimitExhausted):
         raise
     except StravaError as exc:
@@ -83,6 +84,8 @@ def consume(
     on_page: Callable[[ActivityPage], None] | None = None,
     pause: Callable[[], None] | None = None,
     recheck_state: Callable[[list[ActivityRecord]], dict[str, Any] | None] | None = None,
+    plan: Callable[[ActivityPage], dict[int, DescentNote]] | None = None,
+    due_state: Callable[[list[ActivityRecord]], dict[str, Any] | None] | None = None,
 ) -> bool:
     """Store what ``pages`` bring. Returns True when the listing was read to its end.
 
@@ -90,6 +93,8 @@ def consume(
     state); the rest of a page is stored with the page's new state in one transaction.
     ``recheck_state(records)``: the re-read record (``RECHECK_KEY``) to store in the same
     transaction, so a sync killed after storing a fresh activity does not read its streams again.
+    ``plan(page)``: the records whose streams are not read now (:func:`loadmon.service.strava.fill.plan`);
+    ``due_state(records)``: the streams-due list (``DUE_KEY``) to store in the same transaction.
     """
     buffer: list[ActivityRecord] = []
     current = state
@@ -99,8 +104,11 @@ def consume(
         if not buffer and (state_key is None or value is None):
             return
         rechecks = recheck_state(buffer) if recheck_state is not None else None
-        results = svc.store.record_strava_page(athlete.id, buffer, state_key, value,
-                                               more_state={RECHECK_KEY: rechecks} if rechecks is not None else None)
+        more = {RECHECK_KEY: rechecks} if rechecks is not None else {}
+        due = due_state(buffer) if due_state is not None else None
+        if due is not None:
+            more[DUE_KEY] = due
+        results = svc.store.record_strava_page(athlete.id, buffer, state_key, value, more_state=more or None)
         for rec, res in zip(buffer, results, strict=True):
             if res.error is not None:
                 label = activity_label({"id": rec.source_id, "name": rec.name})
@@ -128,11 +136,13 @@ def consume(
             tally.progressed += len(page.unchanged_ids) + len(page.errors)
             if seen is not None:
                 seen |= page.seen_ids
+            skips = plan(page) if plan is not None and page.records else {}
             for rec in page.records:
-                if pause is not None:
+                skip = skips.get(rec.source_id)
+                if pause is not None and skip is None:
                     pause()  # may raise RateLimitExhausted: what is buffered is stored below
                 before = conn.requests_made
-                buffer.append(with_descent(conn, rec, tally))
+                buffer.append(with_descent(conn, rec, tally, skip=skip))
                 tally.progressed += 1
                 if conn.requests_made > before:
                     flush(current)  # a request was spent on it: never spend it twice

@@ -34,6 +34,7 @@ from loadmon.service.strava.common import (
     stop_requested,
 )
 from loadmon.service.strava.credentials import open_connector
+from loadmon.service.strava.fill import due_update, fill, load_due, plan
 from loadmon.service.strava.pages import Tally, consume, evaluate_alerts
 from loadmon.service.strava.records import SyncResult
 
@@ -75,7 +76,24 @@ def sync(svc: Service, athlete: Athlete, *, wait: bool = False, alerts: bool = T
         else:
             counts = replace(out.counts, requests=out.counts.requests + bf.counts.requests)
             out = replace(out, backfill=bf, counts=counts)
+    elif not stop_requested(svc):
+        out = _priority_fill(svc, athlete, out)
     return _finish(svc, athlete, out, alerts=alerts)
+
+
+def _priority_fill(svc: Service, athlete: Athlete, out: SyncResult) -> SyncResult:
+    """The streams still due for the last 42 days and point-to-point runs (a backfill that ran out
+    of budget after its listing): read now, leaving the other athletes' syncs their reserve."""
+    try:
+        filled = fill(svc, athlete, priority_only=True, reserve=True, alerts=False)
+    except StravaAuthError:
+        raise
+    except LoadmonError as exc:
+        return replace(out, backfill_error=str(exc))
+    if not filled.requests and not filled.covered:
+        return out
+    counts = replace(out.counts, requests=out.counts.requests + filled.requests, updated=out.counts.updated + filled.filled)
+    return replace(out, counts=counts)
 
 
 def reconcile(svc: Service, athlete: Athlete, *, days: int | None = None, alerts: bool = True) -> SyncResult:
@@ -122,8 +140,11 @@ def _list_and_reconcile(svc: Service, athlete: Athlete, *, after: datetime, reco
     with open_connector(svc, athlete, wait=wait) as conn:
         pages = conn.iter_activity_pages(after=after, per_page=PER_PAGE, with_descent=False, known=known)
         try:
+            due = load_due(svc, athlete)
             completed = consume(svc, athlete, conn, pages, tally, hashes=hashes, seen=seen,
-                                 recheck_state=recheck_state)
+                                 recheck_state=recheck_state,
+                                 plan=lambda page: plan(svc, athlete, conn, page.records, defer=False),
+                                 due_state=lambda records: due_update(due, records) if due else None)
         except RateLimitExhausted as exc:
             _prune_rechecks(svc, athlete, checked, fresh_after)
             counts = tally.to_dict()

@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 # The modules `ruff format --check` holds to the formatter (README, Development: the code base as a whole is not
 # ruff-formatted and is not mass-rewritten; a module joins this list once it is, e.g. a new one).
 FORMATTED := \
+	tests/web/test_browser_comeback.py \
 	tests/core/test_migration_local_day.py \
 	loadmon/storage/migrations/versions/0015_local_day_from_activity.py \
 	connectors/intervals.py \

@@ -38,8 +38,9 @@ from loadmon.logs import get_logger
 log = get_logger(__name__)
 
 #: An import with fewer files to decode than this many per worker decodes them in the importing process: starting
-#: the pool (about 0.2-0.4 s for the fork server and its workers) costs more than it saves on a handful of files.
-MIN_FILES_PER_WORKER = 4
+#: the pool (0.5-1.5 s: the fork server is a fresh interpreter importing the decoders and loadmon.service) costs
+#: more than two cores save on fewer files (a one-hour run at 1 s decodes in 65-80 ms).
+MIN_FILES_PER_WORKER = 8
 #: Files handed to the pool and not yet stored, per worker: bounds the bytes and results held in memory.
 IN_FLIGHT_PER_WORKER = 2
 
@@ -149,7 +150,7 @@ class DecodePool:
             return None
         if self._executor is None:
             self._executor = ProcessPoolExecutor(self.workers, mp_context=_context(), initializer=_init_worker, initargs=(worker_hook,))
-            log.info("import.pool", workers=self.workers)
+            log.debug("import.pool", workers=self.workers)
         try:
             return self._executor.submit(run_job, job)
         except BrokenProcessPool:

@@ -55,7 +55,7 @@ def mixed_batch(folder: Path) -> list[Path]:
         archive.writestr("export/two.fit", encode_activity(run(41)))
         archive.writestr("export/again_run_05.fit", (folder / "a_run_05.fit").read_bytes())
     (folder / "h_export.zip").write_bytes(buffer.getvalue())
-    for i in range(50, 53):  # after the zip: files in flight behind the failures and duplicates
+    for i in range(50, 56):  # after the zip: files in flight behind the failures and duplicates
         (folder / f"i_run_{i}.fit").write_bytes(encode_activity(run(i)))
     earlier = folder.parent / f"{folder.name}_earlier.fit"  # imported before: a duplicate by the import log
     earlier.write_bytes((folder / "a_run_07.fit").read_bytes())
@@ -115,9 +115,9 @@ def test_the_pool_imports_what_one_process_imports(tmp_path: Path, monkeypatch) 
     assert CountingPool.started == 1  # the pool did run (the earlier one-file import without it)
     assert parallel == serial
     outcomes = [f.outcome for f in serial["files"]]
-    assert outcomes.count("imported") == 17 and outcomes.count("duplicate") == 4
+    assert outcomes.count("imported") == 20 and outcomes.count("duplicate") == 4
     assert outcomes.count("skipped") == 1 and outcomes.count("failed") == 3  # broken, absurd, missing
-    assert len(serial["activities"]) == 17
+    assert len(serial["activities"]) == 20
 
 
 @pytest.mark.slow
@@ -131,7 +131,7 @@ def test_a_worker_crash_loses_no_file(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(import_pool, "log", _Recorder(warnings))
     parallel = import_into(tmp_path, "parallel", paths, 2, monkeypatch)
     assert parallel == serial
-    assert len(serial["activities"]) == 18
+    assert len(serial["activities"]) == 21
     assert [w["event"] for w in warnings] == ["import.pool", "import.pool_broken"]  # said once, then one process
 
 
@@ -142,14 +142,14 @@ class _Recorder:
     def warning(self, event: str, **kw) -> None:
         self.into.append({"event": event, **kw})
 
-    def info(self, event: str, **kw) -> None:
+    def debug(self, event: str, **kw) -> None:
         self.into.append({"event": event, **kw})
 
 
 def test_a_small_import_starts_no_pool(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "few"
     folder.mkdir()
-    for i in range(7):  # fewer than MIN_FILES_PER_WORKER x 2 workers
+    for i in range(7):  # fewer than MIN_FILES_PER_WORKER x 2 workers (16)
         (folder / f"run_{i}.fit").write_bytes(encode_activity(run(i)))
     shutil.copy(folder / "run_2.fit", folder / "run_2_copy.fit")
     monkeypatch.setattr(import_pool, "ProcessPoolExecutor", None)  # starting one would fail

@@ -165,7 +165,10 @@ FORMATTED := \
 	loadmon/service/strava/web_connect.py \
 	loadmon/web/strava_connect_pages.py \
 	tests/web/test_strava_connect.py \
-	tests/core/test_source_deletion.py
+	tests/core/test_source_deletion.py \
+	loadmon/service/import_pool.py \
+	tests/fit/test_import_pool.py \
+	bench/import_parallel.py
 
 .PHONY: demo test test-fast venv bench clean lint
 

@@ -79,6 +79,7 @@ class FitConfig:
     max_file_mb: int = _f(100, "Largest size (MB) a FIT file or archive member may expand to; bigger ones are refused (docs/fit.md)")
     max_archive_total_mb: int = _f(4096, "Largest size (MB) the FIT files of one zip archive may expand to together")
     max_archive_depth: int = _f(3, "Deepest nesting of zips inside zips that is expanded (deeper ones are reported)")
+    workers: int = _f(0, "Processes that decode files in a large import, while one stores them in order (0 = the number of CPUs; 1 = no pool, one file after another; docs/fit.md)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -505,6 +506,8 @@ def _validate(cfg: Config) -> None:
     for key in ("max_file_mb", "max_archive_total_mb", "max_archive_depth"):
         if getattr(cfg.fit, key) < 1:
             raise ConfigError(f"config key fit.{key}: must be at least 1, got {getattr(cfg.fit, key)}", key=f"fit.{key}")
+    if cfg.fit.workers < 0:
+        raise ConfigError(f"config key fit.workers: must be 0 (the number of CPUs) or more, got {cfg.fit.workers}", key="fit.workers")
     if not cfg.alerts.delivery_lease_s >= MIN_DELIVERY_LEASE_S:
         raise ConfigError(f"config key alerts.delivery_lease_s: must be at least {MIN_DELIVERY_LEASE_S:g} s (longer than "
                           f"one SMTP send), got {cfg.alerts.delivery_lease_s:g}", key="alerts.delivery_lease_s")

@@ -64,8 +64,9 @@ def test_settings_club_and_users_at_360_px(web, browser):  # noqa: F811
     settle(driver, "/club")
     assert driver.execute_script(NO_SIDEWAYS_SCROLL)
     # bob has only Strava data: the coach sees that it is withheld (Strava's terms), not its numbers
-    assert "Strava-only: not shown to your coach (Strava's terms). (1 Strava activity" in driver.find_element(
-        "id", f"athlete-{bob.id}").text
+    assert (
+        "Strava-only: not shown to your coach (Strava's terms). (1 Strava activity" in driver.find_element("id", f"athlete-{bob.id}").text
+    )
 
     driver.get(f"{web.base_url}/admin/users")
     settle(driver, "/admin/users")

@@ -65,6 +65,7 @@ def story(tmp_path):
         svc.close()
 
 
+@pytest.mark.slow
 def test_the_story_saturday_5_km_is_danger_then_check_ins_of_5_and_2_relax_the_limits(story) -> None:
     svc, athlete, knee, _now = story
     first = plan_service.plan_json(plan_service.check(svc, athlete, distance_km=5, day=SATURDAY))
@@ -89,6 +90,7 @@ def test_the_story_saturday_5_km_is_danger_then_check_ins_of_5_and_2_relax_the_l
     assert ok["stored"] is False and svc.store.list_activities(athlete.id)[-1].local_date < SATURDAY
 
 
+@pytest.mark.slow
 def test_the_check_equals_the_same_run_imported_finding_by_finding(story, tmp_path) -> None:
     svc, athlete, knee, now = story
     symptom_service.update_severity(svc, athlete, knee.id, 5, datetime.combine(END, time(7, 30), tzinfo=TZ))

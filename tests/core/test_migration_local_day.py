@@ -18,6 +18,7 @@ def url(request, tmp_path):
         yield first
 
 
+@pytest.mark.slow
 def test_0015_moves_activities_with_an_offset_to_their_own_day(url) -> None:
     engine = create_engine(url)
     try:

@@ -86,6 +86,7 @@ def test_a_run_a_fit_file_covers_gets_no_streams_request(dsvc, strava_server, si
     assert not dsvc.store.get_state(athlete.id, DUE_KEY)
 
 
+@pytest.mark.slow
 def test_backfill_reads_recent_and_point_to_point_first_then_the_fill_the_older_loops(dsvc, strava_server, sim_clock) -> None:
     athlete = connect(dsvc, strava_server)
     now = sim_clock.now()
@@ -115,6 +116,7 @@ def test_backfill_reads_recent_and_point_to_point_first_then_the_fill_the_older_
     assert strava_server.stats()["rejected_429"] == 0
 
 
+@pytest.mark.slow
 def test_the_fill_never_runs_when_the_budget_is_short(dsvc, strava_server, sim_clock) -> None:
     athlete = connect(dsvc, strava_server)
     now = sim_clock.now()

@@ -54,6 +54,7 @@ def test_the_undeclared_prefix_of_a_strava_export_is_repaired_with_a_warning(sha
     assert run.distance_m == pytest.approx(16738.8, rel=0.01) and run.elevation_loss_m == pytest.approx(566.2, rel=0.1)
 
 
+@pytest.mark.slow
 def test_a_file_stating_its_own_distance_is_taken_at_its_word(shared_fixtures) -> None:
     (trail,) = _read(shared_fixtures, "gpx", "trailrun_suunto_movescount_hr_cad_baro.gpx").activities
     # the watch's cumulative distance (last minus first point), 1.7 % under the haversine sum

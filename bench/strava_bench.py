@@ -135,15 +135,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         svc = Service.open(load_config(cfg_path, env={}))
         svc = Service(config=svc.config, store=svc.store, clock=clock.now, sleep=clock.sleep)
         athlete = svc.athlete()
-        raw = server.issue_tokens(STRAVA_ATHLETE, expires_at=start + timedelta(days=30))
-        svc.store.save_strava_tokens(
-            athlete.id,
-            strava_athlete_id=STRAVA_ATHLETE,
-            access_token=raw["access_token"],
-            refresh_token=raw["refresh_token"],
-            expires_at=datetime.fromtimestamp(raw["expires_at"], UTC),
-            scope="read,activity:read_all",
-        )
+        server.connect(svc.store, athlete.id, STRAVA_ATHLETE, expires_at=start + timedelta(days=30))
         runs = history(server, svc, athlete.id, runs=args.runs, years=args.years, fit_share=args.fit_share, now=start)
         done = Completion(svc, athlete.id, runs, clock)
         done.count = lambda: len(server.requests())

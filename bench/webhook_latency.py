@@ -108,15 +108,7 @@ def _athletes(config: Path, env: dict[str, str], strava: StravaServer, n: int) -
             strava.add_athlete(owner)
             athlete = svc.add_athlete(f"runner{i}")
             symptom_service.add_symptom(svc, athlete, "knee", "right", "lateral", 4, at=datetime.now(UTC) - timedelta(days=2))
-            tokens = strava.issue_tokens(owner)
-            svc.store.save_strava_tokens(
-                athlete.id,
-                strava_athlete_id=owner,
-                access_token=tokens["access_token"],
-                refresh_token=tokens["refresh_token"],
-                expires_at=datetime.fromtimestamp(tokens["expires_at"], UTC),
-                scope="read,activity:read_all",
-            )
+            strava.connect(svc.store, athlete.id, owner)
             owners.append(owner)
     finally:
         svc.close()

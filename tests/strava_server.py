@@ -324,6 +324,14 @@ class StravaState:
             self.codes[code] = (athlete_id, scope)
         return code
 
+    def connect(self, store: Any, athlete_id: int, strava_athlete_id: int, *, expires_at: datetime | None = None) -> None:
+        """Store in ``store`` the tokens this server issues for ``strava_athlete_id``, as `loadmon strava connect`
+        would for loadmon's athlete ``athlete_id``."""
+        raw = self.issue_tokens(strava_athlete_id, expires_at=expires_at)
+        store.save_strava_tokens(athlete_id, strava_athlete_id=strava_athlete_id, access_token=raw["access_token"],
+                                 refresh_token=raw["refresh_token"],
+                                 expires_at=datetime.fromtimestamp(raw["expires_at"], UTC), scope="read,activity:read_all")
+
     def issue_tokens(self, athlete_id: int, *, scope: str = "read,activity:read_all",
                      expires_at: datetime | None = None) -> dict[str, Any]:
         """Tokens for an already connected athlete: ``{access_token, refresh_token, expires_at}``."""

@@ -68,15 +68,7 @@ class Rig:
 
 
 def connect(svc: Service, athlete: Athlete, strava: StravaServer) -> None:
-    tokens = strava.issue_tokens(STRAVA_ATHLETE)
-    svc.store.save_strava_tokens(
-        athlete.id,
-        strava_athlete_id=STRAVA_ATHLETE,
-        access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        expires_at=datetime.fromtimestamp(tokens["expires_at"], UTC),
-        scope="read,activity:read_all",
-    )
+    strava.connect(svc.store, athlete.id, STRAVA_ATHLETE)
 
 
 @pytest.fixture

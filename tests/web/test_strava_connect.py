@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from loadmon.domain import ActivityRecord, ElevationSource
+from loadmon.domain import ElevationSource
 from loadmon.service.strava import web_connect
 from tests.conftest import ATHLETE_ID, CLIENT_ID, CLIENT_SECRET
 from tests.strava_server import StravaServer
 from tests.web.conftest import Clock, csrf_of, make_service, serving
+from tests.web.test_club import _run
 
 PUBLIC_URL = "http://loadmon.example.org"  # https would make the session cookie Secure (this client speaks http)
 
@@ -44,24 +45,6 @@ def app(tmp_path, monkeypatch, strava):
             yield web
     finally:
         svc.close()
-
-
-def _run(source: str, source_id: int, start, km: float, *, elevation=ElevationSource.DEVICE) -> ActivityRecord:
-    return ActivityRecord(
-        source=source,
-        source_id=source_id,
-        sport="running",
-        start_time=start,
-        distance_m=km * 1000,
-        moving_time_s=km * 330,
-        elapsed_time_s=km * 340,
-        elevation_gain_m=50.0,
-        elevation_loss_m=50.0,
-        elevation_source=elevation,
-        avg_hr=150,
-        max_hr=170,
-        content_hash=f"{source}{source_id}",
-    )
 
 
 def _connect(c, strava: StravaServer) -> str:

@@ -253,11 +253,12 @@ def _limits(inp: RuleInput, load: LoadResult, planned: PlannedRun) -> Limits:
 def _comeback(inp: RuleInput, planned: PlannedRun) -> tuple[float, float, str, bool] | None:
     """(distance cap km, descent cap m, the episode in words, rest) in a comeback; None outside one."""
     t = inp.thresholds
-    ep = episode_at(episodes(inp.symptoms, t), planned.start_time, t)
+    eps = episodes(inp.symptoms, t)
+    ep = episode_at(eps, planned.start_time, t)
     if ep is None:
         return None
     runs = [g for g in runs_in_order(inp) if g.activity_id != PLANNED_ID]
-    base = comeback_base(inp, runs, pain_rises(inp, runs), planned.start_time, before_id=PLANNED_ID)
+    base = comeback_base(inp, runs, pain_rises(inp, runs), planned.start_time, before_id=PLANNED_ID, all_episodes=eps)
     assert base is not None  # the same episode test as above
     tz = inp.athlete.timezone
     state = "open" if ep.ended_at is None else f"resolved {weekday_date(local_date_of(ep.ended_at, tz))}"

@@ -37,7 +37,7 @@ from alerts.rules.episodes import (
 from alerts.rules.hilly import raises_hilly_after_symptoms, symptom_label
 from alerts.rules.run_spike import run_label
 from alerts.rules.text import exceeds, km, km_short, metres, pct, r0, r1, weekday_date
-from loadmon.domain import AlertSeverity
+from loadmon.domain import LOWER_LIMB_SITES, AlertSeverity
 from loadmon.engine import ActivityFinding, local_date_of
 from loadmon.rule_thresholds import RuleThresholds
 
@@ -119,7 +119,13 @@ def _run_end(inp: RuleInput, f: ActivityFinding) -> datetime:
 def pain_rises(inp: RuleInput, runs: Sequence[ActivityFinding]) -> dict[int, PainChange]:
     """Per run (activity id): the biggest rise of pain from before it to its next check-in."""
     out: dict[int, PainChange] = {}
+    starts = [s.started_at for s in inp.symptoms if s.site in LOWER_LIMB_SITES]
+    if not starts:
+        return out
+    first = min(starts)  # a run before every symptom has no reading before it
     for i, f in enumerate(runs):
+        if f.start_time < first:
+            continue
         nxt = runs[i + 1].start_time if i + 1 < len(runs) else None
         end = _run_end(inp, f)
         changes = [c for s in inp.symptoms if (c := pain_change(s, f.start_time, end, nxt, inp.thresholds)) is not None]
@@ -142,11 +148,17 @@ class ComebackBase:
 
 
 def comeback_base(
-    inp: RuleInput, runs: Sequence[ActivityFinding], rises: dict[int, PainChange], when: datetime, before_id: int | None = None
+    inp: RuleInput,
+    runs: Sequence[ActivityFinding],
+    rises: dict[int, PainChange],
+    when: datetime,
+    before_id: int | None = None,
+    all_episodes: Sequence[Episode] | None = None,
 ) -> ComebackBase | None:
-    """The comeback base at ``when`` (runs that started before it, other than ``before_id``); None outside episodes."""
+    """The comeback base at ``when`` (runs that started before it, other than ``before_id``); None outside episodes.
+    ``all_episodes``: the athlete's episodes when the caller has them already."""
     t = inp.thresholds
-    ep = episode_at(episodes(inp.symptoms, t), when, t)
+    ep = episode_at(episodes(inp.symptoms, t) if all_episodes is None else all_episodes, when, t)
     if ep is None:
         return None
     since = [g for g in runs if ep.began_at <= g.start_time < when and g.activity_id != before_id and g.distance_km is not None]
@@ -224,11 +236,12 @@ def comeback_spike(inp: RuleInput) -> list[Alert]:
         return []
     runs = runs_in_order(inp)
     rises = pain_rises(inp, runs)
+    eps = episodes(inp.symptoms, inp.thresholds)
     out: list[Alert] = []
     for f in runs:
         if not inp.in_range(f.local_date) or f.distance_km is None:
             continue
-        base = comeback_base(inp, runs, rises, f.start_time, before_id=f.activity_id)
+        base = comeback_base(inp, runs, rises, f.start_time, before_id=f.activity_id, all_episodes=eps)
         if base is None or not exceeds(f.distance_km, base.limit_km):
             continue
         severity = AlertSeverity.DANGER if exceeds(f.distance_km, 2 * base.base_km) else AlertSeverity.WARNING

@@ -104,17 +104,19 @@ def to_record(
         notes.append(f"only {len(timed)} of {len(points)} points have a time: the start is the first of them, the duration is unknown")
     elif len(timed) < len(points):
         notes.append(f"{len(points) - len(timed)} of {len(points)} points have no time")
+    # each segment's steps (m, or None when unknown), measured once
+    steps = [[_step_m(a, b) for a, b in zip(seg, seg[1:])] for seg in track.segments]
     # a file whose points never move (an indoor ride whose distance stays 0) says nothing about pauses
-    still = not any((_step_m(a, b) or 0.0) > 0 for seg in track.segments for a, b in zip(seg, seg[1:]))
+    if not any((step or 0.0) > 0 for seg_steps in steps for step in seg_steps):
+        steps = [[None] * len(seg_steps) for seg_steps in steps]
     walked = 0.0
     moving = 0.0
     measured = False
     dist_alt: list[tuple[float, float]] = []
-    for seg in track.segments:
-        prev: Point | None = None
-        for p in seg:
-            if prev is not None:
-                step = None if still else _step_m(prev, p)
+    for seg, seg_steps in zip(track.segments, steps):
+        for i, p in enumerate(seg):
+            if i:
+                prev, step = seg[i - 1], seg_steps[i - 1]
                 if step is not None:
                     measured = True
                     walked += step
@@ -124,7 +126,6 @@ def to_record(
                         moving += dt
             if p.ele_m is not None:
                 dist_alt.append((walked, p.ele_m))
-            prev = p
     distance = track.distance_m if track.distance_m else (walked if measured else None)
     if track.distance_m and measured and walked > 0 and abs(track.distance_m - walked) >= 1:
         notes.append(f"distance {track.distance_m:.0f} m as the file states it (the track points give {walked:.0f} m)")

@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from alerts.alert import Alert
 from alerts.checkin import CHECKIN_RULE, checkin_alert, due_items, open_items, parse_checkin_time, site_words
 from loadmon.config import Config
 from loadmon.domain import Athlete, Symptom
@@ -28,7 +30,7 @@ from loadmon.service.after_store import after_change
 from loadmon.service.alert_counts import AlertCounts
 from loadmon.service.context import Service
 
-__all__ = ["CHECKIN_RULE", "CheckinCounts", "checkin_time", "queue_morning_checkins", "checkin_items", "record_checkin"]
+__all__ = ["CHECKIN_RULE", "CheckinCounts", "checkin_time", "store_notice", "queue_morning_checkins", "checkin_items", "record_checkin"]
 
 log = get_logger("loadmon.checkin")
 
@@ -54,12 +56,36 @@ class CheckinCounts:
         }
 
 
-def checkin_time(config: Config) -> time | None:
-    """``[alerts] morning_checkin`` as a local time; None when it is off ("")."""
+def checkin_time(config: Config, key: str = "morning_checkin") -> time | None:
+    """``[alerts] <key>`` (``morning_checkin``, ``morning_limits``) as a local time; None when it is off ("")."""
     try:
-        return parse_checkin_time(config.alerts.morning_checkin)
+        return parse_checkin_time(getattr(config.alerts, key))
     except ValueError as exc:
-        raise ConfigError(f"config key alerts.morning_checkin: {exc}", key="alerts.morning_checkin") from None
+        raise ConfigError(f"config key alerts.{key}: {exc}", key=f"alerts.{key}") from None
+
+
+def store_notice(svc: Service, athlete_id: int, alert: Alert, channels: Sequence[str], now: datetime) -> int | None:
+    """Store a notice (a morning message: not a rule's warning) with its outbox rows; its id, or None when one
+    with its dedupe key is stored already (an earlier run, another worker)."""
+    (alert_id,) = svc.store.add_alerts(
+        athlete_id,
+        [
+            {
+                "rule": alert.rule,
+                "severity": alert.severity.value,
+                "local_date": alert.local_date,
+                "activity_id": None,
+                "dedupe_key": alert.dedupe_key,
+                "message": alert.message,
+                "payload": alert.to_dict(),
+                "notified": True,
+                "suppressed_reason": None,
+            }
+        ],
+        channels=channels,
+        now=now,
+    )
+    return alert_id
 
 
 def queue_morning_checkins(svc: Service, athlete_ids: list[int] | None = None) -> CheckinCounts:
@@ -81,24 +107,7 @@ def queue_morning_checkins(svc: Service, athlete_ids: list[int] | None = None) -
         if not items:
             continue
         alert = checkin_alert(athlete=athlete, items=items, now=now)
-        (alert_id,) = svc.store.add_alerts(
-            athlete.id,
-            [
-                {
-                    "rule": alert.rule,
-                    "severity": alert.severity.value,
-                    "local_date": alert.local_date,
-                    "activity_id": None,
-                    "dedupe_key": alert.dedupe_key,
-                    "message": alert.message,
-                    "payload": alert.to_dict(),
-                    "notified": True,
-                    "suppressed_reason": None,
-                }
-            ],
-            channels=channels,
-            now=now,
-        )
+        alert_id = store_notice(svc, athlete.id, alert, channels, now)
         if alert_id is None:  # today's was stored already (an earlier run, another worker)
             already += 1
             continue

@@ -78,12 +78,20 @@ class ImportSummary:
 NOT_ACTIVITY = "not_activity"
 
 
+def described(record: ActivityRecord, *, activity_type: str | None, name: str | None, external_id: str) -> ActivityRecord:
+    """``record`` as the hub it came from describes it (a Strava export's activities.csv, intervals.icu): the
+    hub's sport when it names one (Strava-style types: "Run", "Trail Run", "Ride"), its name, and its id as
+    ``external_id``, so the same run reached another way is recognised."""
+    sport = normalise_strava_sport(activity_type.replace(" ", "")) if activity_type else record.sport
+    return replace(record, sport=sport if sport != "generic" else record.sport, name=name or record.name,
+                   external_id=external_id)
+
+
 def with_export(record: ActivityRecord, entry: StravaExportEntry) -> ActivityRecord:
-    """``record`` as the Strava export describes it: Strava's sport (when it names one) and name, and its
-    activity id as ``external_id`` (``strava:<id>``), so the same run synced from the API is this one."""
-    sport = normalise_strava_sport(entry.activity_type.replace(" ", "")) if entry.activity_type else record.sport
-    return replace(record, sport=sport if sport != "generic" else record.sport, name=entry.name or record.name,
-                   external_id=strava_external_id(entry.activity_id))
+    """``record`` as the Strava export describes it: Strava's sport and name, and its activity id as
+    ``external_id`` (``strava:<id>``), so the same run synced from the API is this one."""
+    return described(record, activity_type=entry.activity_type, name=entry.name,
+                     external_id=strava_external_id(entry.activity_id))
 
 
 def input_limits(config: Config) -> InputLimits:

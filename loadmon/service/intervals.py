@@ -19,21 +19,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
 import requests
 
-from connectors.fit.reader import FitReadResult, read_fit
 from connectors.intervals import IntervalsActivity, IntervalsClient, file_format
-from connectors.tracks import read_track
-from loadmon.domain import ActivityRecord, Athlete
+from loadmon.domain import Athlete
 from loadmon.errors import ConfigError, ImplausibleValueError, ImportFileError, IntervalsError
 from loadmon.logs import get_logger
 from loadmon.service.context import Service
+from loadmon.service.import_pool import DecodeJob, decode
+from loadmon.service.imports import described
 from loadmon.service.load import today_for
-from loadmon.sports import normalise_strava_sport
 
 __all__ = ["IntervalsSyncResult", "STATE_KEY", "OVERLAP_DAYS", "client_for", "sync"]
 
@@ -50,7 +49,6 @@ class IntervalsSyncResult:
     listed: int = 0
     already_done: int = 0
     imported: int = 0
-    new_activities: int = 0
     duplicate: int = 0
     skipped: int = 0
     strava_only: int = 0
@@ -67,7 +65,6 @@ class IntervalsSyncResult:
             "listed": self.listed,
             "already_done": self.already_done,
             "imported": self.imported,
-            "new_activities": self.new_activities,
             "duplicate": self.duplicate,
             "skipped": self.skipped,
             "strava_only": self.strava_only,
@@ -97,23 +94,6 @@ def client_for(svc: Service, session: requests.Session | None = None) -> Interva
     )
 
 
-def _read(data: bytes, fmt: str, name: str, svc: Service) -> FitReadResult:
-    hysteresis = svc.config.fit.hysteresis_m
-    if fmt == "fit":
-        return read_fit(data, name=name, hysteresis_m=hysteresis, now=svc.clock())
-    return read_track(data, name=name, kind=fmt, hysteresis_m=hysteresis, now=svc.clock())
-
-
-def _described(record: ActivityRecord, act: IntervalsActivity) -> ActivityRecord:
-    sport = normalise_strava_sport(act.activity_type) if act.activity_type else record.sport
-    return replace(
-        record,
-        sport=sport if sport != "generic" else record.sport,
-        name=act.name or record.name,
-        external_id=f"{EXTERNAL_PREFIX}{act.activity_id}",
-    )
-
-
 def sync(
     svc: Service,
     athlete: Athlete,
@@ -135,7 +115,7 @@ def sync(
     else:
         oldest = today - timedelta(days=svc.config.intervals.first_sync_days)
     done = set(state.get("done", []))
-    counts: dict[str, int] = {"already_done": 0, "imported": 0, "new_activities": 0, "duplicate": 0, "skipped": 0, "strava_only": 0}
+    counts: dict[str, int] = {"already_done": 0, "imported": 0, "duplicate": 0, "skipped": 0, "strava_only": 0}
     failures: list[tuple[str, str]] = []
     activity_ids: list[int] = []
     stopped: str | None = None
@@ -143,6 +123,7 @@ def sync(
         listing = client.list_activities(oldest, today)
     except IntervalsError as exc:
         return IntervalsSyncResult(athlete=athlete.name, oldest=oldest, requests=client.requests_made, stopped=str(exc))
+    start_day = {a.activity_id: a.start_time.date() if a.start_time else today for a in listing}
     for act in listing:
         if act.activity_id in done:
             counts["already_done"] += 1
@@ -154,8 +135,6 @@ def sync(
             try:
                 outcome = _store_one(svc, athlete, client, act, name, activity_ids)
                 counts[outcome] += 1
-                if outcome == "imported":
-                    counts["new_activities"] += 1
             except IntervalsError as exc:
                 if exc.reason in ("auth", "rate_limited", "network"):
                     stopped = str(exc)  # everything up to here is stored; the next sync goes on from here
@@ -167,7 +146,7 @@ def sync(
         day = act.start_time.date() if act.start_time else today
         cursor = max(cursor, day) if cursor else day
         keep_from = cursor - timedelta(days=OVERLAP_DAYS + 1)
-        done = {i for i in done if i == act.activity_id or _in_window(i, listing, keep_from)}
+        done = {i for i in done if start_day.get(i, keep_from) >= keep_from}  # older ids are never listed again
         svc.store.set_state(athlete.id, STATE_KEY, {"cursor": cursor.isoformat(), "done": sorted(done)})
         if on_activity is not None:
             on_activity(act)
@@ -187,13 +166,6 @@ def sync(
     )
 
 
-def _in_window(activity_id: str, listing: list[IntervalsActivity], keep_from: date) -> bool:
-    for a in listing:
-        if a.activity_id == activity_id:
-            return a.start_time is None or a.start_time.date() >= keep_from
-    return False
-
-
 def _store_one(svc: Service, athlete: Athlete, client: IntervalsClient, act: IntervalsActivity, name: str, activity_ids: list[int]) -> str:
     """Download, read and store one activity; returns imported | duplicate | skipped."""
     data = client.download(act.activity_id)
@@ -203,11 +175,20 @@ def _store_one(svc: Service, athlete: Athlete, client: IntervalsClient, act: Int
     digest = hashlib.sha256(data).hexdigest()
     if svc.store.import_seen(athlete.id, digest):
         return "duplicate"
-    parsed = _read(data, fmt, name, svc)
+    decoded = decode(
+        DecodeJob(name=name, format=fmt, data=data, hysteresis_m=svc.config.fit.hysteresis_m, allow_truncated=False, now=svc.clock())
+    )
+    if decoded.failure is not None:
+        raise ImportFileError(name, decoded.failure)
+    parsed = decoded.parsed
+    assert parsed is not None
     if parsed.skipped_reason:
         svc.store.record_import(athlete.id, path=name, content_hash=digest, records=(), outcome="skipped", error=parsed.skipped_reason)
         return "skipped"
-    records = tuple(_described(r, act) for r in parsed.activities)
+    records = tuple(
+        described(r, activity_type=act.activity_type, name=act.name, external_id=f"{EXTERNAL_PREFIX}{act.activity_id}")
+        for r in parsed.activities
+    )
     outcome = svc.store.record_import(
         athlete.id, path=name, content_hash=digest, records=records, outcome="imported", error="; ".join(parsed.notices) or None
     )

@@ -3,22 +3,23 @@ limits are tighter than usual (in a comeback, after a run spike), send them (:fu
 
 Part of the ``morning_messages`` job: from the configured local time until 12:00, at most one message per
 athlete and local day (its dedupe key), through the outbox like every alert (retries, once-only keys, e-mail
-and push). The day's limits cost one engine pass, so an athlete whose message for today is stored already,
-or who has no run at all, is skipped before it.
+and push). The day's limits cost one engine pass, so an athlete whose message for today is stored already, or
+who is in no comeback and has not run in the last 2 days (nothing can make the day tighter), is skipped before it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from alerts.checkin import CUTOFF, parse_checkin_time
-from alerts.plan import limits_alert, limits_key
-from loadmon.errors import ConfigError
+from alerts.checkin import CUTOFF
+from alerts.plan import SPIKE_RECOVERY_DAYS, limits_alert, limits_key
 from loadmon.logs import get_logger
 from loadmon.service import alerting
 from loadmon.service import plan as plan_service
+from loadmon.service.checkin import checkin_time, store_notice
 from loadmon.service.context import Service
 
 __all__ = ["LimitsCounts", "queue_morning_limits"]
@@ -43,10 +44,7 @@ class LimitsCounts:
 
 def queue_morning_limits(svc: Service) -> LimitsCounts:
     """Store today's limits message for every athlete it is due for now (see the module doc)."""
-    try:
-        at = parse_checkin_time(svc.config.alerts.morning_limits)
-    except ValueError as exc:
-        raise ConfigError(f"config key alerts.morning_limits: {exc}", key="alerts.morning_limits") from None
+    at = checkin_time(svc.config, "morning_limits")
     if at is None:
         return LimitsCounts(skipped="alerts.morning_limits is off")
     channels = alerting.channel_names(svc.config)
@@ -60,19 +58,19 @@ def queue_morning_limits(svc: Service) -> LimitsCounts:
         local = now.astimezone(ZoneInfo(athlete.timezone))
         if not at <= local.time() < CUTOFF or limits_key(athlete.id, local.date()) in svc.store.alert_states(athlete.id):
             continue
-        if not svc.store.list_activities(athlete.id, until=local.date()):
+        # only a comeback or a run of the last SPIKE_RECOVERY_DAYS can make the day tighter: the others skip the
+        # engine (the job runs every 10 minutes all morning)
+        recent = local.date() - timedelta(days=SPIKE_RECOVERY_DAYS)
+        if not svc.store.list_activities(athlete.id, since=recent, until=local.date()) and not plan_service.in_comeback(
+                svc, athlete):
+            usual += 1
             continue
         limits = plan_service.day_limits(svc, athlete, local.date()).limits
         if not limits.tighter:
             usual += 1
             continue
         alert = limits_alert(athlete=athlete, day=local.date(), limits=limits)
-        (alert_id,) = svc.store.add_alerts(
-            athlete.id,
-            [{"rule": alert.rule, "severity": alert.severity.value, "local_date": alert.local_date, "activity_id": None,
-              "dedupe_key": alert.dedupe_key, "message": alert.message, "payload": alert.to_dict(), "notified": True,
-              "suppressed_reason": None}],
-            channels=channels, now=now)
+        alert_id = store_notice(svc, athlete.id, alert, channels, now)
         if alert_id is None:  # stored meanwhile (another worker)
             continue
         queued.append(alert_id)

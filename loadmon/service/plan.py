@@ -48,40 +48,30 @@ def check(svc: Service, athlete: Athlete, *, distance_km: Any, descent_m: Any = 
     if distance <= 0:
         raise ValidationError(f"planned distance (km) {distance_km!r} is not allowed (allowed: more than 0)")
     descent = None if descent_m in (None, "") else _number(descent_m, "planned descent (m)", MAX_PLANNED_DESCENT_M)
-    zone = ZoneInfo(athlete.timezone)
-    today = today_for(svc, athlete)
-    day = day or today
-    start = svc.clock().astimezone(zone) if day == today else datetime.combine(day, PLANNED_START, tzinfo=zone)
-    planned = PlannedRun(day=day, start_time=start, distance_km=distance, descent_m=descent)
-    activities = svc.store.list_activities(athlete.id, until=day)
-    symptoms = svc.store.list_symptoms(athlete.id)
-    return check_plan(
-        athlete=athlete,
-        activities=activities,
-        symptoms=symptoms,
-        planned=planned,
-        settings=engine_settings(svc.config),
-        thresholds=rule_thresholds(svc.config),
-    )
+    return _check(svc, athlete, day, distance_km=distance, descent_m=descent)
 
 
 def day_limits(svc: Service, athlete: Athlete, day: date | None = None) -> PlanCheck:
     """The limits for ``day`` (default today) without a planned run: a check of a nominal 1 km run
     whose findings are dropped; the comeback descent cap is the plain floor (no distance to scale it)."""
+    result = _check(svc, athlete, day, distance_km=1.0, nominal=True)
+    return PlanCheck(planned=result.planned, verdict="ok", limits=result.limits, findings=())
+
+
+def _check(svc: Service, athlete: Athlete, day: date | None, **run: Any) -> PlanCheck:
+    """:func:`alerts.plan.check_plan` of a run starting now (today) or at :data:`PLANNED_START` on ``day``."""
     zone = ZoneInfo(athlete.timezone)
     today = today_for(svc, athlete)
     day = day or today
     start = svc.clock().astimezone(zone) if day == today else datetime.combine(day, PLANNED_START, tzinfo=zone)
-    planned = PlannedRun(day=day, start_time=start, distance_km=1.0, nominal=True)
-    result = check_plan(
+    return check_plan(
         athlete=athlete,
         activities=svc.store.list_activities(athlete.id, until=day),
         symptoms=svc.store.list_symptoms(athlete.id),
-        planned=planned,
+        planned=PlannedRun(day=day, start_time=start, **run),
         settings=engine_settings(svc.config),
         thresholds=rule_thresholds(svc.config),
     )
-    return PlanCheck(planned=planned, verdict="ok", limits=result.limits, findings=())
 
 
 def in_comeback(svc: Service, athlete: Athlete) -> bool:

@@ -74,7 +74,7 @@ class EngineConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class FitConfig:
-    watch_dirs: list[str] = _f([], "Folders the daemon watches for new .fit / .fit.gz / .zip files")
+    watch_dirs: list[str] = _f([], "Folders the daemon watches for new .fit / .gpx / .tcx files (each also .gz) and .zip archives")
     hysteresis_m: float = _f(1.0, "Altitude change (m) that counts as climbing/descending after 9-sample smoothing, when computed from records (docs/fit.md)")
     max_file_mb: int = _f(100, "Largest size (MB) a FIT file or archive member may expand to; bigger ones are refused (docs/fit.md)")
     max_archive_total_mb: int = _f(4096, "Largest size (MB) the FIT files of one zip archive may expand to together")

@@ -30,7 +30,8 @@ from loadmon.service.scheduled_jobs import evaluate
 
 log = get_logger("loadmon.jobs")
 
-WATCH_SUFFIXES = (".fit", ".fit.gz", ".zip")
+#: What a watched folder imports: the files `loadmon import` reads (connectors.fit.files), and zips
+WATCH_SUFFIXES = (".fit", ".fit.gz", ".gpx", ".gpx.gz", ".tcx", ".tcx.gz", ".zip")
 SETTLE_S = 2.0  # a file modified less than this long ago may still be being written
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -170,6 +171,19 @@ def test_watched_files_are_read_once_and_only_when_settled(svc, watch) -> None:
     fourth = jobs.import_watched(svc, wall_clock=later)
     assert fourth.counts["imported"] == 1
     assert len(svc.store.list_activities(svc.athlete().id)) == 2
+
+
+def test_a_watched_folder_imports_gpx_and_tcx_too(svc, watch) -> None:
+    from connectors.fit.factory import RunSpec
+    from tests.tracks.trackgen import gpx_bytes, tcx_bytes
+
+    spec = RunSpec(start=datetime(2024, 5, 1, 7, 0, tzinfo=UTC), distance_m=8000, duration_s=2800, record_interval_s=5)
+    (watch / "phone.gpx").write_bytes(gpx_bytes(spec))
+    other = RunSpec(start=spec.start + timedelta(days=2), distance_m=6000, duration_s=2100, record_interval_s=5)
+    (watch / "old.tcx.gz").write_bytes(gzip.compress(tcx_bytes(other)))
+    result = jobs.import_watched(svc, wall_clock=lambda: time.time() + 10)  # both settled
+    assert (result.counts["files"], result.counts["imported"]) == (2, 2)
+    assert sorted(a.source for a in svc.store.list_activities(svc.athlete().id)) == ["gpx", "tcx"]
 
 
 def test_a_corrupt_file_fails_once_and_is_not_retried_until_it_changes(svc, watch) -> None:

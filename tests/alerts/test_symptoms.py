@@ -71,3 +71,29 @@ def test_resolve_rules(svc) -> None:
     with pytest.raises(NotFoundError):
         symptoms.resolve_symptom(svc, other, s.id)
     assert symptoms.resolve_symptom(svc, athlete, s.id).resolved_at == NOW  # default: now
+
+
+def test_severity_readings_keep_their_history_and_refuse_bad_times(svc) -> None:
+    athlete = svc.athlete()
+    now = svc.clock()
+    knee = symptoms.add_symptom(svc, athlete, "knee", "right", None, 4, at=now - timedelta(days=2))
+    symptoms.update_severity(svc, athlete, knee.id, 6, at=now - timedelta(days=1), note="worse after the hills")
+    later = symptoms.update_severity(svc, athlete, knee.id, "2")
+    assert [(u.severity, u.note) for u in later.updates] == [(6, "worse after the hills"), (2, None)]
+    assert later.current_severity == 2 and later.severity == 4  # the first entry stays as logged
+    data = symptoms.symptom_json(later, athlete.timezone)
+    assert data["severity_now"] == 2 and [u["severity"] for u in data["updates"]] == [6, 2]
+    for kwargs, words in (
+        ({"severity": 11}, "allowed: a whole number 0-10"),
+        ({"severity": 3, "at": now + timedelta(hours=1)}, "is in the future"),
+        ({"severity": 3, "at": now - timedelta(days=3)}, f"is before symptom {knee.id} started"),
+    ):
+        with pytest.raises(ValidationError, match=words):
+            symptoms.update_severity(svc, athlete, knee.id, **kwargs)
+    symptoms.resolve_symptom(svc, athlete, knee.id, at=now - timedelta(hours=2))
+    with pytest.raises(ValidationError, match="a reading after that is not allowed"):
+        symptoms.update_severity(svc, athlete, knee.id, 1)
+    other = svc.add_athlete("bob")
+    with pytest.raises(NotFoundError, match=f"no symptom with id {knee.id}"):
+        symptoms.update_severity(svc, other, knee.id, 1)
+    assert len(svc.store.list_symptoms(athlete.id)[0].updates) == 2  # nothing refused was stored
